@@ -1,0 +1,59 @@
+import { envSchema } from 'env-schema'
+import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox'
+
+/** Raised when the environment does not satisfy a service's config schema; the message names each bad variable. */
+export class ConfigError extends Error {
+  readonly variables: string[]
+  constructor (problems: Array<{ variable: string, problem: string }>) {
+    super('Invalid configuration: ' + problems.map((p) => `${p.variable} ${p.problem}`).join('; '))
+    this.name = 'ConfigError'
+    this.variables = problems.map((p) => p.variable)
+  }
+}
+
+interface AjvError { instancePath?: string, keyword?: string, message?: string, params?: Record<string, unknown> }
+
+function describe (err: AjvError): { variable: string, problem: string } {
+  if (err.keyword === 'required') {
+    return { variable: String(err.params?.missingProperty), problem: 'is required' }
+  }
+  const variable = (err.instancePath ?? '').replace(/^\//, '') || '(root)'
+  return { variable, problem: err.message ?? 'is invalid' }
+}
+
+/**
+ * Loads config from the environment against a TypeBox schema: applies defaults, coerces types,
+ * and throws a ConfigError naming every variable that is missing or malformed.
+ */
+export function loadConfig<T extends TObject> (schema: T, env: NodeJS.ProcessEnv = process.env): Static<T> {
+  try {
+    return envSchema<Static<T>>({ schema, data: env, dotenv: false })
+  } catch (err) {
+    const errors = (err as { errors?: AjvError[] }).errors
+    if (Array.isArray(errors) && errors.length > 0) throw new ConfigError(errors.map(describe))
+    throw err
+  }
+}
+
+/** Settings every service shares: logging, NATS, the internal admin listener and shutdown. */
+export const baseConfigProperties = {
+  HOST: Type.String({ default: '0.0.0.0', description: 'Interface of the internal admin listener (/healthz, /readyz, /metrics).' }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  LOG_PRETTY: Type.Boolean({ default: false, description: 'Human-readable logs through pino-pretty; for development terminals only.' }),
+  NATS_URL: Type.String({ default: 'nats://127.0.0.1:4222', pattern: '^(nats|tls|ws|wss)://', description: 'Comma-separated NATS server URLs.' }),
+  NATS_SUBJECT_PREFIX: Type.String({ default: '', pattern: '^([A-Za-z0-9_-]+\\.)?$', description: 'Prefix for every subject and stream name; isolates test runs.' }),
+  NATS_REQUEST_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 10, description: 'Default timeout of a NATS request to another service.' }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ default: 10000, minimum: 100, description: 'How long in-flight work may take to finish on SIGTERM.' })
+} satisfies TProperties
+
+export const databaseConfigProperties = {
+  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', description: 'Postgres connection string of this service\'s own database.' }),
+  DATABASE_POOL_MAX: Type.Integer({ default: 10, minimum: 1, maximum: 200, description: 'Maximum pooled connections per process.' }),
+  DATABASE_CREATE: Type.Boolean({ default: false, description: 'Create the database if it does not exist (development).' }),
+  DATABASE_MIGRATE: Type.Boolean({ default: true, description: 'Run pending migrations at boot. Production runs them in a Job and sets false.' })
+} satisfies TProperties
+
+export const redisConfigProperties = {
+  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://', description: 'Redis connection URL.' }),
+  REDIS_KEY_PREFIX: Type.String({ default: 'wxmp:', description: 'Prefix of every Redis key this process writes.' })
+} satisfies TProperties

@@ -1,0 +1,70 @@
+import createError from '@fastify/error'
+
+/** An error a client may see: a stable code, an HTTP status, and a message safe to show. */
+export interface AppError extends Error {
+  code: string
+  statusCode: number
+  /** Extra headers for the HTTP response, such as Retry-After. */
+  headers?: Record<string, string>
+  /** Extra fields for the envelope, never secrets. */
+  details?: unknown
+}
+
+export function isAppError (err: unknown): err is AppError {
+  return err instanceof Error && typeof (err as AppError).code === 'string' && typeof (err as AppError).statusCode === 'number'
+}
+
+/** The shared catalogue. Each package adds its own codes with createError. */
+export const Errors = {
+  BadRequest: createError<[string]>('BAD_REQUEST', '%s', 400),
+  ValidationFailed: createError<[string]>('VALIDATION_FAILED', '%s', 400),
+  Unauthenticated: createError<[string?]>('UNAUTHENTICATED', '%s', 401),
+  Forbidden: createError('FORBIDDEN', 'Not allowed', 403),
+  NotFound: createError<[string]>('NOT_FOUND', '%s', 404),
+  Conflict: createError<[string]>('CONFLICT', '%s', 409),
+  PayloadTooLarge: createError('PAYLOAD_TOO_LARGE', 'Request body is too large', 413),
+  UnsupportedMediaType: createError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json', 415),
+  Internal: createError('INTERNAL', 'Internal error', 500),
+  BadGateway: createError<[string]>('BAD_GATEWAY', '%s', 502),
+  ServiceUnavailable: createError<[string]>('SERVICE_UNAVAILABLE', '%s is unavailable', 503),
+  UpstreamTimeout: createError<[string]>('UPSTREAM_TIMEOUT', '%s did not answer in time', 504)
+}
+
+export { createError }
+
+/** An error reported by another service over NATS, rebuilt with its original code and status. */
+export class RemoteError extends Error implements AppError {
+  readonly code: string
+  readonly statusCode: number
+  readonly details?: unknown
+  headers?: Record<string, string>
+  constructor (code: string, message: string, statusCode: number, details?: unknown, headers?: Record<string, string>) {
+    super(message)
+    this.name = 'RemoteError'
+    this.code = code
+    this.statusCode = statusCode
+    if (details !== undefined) this.details = details
+    if (headers !== undefined) this.headers = headers
+  }
+}
+
+export interface ErrorBody { code: string, message: string, traceId?: string, details?: unknown }
+
+/**
+ * What a client sees for any error: the catalogue code and message for 4xx and for the upstream
+ * statuses (502-504), and nothing internal for other 5xx.
+ */
+export function publicError (err: unknown): { statusCode: number, body: ErrorBody, headers: Record<string, string> } {
+  if (isAppError(err) && err.statusCode >= 400 && err.statusCode < 600) {
+    const exposed = err.statusCode < 500 || err.statusCode === 502 || err.statusCode === 503 || err.statusCode === 504
+    if (exposed && /^[A-Z][A-Z0-9_]{2,63}$/.test(err.code)) {
+      const body: ErrorBody = { code: err.code, message: err.message }
+      if (err.details !== undefined) body.details = err.details
+      return { statusCode: err.statusCode, body, headers: err.headers ?? {} }
+    }
+    if (err.statusCode < 500) {
+      return { statusCode: err.statusCode, body: { code: 'BAD_REQUEST', message: 'Bad request' }, headers: {} }
+    }
+  }
+  return { statusCode: 500, body: { code: 'INTERNAL', message: 'Internal error' }, headers: {} }
+}

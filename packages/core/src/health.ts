@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+/** A readiness probe of one dependency: resolves true when it is reachable. */
+export type ReadinessCheck = () => Promise<boolean> | boolean
+
+export interface Readiness {
+  /** Registers a dependency that /readyz reports by name. */
+  add: (name: string, check: ReadinessCheck) => void
+  /** Runs every check; each gets `timeoutMs` before it counts as down. */
+  run: () => Promise<{ ready: boolean, checks: Record<string, 'ok' | 'down'> }>
+  /** Set on shutdown so load balancers stop sending traffic before the listener closes. */
+  draining: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    readiness: Readiness
+  }
+}
+
+async function withTimeout (check: ReadinessCheck, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([
+      Promise.resolve().then(check),
+      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms) })
+    ])
+  } catch {
+    return false
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export interface HealthOptions {
+  /** How long one dependency check may take before it counts as down. */
+  timeoutMs?: number
+}
+
+/** `/healthz` (the process is alive) and `/readyz` (every registered dependency answers; 503 naming the ones that do not). */
+export const health = fp(async function health (app: FastifyInstance, opts: HealthOptions) {
+  const timeoutMs = opts.timeoutMs ?? 1000
+  const checks = new Map<string, ReadinessCheck>()
+  const readiness: Readiness = {
+    draining: false,
+    add (name, check) { checks.set(name, check) },
+    async run () {
+      const names = [...checks.keys()]
+      const results = await Promise.all(names.map(async (n) => await withTimeout(checks.get(n) as ReadinessCheck, timeoutMs)))
+      const out: Record<string, 'ok' | 'down'> = {}
+      names.forEach((n, i) => { out[n] = results[i] === true ? 'ok' : 'down' })
+      return { ready: results.every(Boolean), checks: out }
+    }
+  }
+  app.decorate('readiness', readiness)
+
+  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
+  app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+    const { ready, checks: result } = await readiness.run()
+    if (readiness.draining) return await reply.code(503).send({ status: 'draining', checks: result })
+    if (!ready) {
+      const down = Object.entries(result).filter(([, v]) => v === 'down').map(([k]) => k)
+      return await reply.code(503).send({ status: 'unavailable', down, checks: result })
+    }
+    return { status: 'ok', checks: result }
+  })
+}, { name: 'wxmp-health', fastify: '5.x' })

@@ -1,0 +1,54 @@
+import pino, { type LoggerOptions, type Logger } from 'pino'
+
+/** Keys whose values never reach a log line, wherever they appear in the first two levels of an object. */
+export const SECRET_KEYS = [
+  'password', 'newPassword', 'oldPassword', 'code', 'token', 'accessToken', 'refreshToken', 'access_token',
+  'refresh_token', 'session_key', 'sessionKey', 'privateKey', 'private_key', 'secret', 'apiKey', 'apiV3Key',
+  'paySign', 'signature', 'encryptedData', 'iv', 'phoneNumber', 'purePhoneNumber', 'phone', 'totp', 'otp', 'ciphertext'
+]
+
+const HEADER_SECRETS = ['authorization', 'cookie', 'set-cookie', 'wechatpay-signature', 'x-api-key']
+
+export function redactPaths (): string[] {
+  const paths: string[] = []
+  for (const key of SECRET_KEYS) paths.push(key, `*.${key}`, `*.*.${key}`)
+  for (const h of HEADER_SECRETS) paths.push(`req.headers["${h}"]`, `headers["${h}"]`, `res.headers["${h}"]`)
+  return paths
+}
+
+export interface LoggerSettings {
+  /** The service name stamped on every line. */
+  service: string
+  level?: string
+  /** Pretty-print through pino-pretty (development terminals). */
+  pretty?: boolean
+  /** Where lines go; defaults to stdout. Tests pass a stream to read what was logged. */
+  stream?: NodeJS.WritableStream
+}
+
+/** pino options implementing the log contract: one JSON line, `time`, `level` as a label, `service`, `msg`, secrets redacted. */
+export function loggerOptions (s: LoggerSettings): LoggerOptions {
+  const opts: LoggerOptions = {
+    level: s.level ?? 'info',
+    base: { service: s.service },
+    messageKey: 'msg',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: { paths: redactPaths(), censor: '[REDACTED]' }
+  }
+  if (s.pretty === true && s.stream === undefined) {
+    opts.transport = { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', messageKey: 'msg', singleLine: true } }
+  }
+  return opts
+}
+
+export function createLogger (s: LoggerSettings): Logger {
+  const opts = loggerOptions(s)
+  return s.stream === undefined ? pino(opts) : pino(opts, s.stream)
+}
+
+/** Masks a phone number for responses and logs: keeps the first 3 and last 4 digits. */
+export function maskPhone (phone: string): string {
+  if (phone.length < 8) return '*'.repeat(phone.length)
+  return phone.slice(0, 3) + '*'.repeat(phone.length - 7) + phone.slice(-4)
+}

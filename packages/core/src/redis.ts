@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import fastifyRedis from '@fastify/redis'
+
+export interface RedisOptions {
+  url: string
+  /** Prefix of every key this process writes. */
+  keyPrefix: string
+}
+
+/**
+ * One ioredis client per process. Commands fail fast while disconnected instead of queueing,
+ * so callers can fall back (rate limits fail open) rather than hang.
+ */
+export const redis = fp(async function redis (app: FastifyInstance, opts: RedisOptions) {
+  await app.register(fastifyRedis, {
+    url: opts.url,
+    keyPrefix: opts.keyPrefix,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 3000,
+    retryStrategy: (times: number) => Math.min(times * 200, 2000)
+  })
+  app.redis.on('error', (err: Error) => app.log.warn({ err: { message: err.message } }, 'redis error'))
+  app.readiness?.add('redis', async () => app.redis.status === 'ready' && (await app.redis.ping()) === 'PONG')
+}, { name: 'wxmp-redis', fastify: '5.x', dependencies: ['wxmp-health'] })

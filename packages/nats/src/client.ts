@@ -1,0 +1,90 @@
+import { errors as natsErrors, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node'
+import { Errors, RemoteError, type TraceContext } from '@wxmp/core'
+import { decodeJson, encodeJson, outgoingHeaders } from './codec.js'
+
+export interface RequestOptions {
+  /** Milliseconds before the call fails with 504 UPSTREAM_TIMEOUT. */
+  timeoutMs?: number
+  /** Extra headers, for example the raw Wechatpay-* headers of a notification. */
+  headers?: Record<string, string>
+  /** Send these bytes as they are instead of JSON-encoding the payload. */
+  raw?: boolean
+}
+
+export interface Reply<T> {
+  data: T
+  headers: MsgHdrs | undefined
+}
+
+const SERVICE_ERROR_CODE = 'Nats-Service-Error-Code'
+
+function isNoResponders (err: unknown): boolean {
+  if (err instanceof natsErrors.NoRespondersError) return true
+  if (err instanceof natsErrors.RequestError) return err.isNoResponders() || err.cause instanceof natsErrors.NoRespondersError
+  return false
+}
+
+function isTimeout (err: unknown): boolean {
+  return err instanceof natsErrors.TimeoutError || (err instanceof Error && err.cause instanceof natsErrors.TimeoutError)
+}
+
+/** Rebuilds the error a service replied with, keeping its catalogue code and HTTP status. */
+export function replyError (status: string, description: string, data: Uint8Array): RemoteError {
+  const statusCode = Number.parseInt(status, 10)
+  let code = statusCode >= 500 ? 'INTERNAL' : 'BAD_REQUEST'
+  let message = description
+  let details: unknown
+  let headers: Record<string, string> | undefined
+  try {
+    const body = decodeJson(data) as { error?: { code?: string, message?: string, details?: unknown, headers?: Record<string, string> } } | undefined
+    if (typeof body?.error?.code === 'string') code = body.error.code
+    if (typeof body?.error?.message === 'string') message = body.error.message
+    details = body?.error?.details
+    headers = body?.error?.headers
+  } catch { /* a non-JSON error body keeps the header's description */ }
+  return new RemoteError(code, message, Number.isInteger(statusCode) && statusCode >= 400 && statusCode < 600 ? statusCode : 500, details, headers)
+}
+
+/**
+ * Request/reply to another service. Trace and user headers go out with the request; the failure
+ * modes stay distinct: nobody listening -> 503, no answer in time -> 504, the service's own error -> its code.
+ */
+export class NatsClient {
+  constructor (
+    private readonly nc: NatsConnection,
+    private readonly prefix: string,
+    private readonly defaultTimeoutMs: number
+  ) {}
+
+  /** The full subject on the wire, with this deployment's prefix. */
+  subject (name: string): string {
+    return this.prefix + name
+  }
+
+  async request<T = unknown>(subject: string, payload: unknown, ctx: TraceContext | undefined, opts: RequestOptions = {}): Promise<Reply<T>> {
+    const { headers } = outgoingHeaders(ctx)
+    for (const [k, v] of Object.entries(opts.headers ?? {})) headers.set(k, v)
+    const data = opts.raw === true ? payload as Uint8Array : encodeJson(payload)
+    const service = subject.split('.')[0] ?? subject
+    let msg
+    try {
+      msg = await this.nc.request(this.subject(subject), data, { timeout: opts.timeoutMs ?? this.defaultTimeoutMs, headers })
+    } catch (err) {
+      if (isNoResponders(err)) throw new Errors.ServiceUnavailable(service)
+      if (isTimeout(err)) throw new Errors.UpstreamTimeout(service)
+      if (err instanceof natsErrors.ClosedConnectionError || err instanceof natsErrors.DrainingConnectionError) {
+        throw new Errors.ServiceUnavailable('messaging')
+      }
+      throw err
+    }
+    const status = msg.headers?.get(SERVICE_ERROR_CODE)
+    if (status !== undefined && status !== '') {
+      throw replyError(status, msg.headers?.get('Nats-Service-Error') ?? 'Service error', msg.data)
+    }
+    try {
+      return { data: decodeJson(msg.data) as T, headers: msg.headers }
+    } catch {
+      throw new Errors.BadGateway(`${service} sent an unreadable reply`)
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node'
+import { childContext, contextFromHeaders, formatTraceparent, type TraceContext } from '@wxmp/core'
+
+export const H = {
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
+  requestId: 'x-request-id',
+  userId: 'x-user-id',
+  sessionId: 'x-session-id'
+} as const
+
+const USER_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/** Headers for a message sent on behalf of ctx: a child span of the caller, plus request and user identity. */
+export function outgoingHeaders (ctx: TraceContext | undefined): { headers: MsgHdrs, span?: TraceContext } {
+  const h = natsHeaders()
+  if (ctx === undefined) return { headers: h }
+  const span = childContext(ctx)
+  h.set(H.traceparent, formatTraceparent(span))
+  if (span.tracestate !== undefined) h.set(H.tracestate, span.tracestate)
+  h.set(H.requestId, span.requestId)
+  if (span.userId !== undefined) h.set(H.userId, span.userId)
+  if (span.sessionId !== undefined) h.set(H.sessionId, span.sessionId)
+  return { headers: h, span }
+}
+
+/** The handler's context: continues the caller's trace, and carries the user the gateway verified. */
+export function incomingContext (h: MsgHdrs | undefined): TraceContext {
+  const get = (name: string): string | undefined => {
+    const v = h?.get(name)
+    return v === undefined || v === '' ? undefined : v
+  }
+  const ctx = contextFromHeaders(get)
+  const userId = get(H.userId)
+  const sessionId = get(H.sessionId)
+  if (userId !== undefined && USER_ID.test(userId)) ctx.userId = userId
+  if (sessionId !== undefined && USER_ID.test(sessionId)) ctx.sessionId = sessionId
+  return ctx
+}
+
+const enc = new TextEncoder()
+const dec = new TextDecoder('utf-8', { fatal: true })
+
+export function encodeJson (value: unknown): Uint8Array {
+  return enc.encode(JSON.stringify(value ?? null))
+}
+
+/** Decodes a JSON payload; throws SyntaxError/TypeError on bad UTF-8 or JSON. */
+export function decodeJson (data: Uint8Array): unknown {
+  if (data.length === 0) return undefined
+  return JSON.parse(dec.decode(data))
+}

@@ -1,0 +1,39 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import type { Logger } from 'pino'
+
+export interface NatsSettings {
+  /** Comma-separated server URLs. */
+  servers: string
+  /** Connection name shown by the server (`nats server report connections`), one per process. */
+  name: string
+  log: Logger
+}
+
+/** A connection plus whether it is currently connected, tracked from the client's status stream. */
+export interface TrackedConnection {
+  nc: NatsConnection
+  isConnected: () => boolean
+}
+
+/** Connects with unlimited reconnects, logging each disconnect and reconnect. */
+export async function connectNats (s: NatsSettings): Promise<TrackedConnection> {
+  const nc = await connect({
+    servers: s.servers.split(',').map((u) => u.trim()),
+    name: s.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    waitOnFirstConnect: false
+  })
+  let connected = true
+  void (async () => {
+    for await (const st of nc.status()) {
+      switch (st.type) {
+        case 'disconnect': connected = false; s.log.warn({ server: st.server }, 'nats disconnected'); break
+        case 'reconnect': connected = true; s.log.info({ server: st.server }, 'nats reconnected'); break
+        case 'close': connected = false; break
+        default: break
+      }
+    }
+  })()
+  return { nc, isConnected: () => connected && !nc.isClosed() && !nc.isDraining() }
+}

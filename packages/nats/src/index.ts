@@ -1,0 +1,5 @@
+export * from './connection.js'
+export * from './codec.js'
+export * from './client.js'
+export * from './service.js'
+export * from './plugin.js'

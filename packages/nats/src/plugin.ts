@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { NatsConnection } from '@nats-io/transport-node'
+import { connectNats } from './connection.js'
+import { NatsClient } from './client.js'
+import { NatsService, type EndpointDefinition } from './service.js'
+
+export interface NatsPluginOptions {
+  servers: string
+  /** Connection name, e.g. `auth-7f9c` (service plus instance). */
+  connectionName: string
+  /** Service name and version announced on `$SRV.*`; omit for a process that only calls (the gateway). */
+  service?: { name: string, version: string }
+  /** Prefix of every subject this process uses; empty in production, unique per test run. */
+  prefix: string
+  requestTimeoutMs: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    nats: NatsConnection
+    natsClient: NatsClient
+    /** Adds service endpoints; they start listening when the app is ready. */
+    natsServe: (...endpoints: Array<EndpointDefinition<any, any>>) => void
+  }
+}
+
+/**
+ * The process's one NATS connection, its service endpoints, and a client for calling other services.
+ * On close: endpoints stop taking messages, in-flight handlers finish, then the connection drains.
+ */
+export const nats = fp(async function nats (app: FastifyInstance, opts: NatsPluginOptions) {
+  const log = app.log.child({ component: 'nats' })
+  const { nc, isConnected } = await connectNats({ servers: opts.servers, name: opts.connectionName, log: log as never })
+  app.decorate('nats', nc)
+  app.decorate('natsClient', new NatsClient(nc, opts.prefix, opts.requestTimeoutMs))
+  app.readiness?.add('nats', isConnected)
+
+  const endpoints: Array<EndpointDefinition<any, any>> = []
+  app.decorate('natsServe', (...defs: Array<EndpointDefinition<any, any>>) => { endpoints.push(...defs) })
+  let service: NatsService | undefined
+  if (opts.service !== undefined) {
+    service = new NatsService(nc, { ...opts.service, prefix: opts.prefix, log: app.log as never })
+    // Endpoints start once every plugin is loaded, so a handler never runs before its dependencies exist.
+    app.addHook('onReady', async () => { await service?.start(endpoints) })
+  }
+  app.addHook('preClose', async () => { await service?.stop() })
+  app.addHook('onClose', async () => {
+    if (!nc.isClosed()) await nc.drain().catch(() => nc.close())
+  })
+}, { name: 'wxmp-nats', fastify: '5.x', dependencies: ['wxmp-health'] })

@@ -1,0 +1,107 @@
+import { Svcm, type Service, type ServiceMsg } from '@nats-io/services'
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node'
+import type { Static, TSchema } from '@sinclair/typebox'
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
+import { Errors, formatTraceparent, isAppError, logBindings, publicError, type TraceContext } from '@wxmp/core'
+import type { Logger } from 'pino'
+import { H, decodeJson, encodeJson, incomingContext } from './codec.js'
+
+/** What a handler gets besides its validated input. */
+export interface HandlerContext {
+  trace: TraceContext
+  log: Logger
+  /** Raw request headers, for endpoints that need more than the trace (notification signatures). */
+  headers: ServiceMsg['headers']
+  /** The raw request bytes, for endpoints that verify signatures over them. */
+  raw: Uint8Array
+}
+
+export interface EndpointDefinition<I extends TSchema = TSchema, O = unknown> {
+  /** Subject without the deployment prefix, `<domain>.<verb>`. */
+  subject: string
+  /** Schema the JSON payload must match; a mismatch answers 400 VALIDATION_FAILED. Omit for raw endpoints. */
+  input?: I
+  handler: (input: Static<I>, ctx: HandlerContext) => Promise<O>
+}
+
+export function endpoint<I extends TSchema, O> (def: EndpointDefinition<I, O>): EndpointDefinition<I, O> {
+  return def
+}
+
+function validationMessage (check: TypeCheck<TSchema>, value: unknown): string {
+  const first = check.Errors(value).First()
+  if (first === undefined) return 'Invalid payload'
+  return `${first.path === '' ? 'body' : first.path.slice(1).replace(/\//g, '.')}: ${first.message}`
+}
+
+/**
+ * A NATS micro service: each endpoint listens in a queue group (replicas share the load), gets
+ * `$SRV.PING/INFO/STATS` for free, validates its input, continues the caller's trace and logs one
+ * line per message. Errors reply with `Nats-Service-Error-Code` = the HTTP status and the envelope body.
+ */
+export class NatsService {
+  private service?: Service
+  private readonly inFlight = new Set<Promise<void>>()
+
+  constructor (
+    private readonly nc: NatsConnection,
+    private readonly opts: { name: string, version: string, prefix: string, log: Logger }
+  ) {}
+
+  async start (endpoints: Array<EndpointDefinition<any, any>>): Promise<void> {
+    const svcm = new Svcm(this.nc as never)
+    this.service = await svcm.add({ name: this.opts.name, version: this.opts.version, queue: `${this.opts.prefix}${this.opts.name}` })
+    for (const def of endpoints) {
+      const check = def.input === undefined ? undefined : TypeCompiler.Compile(def.input)
+      const name = def.subject.replace(/\./g, '_')
+      this.service.addEndpoint(name, {
+        subject: this.opts.prefix + def.subject,
+        handler: (err, msg) => {
+          if (err !== null) { this.opts.log.error({ err }, 'nats endpoint stopped'); return }
+          const p = this.handle(def, check, msg).finally(() => this.inFlight.delete(p))
+          this.inFlight.add(p)
+        }
+      })
+    }
+  }
+
+  private async handle (def: EndpointDefinition<any, any>, check: TypeCheck<TSchema> | undefined, msg: ServiceMsg): Promise<void> {
+    const started = performance.now()
+    const trace = incomingContext(msg.headers)
+    const log = this.opts.log.child(logBindings(trace))
+    const replyHeaders = (): ReturnType<typeof natsHeaders> => {
+      const h = natsHeaders()
+      h.set(H.traceparent, formatTraceparent(trace))
+      h.set(H.requestId, trace.requestId)
+      return h
+    }
+    let status = 200
+    let code: string | undefined
+    try {
+      let input: unknown
+      if (check !== undefined) {
+        try { input = decodeJson(msg.data) } catch { throw new Errors.BadRequest('Payload is not valid JSON') }
+        if (!check.Check(input)) throw new Errors.ValidationFailed(validationMessage(check, input))
+      }
+      const output = await def.handler(input, { trace, log, headers: msg.headers, raw: msg.data })
+      msg.respond(encodeJson(output), { headers: replyHeaders() })
+    } catch (err) {
+      const pub = publicError(err)
+      status = pub.statusCode
+      code = pub.body.code
+      if (!isAppError(err) || status === 500) log.error({ err, subject: def.subject }, 'handler failed')
+      const error: Record<string, unknown> = { ...pub.body }
+      if (Object.keys(pub.headers).length > 0) error.headers = pub.headers
+      msg.respondError(status, pub.body.message, encodeJson({ error }), { headers: replyHeaders() })
+    } finally {
+      const level = status >= 500 ? 'error' : 'info'
+      log[level]({ subject: def.subject, status, code, durationMs: Math.round((performance.now() - started) * 100) / 100 }, 'message handled')
+    }
+  }
+
+  /** Stops taking new messages and waits for the ones being handled. */
+  async stop (): Promise<void> {
+    if (this.service !== undefined && !this.service.isStopped) await this.service.stop()
+    await Promise.allSettled([...this.inFlight])
+  }
+}

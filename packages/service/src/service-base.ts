@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { hostname } from 'node:os'
+import { foundation, postgres, redis } from '@wxmp/core'
+import { nats } from '@wxmp/nats'
+import type { ServiceBaseConfig } from './config.js'
+import { pingEndpoint } from './ping.js'
+
+export interface ServiceBaseOptions {
+  /** Short service name (`auth`) and version, as announced on NATS and in /v1/ping. */
+  service: { name: string, version: string }
+  config: ServiceBaseConfig
+  /** Folder of this service's SQL migrations. */
+  migrationsDir: string
+  /** Whether this service keeps anything in Redis. */
+  useRedis: boolean
+}
+
+/**
+ * Everything a backend service stands on: trace context and error envelope, /healthz and /readyz,
+ * one Postgres pool (migrated), one Redis client, one NATS connection serving `<name>.ping`.
+ */
+export const serviceBase = fp(async function serviceBase (app: FastifyInstance, opts: ServiceBaseOptions) {
+  const { config } = opts
+  await app.register(foundation)
+  await app.register(postgres, {
+    connectionString: config.DATABASE_URL,
+    max: config.DATABASE_POOL_MAX,
+    create: config.DATABASE_CREATE,
+    ...(config.DATABASE_MIGRATE ? { migrationsDir: opts.migrationsDir } : {})
+  })
+  if (opts.useRedis) await app.register(redis, { url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX })
+  await app.register(nats, {
+    servers: config.NATS_URL,
+    connectionName: `${opts.service.name}@${hostname()}:${process.pid}`,
+    service: opts.service,
+    prefix: config.NATS_SUBJECT_PREFIX,
+    requestTimeoutMs: config.NATS_REQUEST_TIMEOUT_MS
+  })
+  app.natsServe(pingEndpoint(opts.service))
+}, { name: 'wxmp-service-base', fastify: '5.x' })

@@ -1,0 +1,38 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { Static, TObject } from '@sinclair/typebox'
+import { createFastify, loadConfig } from '@wxmp/core'
+import { LogCollector, natsPrefix, redisPrefix, testDatabase, type Teardown } from '@wxmp/testing'
+
+export interface TestServiceOptions<S extends TObject> {
+  name: string
+  schema: S
+  app: FastifyPluginAsync<{ config: Static<S> }>
+  /** Env overrides; the test gets its own database, Redis prefix and NATS prefix unless given here. */
+  env?: Record<string, string>
+  /** Share a NATS prefix with other apps of the same test (a gateway and its services). */
+  prefix?: string
+}
+
+export interface TestService<S extends TObject> {
+  app: FastifyInstance
+  config: Static<S>
+  logs: LogCollector
+}
+
+/** Builds a service app on real Postgres, Redis and NATS, isolated for this test, closed at teardown. */
+export async function buildTestService<S extends TObject> (t: Teardown, opts: TestServiceOptions<S>): Promise<TestService<S>> {
+  const env: Record<string, string> = {
+    LOG_LEVEL: 'debug',
+    NATS_SUBJECT_PREFIX: opts.prefix ?? natsPrefix(),
+    REDIS_KEY_PREFIX: redisPrefix(),
+    ...opts.env
+  }
+  if (env.DATABASE_URL === undefined) env.DATABASE_URL = await testDatabase(t, opts.name)
+  const config = loadConfig(opts.schema, env)
+  const logs = new LogCollector()
+  const app = createFastify({ service: opts.name, level: env.LOG_LEVEL, stream: logs })
+  await app.register(opts.app, { config })
+  t.teardown(async () => { await app.close() })
+  await app.ready()
+  return { app, config, logs }
+}

@@ -1,0 +1,11 @@
+import { generate } from 'selfsigned'
+
+/** A self-signed certificate for localhost and 127.0.0.1, as PEM strings. */
+export async function selfSignedCert (): Promise<{ cert: string, key: string }> {
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }]
+  } as never)
+  return { cert: pems.cert, key: pems.private }
+}

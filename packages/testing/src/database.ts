@@ -1,0 +1,30 @@
+import pg from 'pg'
+import { uniqueTag } from './ids.js'
+import type { Teardown } from './teardown.js'
+
+/** The shared local Postgres, overridable for CI machines that run it elsewhere. */
+export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+/** Creates an empty database for one test and drops it when the test ends; returns its URL. */
+export async function testDatabase (t: Teardown, label = 'db'): Promise<string> {
+  const name = `wxmp_t_${label}_${uniqueTag()}`
+  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL })
+  await admin.connect()
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`)
+  } finally {
+    await admin.end()
+  }
+  t.teardown(async () => {
+    const c = new pg.Client({ connectionString: ADMIN_DATABASE_URL })
+    await c.connect()
+    try {
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+    } finally {
+      await c.end()
+    }
+  })
+  const url = new URL(ADMIN_DATABASE_URL)
+  url.pathname = `/${name}`
+  return url.toString()
+}

@@ -1,0 +1,7 @@
+export * from './ids.js'
+export * from './teardown.js'
+export * from './database.js'
+export * from './servers.js'
+export * from './tcp-proxy.js'
+export * from './logs.js'
+export * from './certs.js'

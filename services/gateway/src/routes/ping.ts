@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify'
+import { PingResponse, SERVICES, type ServiceIdentity } from '@wxmp/contracts'
+import { Subjects } from '@wxmp/contracts'
+
+/** GET /v1/ping: one request through every service over NATS, proving the path and the trace. */
+export default async function pingRoutes (app: FastifyInstance, opts: { gateway: ServiceIdentity }): Promise<void> {
+  app.get('/v1/ping', {
+    schema: { tags: ['system'], summary: 'Round trip through every service', response: { 200: PingResponse } }
+  }, async (request) => {
+    const replies = await Promise.all(SERVICES.map(async (svc) =>
+      (await app.natsClient.request<ServiceIdentity>(Subjects[svc].ping, {}, request.trace)).data))
+    const [auth, user, payment] = replies as [ServiceIdentity, ServiceIdentity, ServiceIdentity]
+    return { gateway: opts.gateway, auth, user, payment }
+  })
+}

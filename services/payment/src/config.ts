@@ -1,0 +1,11 @@
+import type { Static } from '@sinclair/typebox'
+import { serviceConfigSchema } from '@wxmp/service'
+
+/** Every setting of the payment service, read from the environment; see README.md for each variable. */
+export const ConfigSchema = serviceConfigSchema({
+  port: 9093,
+  databaseUrl: 'postgres://postgres@127.0.0.1:5432/wxmp_payment',
+  redisKeyPrefix: 'wxmp:payment:'
+}, {})
+
+export type Config = Static<typeof ConfigSchema>
