@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyServerOptions, FastifyBaseLogger, FastifyRequest } from 'fastify'
+import { LogController, type FastifyInstance, type FastifyServerOptions, type FastifyBaseLogger, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { IncomingMessage } from 'node:http'
 import { contextFromHeaders, formatTraceparent, logBindings, type TraceContext } from './trace-context.js'
@@ -31,11 +31,11 @@ function traceOf (raw: RawWithTrace): TraceContext {
  * Fastify server options that give every request a trace context before its first log line,
  * so `trace_id`, `span_id` and `request_id` are on every line a request writes.
  */
-export function tracingServerOptions (): Pick<FastifyServerOptions, 'genReqId' | 'requestIdLogLabel' | 'childLoggerFactory' | 'disableRequestLogging'> {
+export function tracingServerOptions (): Pick<FastifyServerOptions, 'genReqId' | 'logController' | 'childLoggerFactory'> {
   return {
     genReqId: (raw) => traceOf(raw as RawWithTrace).requestId,
-    requestIdLogLabel: 'request_id',
-    disableRequestLogging: true,
+    // One line per request, written by requestContext once the status is known.
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     childLoggerFactory (logger: FastifyBaseLogger, bindings, opts, raw) {
       const { request_id: _ignored, ...rest } = bindings as Record<string, unknown>
       return logger.child({ ...rest, ...logBindings(traceOf(raw as RawWithTrace)) }, opts)

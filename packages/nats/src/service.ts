@@ -50,7 +50,7 @@ export class NatsService {
 
   async start (endpoints: Array<EndpointDefinition<any, any>>): Promise<void> {
     const svcm = new Svcm(this.nc as never)
-    this.service = await svcm.add({ name: this.opts.name, version: this.opts.version, queue: `${this.opts.prefix}${this.opts.name}` })
+    this.service = await svcm.add({ name: this.opts.name, version: this.opts.version, queue: `${this.opts.prefix.replace(/\./g, '_')}${this.opts.name}` })
     for (const def of endpoints) {
       const check = def.input === undefined ? undefined : TypeCompiler.Compile(def.input)
       const name = def.subject.replace(/\./g, '_')

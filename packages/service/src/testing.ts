@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
 import type { Static, TObject } from '@sinclair/typebox'
 import { createFastify, loadConfig } from '@wxmp/core'
 import { LogCollector, natsPrefix, redisPrefix, testDatabase, type Teardown } from '@wxmp/testing'
@@ -31,7 +32,8 @@ export async function buildTestService<S extends TObject> (t: Teardown, opts: Te
   const config = loadConfig(opts.schema, env)
   const logs = new LogCollector()
   const app = createFastify({ service: opts.name, level: env.LOG_LEVEL, stream: logs })
-  await app.register(opts.app, { config })
+  // Unwrapped, so the test sees the app's decorators (pg, redis, natsClient) as fastify-cli's helper does.
+  await app.register(fp(opts.app), { config })
   t.teardown(async () => { await app.close() })
   await app.ready()
   return { app, config, logs }

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { FastifyBaseLogger } from 'fastify'
 
 // RFC 3986 host: a DNS name or an IPv4 literal, optional port; anything else is refused rather than echoed.
@@ -6,7 +6,7 @@ const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](
 
 /** The plain-HTTP listener: `/healthz` for probes, and 301 to the same path on HTTPS for everything else. */
 export function redirectApp (opts: { httpsPort: number, logger: FastifyBaseLogger }): FastifyInstance {
-  const app = Fastify({ loggerInstance: opts.logger, disableRequestLogging: true }) as unknown as FastifyInstance
+  const app = Fastify({ loggerInstance: opts.logger, logController: new LogController({ disableRequestLogging: true }) }) as unknown as FastifyInstance
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.all('/*', async (request, reply) => {
     const host = request.headers.host ?? ''

@@ -1,0 +1,59 @@
+import t from 'tap'
+import { buildTestService } from '../src/testing.js'
+import { privateNats, privateRedis, tcpProxy, testDatabase } from '@wxmp/testing'
+import notesApp, { Schema } from './fixtures/app.js'
+
+async function readyz (app: Awaited<ReturnType<typeof buildTestService>>['app']) {
+  const res = await app.inject({ method: 'GET', url: '/readyz' })
+  return { status: res.statusCode, body: res.json() }
+}
+
+async function eventually (t: Tap, what: string, fn: () => Promise<boolean>, timeoutMs = 15000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await fn()) { t.pass(what); return }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  t.fail(`${what} (not within ${timeoutMs} ms)`)
+}
+type Tap = { pass: (m: string) => void, fail: (m: string) => void }
+
+t.test('readiness names the dependency that went away and recovers when it returns', async (t) => {
+  const redis = await privateRedis(t)
+  const nats = await privateNats(t)
+  const pgProxy = await tcpProxy(t, 5432)
+  const db = new URL(await testDatabase(t, 'ready'))
+  db.port = String(pgProxy.port)
+  const { app } = await buildTestService(t, {
+    name: 'notes', schema: Schema, app: notesApp,
+    env: { DATABASE_URL: db.toString(), REDIS_URL: redis.url, NATS_URL: nats.url }
+  })
+
+  const healthy = await readyz(app)
+  t.equal(healthy.status, 200)
+  t.same(healthy.body.checks, { postgres: 'ok', redis: 'ok', nats: 'ok' })
+
+  for (const [name, stop, start] of [
+    ['redis', redis.stop, redis.start],
+    ['nats', nats.stop, nats.start],
+    ['postgres', pgProxy.cut, pgProxy.restore]
+  ] as const) {
+    await stop()
+    await eventually(t, `${name} down -> 503 naming it`, async () => {
+      const r = await readyz(app)
+      return r.status === 503 && r.body.down.length === 1 && r.body.down[0] === name
+    })
+    const live = await app.inject({ method: 'GET', url: '/healthz' })
+    t.equal(live.statusCode, 200, 'liveness stays up: restarting would not help')
+    await start()
+    await eventually(t, `${name} back -> 200`, async () => (await readyz(app)).status === 200)
+  }
+})
+
+t.test('migrations ran once and the pool serves the endpoint', async (t) => {
+  const { app } = await buildTestService(t, { name: 'notes', schema: Schema, app: notesApp })
+  const { rows } = await app.pg.query('SELECT name FROM pgmigrations')
+  t.same(rows.map((r) => r.name), ['1764200000000_notes'])
+  const res = await app.natsClient.request<{ id: number }>('notes.add', { body: 'hello', delayMs: 0 }, undefined)
+  t.equal(res.data.id, 1)
+})
