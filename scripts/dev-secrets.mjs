@@ -1,5 +1,6 @@
 // Generates the development certificates, keys and env file in .dev/ once; later starts reuse them.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { createHash, generateKeyPairSync, randomBytes, randomInt } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generate } from 'selfsigned'
@@ -33,8 +34,73 @@ async function tls () {
   return { TLS_CERT_FILE: cert, TLS_KEY_FILE: key }
 }
 
+/** Reads a generated value back, or creates it once. */
+function once (file, make, mode = 0o600) {
+  if (!existsSync(file)) write(file, make(), mode)
+  return readFileSync(file, 'utf8').trim()
+}
+
+const alnum = (n) => Array.from({ length: n }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[randomInt(62)]).join('')
+const digits = (n) => Array.from({ length: n }, () => String(randomInt(10))).join('')
+
+function rsaPair (dir, name) {
+  const key = join(dir, `${name}-key.pem`)
+  const pub = join(dir, `${name}-public.pem`)
+  if (!existsSync(key) || !existsSync(pub)) {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    write(key, privateKey.export({ type: 'pkcs8', format: 'pem' }))
+    write(pub, publicKey.export({ type: 'spki', format: 'pem' }), 0o644)
+  }
+  return { key, pub }
+}
+
+function auth () {
+  const dir = join(dev, 'auth')
+  const jwtKey = join(dir, 'jwt-es256-key.pem')
+  once(jwtKey, () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }))
+  const kid = 'dev-' + createHash('sha256').update(readFileSync(jwtKey)).digest('hex').slice(0, 12)
+  const dataKey = join(dir, 'data-key')
+  once(dataKey, () => randomBytes(32).toString('base64'))
+  return { AUTH_JWT_PRIVATE_KEY_FILES: `${kid}=${jwtKey}`, AUTH_JWT_ACTIVE_KID: kid, AUTH_DATA_KEY_FILE: dataKey }
+}
+
+function wechat () {
+  const dir = join(dev, 'wechat')
+  const app = JSON.parse(once(join(dir, 'app.json'), () => JSON.stringify({ appid: 'wx' + randomBytes(8).toString('hex'), secret: randomBytes(16).toString('hex') })))
+  const pay = JSON.parse(once(join(dir, 'merchant.json'), () => JSON.stringify({
+    mchid: '19' + digits(8),
+    merchantSerialNo: randomBytes(20).toString('hex').toUpperCase(),
+    wechatpayPublicKeyId: 'PUB_KEY_ID_01' + digits(28)
+  })))
+  const merchant = rsaPair(dir, 'merchant')
+  const platform = rsaPair(dir, 'wechatpay')
+  const apiV3Key = join(dir, 'apiv3-key')
+  once(apiV3Key, () => alnum(32))
+  return {
+    WECHAT_APPID: app.appid,
+    WECHAT_SECRET: app.secret,
+    WECHAT_API_BASE_URL: 'http://127.0.0.1:9100',
+    WECHATPAY_API_BASE_URL: 'http://127.0.0.1:9100',
+    WECHATPAY_MCHID: pay.mchid,
+    WECHATPAY_MERCHANT_SERIAL_NO: pay.merchantSerialNo,
+    WECHATPAY_MERCHANT_PRIVATE_KEY_FILE: merchant.key,
+    WECHATPAY_APIV3_KEY_FILE: apiV3Key,
+    WECHATPAY_PUBLIC_KEYS: `${pay.wechatpayPublicKeyId}=${platform.pub}`,
+    WECHATPAY_NOTIFY_URL: 'https://localhost:8443/v1/payments/wechat/notify',
+    // Only the simulator reads these: it verifies the merchant's signatures and signs as WeChat Pay.
+    SIM_MERCHANT_PUBLIC_KEY_FILE: merchant.pub,
+    SIM_WECHATPAY_PRIVATE_KEY_FILE: platform.key,
+    SIM_WECHATPAY_PUBLIC_KEY_ID: pay.wechatpayPublicKeyId
+  }
+}
+
+const tlsEnv = await tls()
 const env = {
-  ...(await tls()),
-  DATABASE_CREATE: 'true'
+  ...tlsEnv,
+  DATABASE_CREATE: 'true',
+  ...auth(),
+  ...wechat(),
+  // The simulator delivers pay notifications to the gateway's self-signed HTTPS listener.
+  SIM_NOTIFY_CA_FILE: tlsEnv.TLS_CERT_FILE
 }
 write(join(dev, 'dev.env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')

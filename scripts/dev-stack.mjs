@@ -30,7 +30,9 @@ export async function runStack (root) {
     const child = spawn(process.execPath, [`--env-file=${envFile}`, join('services', s.name, 'dist', 'server.js')], {
       cwd: root,
       env: { ...process.env, LOG_PRETTY: tty ? 'true' : 'false' },
-      stdio: ['ignore', 'pipe', 'pipe']
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // A group of its own: Ctrl-C reaches this script once, which then stops each service exactly once.
+      detached: true
     })
     children.set(s.name, child)
     const label = tty ? `\x1b[${s.color}m${s.name.padEnd(width)}\x1b[0m |` : `${s.name.padEnd(width)} |`
@@ -47,10 +49,8 @@ export async function runStack (root) {
     })
   }))
 
-  // Ctrl-C reaches the whole process group; each service shuts down gracefully on its own.
-  process.on('SIGINT', () => { stopping = true })
-  process.on('SIGTERM', () => stopAll('SIGTERM'))
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopAll('SIGTERM'))
   console.log('wxmp: gateway https://localhost:8443 (http://localhost:8080 redirects), WeChat simulator http://localhost:9100; Ctrl-C stops everything')
   const codes = await Promise.all(exited)
-  return stopping && codes.every((c) => c === 0 || c === 130) ? 0 : Math.max(...codes, 0)
+  return stopping && codes.every((c) => c === 0) ? 0 : Math.max(...codes, 1)
 }
