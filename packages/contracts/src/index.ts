@@ -1,2 +1,3 @@
 export * from './subjects.js'
 export * from './ping.js'
+export * from './tokens.js'
