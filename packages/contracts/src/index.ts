@@ -1,3 +1,6 @@
+import './formats.js'
 export * from './subjects.js'
 export * from './ping.js'
 export * from './tokens.js'
+export * from './user.js'
+export * from './auth.js'

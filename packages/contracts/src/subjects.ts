@@ -2,10 +2,25 @@
 export const Subjects = {
   auth: {
     ping: 'auth.ping',
-    jwks: 'auth.jwks'
+    jwks: 'auth.jwks',
+    wechatLogin: 'auth.wechatLogin',
+    refresh: 'auth.refresh',
+    logout: 'auth.logout',
+    logoutAll: 'auth.logoutAll',
+    passwordRegister: 'auth.passwordRegister',
+    passwordLogin: 'auth.passwordLogin',
+    totpEnroll: 'auth.totpEnroll',
+    totpVerify: 'auth.totpVerify',
+    bindPhone: 'auth.bindPhone'
   },
   user: {
-    ping: 'user.ping'
+    ping: 'user.ping',
+    ensure: 'user.ensure',
+    create: 'user.create',
+    get: 'user.get',
+    me: 'user.me',
+    update: 'user.update',
+    setPhone: 'user.setPhone'
   },
   payment: {
     ping: 'payment.ping',
@@ -20,3 +35,9 @@ export type ServiceName = typeof SERVICES[number]
 
 /** JetStream stream of domain events, subjects `events.<domain>.<what>`. */
 export const EVENTS_STREAM = { name: 'EVENTS', subjects: 'events.>' } as const
+
+export const EventSubjects = {
+  userCreated: 'events.user.created',
+  paymentSucceeded: 'events.payment.succeeded',
+  paymentRefunded: 'events.payment.refunded'
+} as const

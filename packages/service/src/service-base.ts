@@ -5,6 +5,7 @@ import { foundation, postgres, redis } from '@wxmp/core'
 import { nats } from '@wxmp/nats'
 import type { ServiceBaseConfig } from './config.js'
 import { pingEndpoint } from './ping.js'
+import { outbox } from './outbox.js'
 
 export interface ServiceBaseOptions {
   /** Short service name (`auth`) and version, as announced on NATS and in /v1/ping. */
@@ -14,6 +15,8 @@ export interface ServiceBaseOptions {
   migrationsDir: string
   /** Whether this service keeps anything in Redis. */
   useRedis: boolean
+  /** Whether this service publishes events through a transactional outbox (needs the outbox table). */
+  useOutbox?: boolean
 }
 
 /**
@@ -37,5 +40,6 @@ export const serviceBase = fp(async function serviceBase (app: FastifyInstance, 
     prefix: config.NATS_SUBJECT_PREFIX,
     requestTimeoutMs: config.NATS_REQUEST_TIMEOUT_MS
   })
+  if (opts.useOutbox === true) await app.register(outbox, { prefix: config.NATS_SUBJECT_PREFIX })
   app.natsServe(pingEndpoint(opts.service))
 }, { name: 'wxmp-service-base', fastify: '5.x' })

@@ -2,6 +2,9 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Static, TObject } from '@sinclair/typebox'
 import { createFastify, loadConfig } from '@wxmp/core'
+import { jetstreamManager } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
+import { eventsStreamName } from '@wxmp/nats'
 import { LogCollector, natsPrefix, redisPrefix, testDatabase, type Teardown } from '@wxmp/testing'
 
 export interface TestServiceOptions<S extends TObject> {
@@ -37,4 +40,22 @@ export async function buildTestService<S extends TObject> (t: Teardown, opts: Te
   t.teardown(async () => { await app.close() })
   await app.ready()
   return { app, config, logs }
+}
+
+/** Every event on the prefixed EVENTS stream whose subject matches, in order (waits briefly for the relay). */
+export async function readEvents (nc: NatsConnection, prefix: string, subject: string, opts: { atLeast?: number, waitMs?: number } = {}): Promise<Array<Record<string, unknown>>> {
+  const jsm = await jetstreamManager(nc)
+  const stream = eventsStreamName(prefix)
+  const deadline = Date.now() + (opts.waitMs ?? 5000)
+  for (;;) {
+    const events: Array<Record<string, unknown>> = []
+    const info = await jsm.streams.info(stream).catch(() => undefined)
+    const last = info?.state.last_seq ?? 0
+    for (let seq = info?.state.first_seq ?? 1; seq <= last && last > 0; seq++) {
+      const m = await jsm.streams.getMessage(stream, { seq }).catch(() => undefined)
+      if (m !== undefined && m !== null && m.subject === prefix + subject) events.push(m.json<Record<string, unknown>>())
+    }
+    if (events.length >= (opts.atLeast ?? 1) || Date.now() > deadline) return events
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
 }

@@ -1,0 +1,51 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { UserProfile } from './user.js'
+
+// wx.login codes are opaque; WeChat's are 32 characters today. Bound the shape, not the exact length.
+export const LoginCode = Type.String({ minLength: 8, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' })
+
+export const WechatLoginRequest = Type.Object({ code: LoginCode }, { additionalProperties: false })
+export type WechatLoginRequest = Static<typeof WechatLoginRequest>
+
+export const TokenPair = Type.Object({
+  accessToken: Type.String(),
+  refreshToken: Type.String(),
+  tokenType: Type.Literal('Bearer'),
+  expiresIn: Type.Integer({ description: 'Access-token lifetime in seconds' })
+})
+
+export const LoginResponse = Type.Intersect([TokenPair, Type.Object({ user: UserProfile })])
+export type LoginResponse = Static<typeof LoginResponse>
+
+export const RefreshRequest = Type.Object({ refreshToken: Type.String({ minLength: 20, maxLength: 200 }) }, { additionalProperties: false })
+export type RefreshRequest = Static<typeof RefreshRequest>
+export type TokenPair = Static<typeof TokenPair>
+
+export const LogoutRequest = Type.Object({}, { additionalProperties: false })
+export const LogoutResponse = Type.Object({ revokedSessions: Type.Integer() })
+
+// Usernames: letters, digits and . _ - ; compared case-insensitively.
+export const Username = Type.String({ minLength: 3, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' })
+// The length limit in bytes (bcrypt's 72) is checked by the service, which can say why.
+export const Password = Type.String({ minLength: 10, maxLength: 256 })
+
+export const PasswordRegisterRequest = Type.Object({ username: Username, password: Password }, { additionalProperties: false })
+export type PasswordRegisterRequest = Static<typeof PasswordRegisterRequest>
+
+export const PasswordLoginRequest = Type.Object({
+  // Logins accept any string so that a malformed name is answered like a wrong one.
+  username: Type.String({ minLength: 1, maxLength: 256 }),
+  password: Type.String({ minLength: 1, maxLength: 1024 }),
+  totp: Type.Optional(Type.String({ pattern: '^[0-9]{6}$' }))
+}, { additionalProperties: false })
+export type PasswordLoginRequest = Static<typeof PasswordLoginRequest>
+
+export const TotpEnrollResponse = Type.Object({
+  secret: Type.String({ description: 'Base32 secret for the authenticator app; shown once' }),
+  otpauthUrl: Type.String()
+})
+export const TotpVerifyRequest = Type.Object({ code: Type.String({ pattern: '^[0-9]{6}$' }) }, { additionalProperties: false })
+export const TotpVerifyResponse = Type.Object({ enabled: Type.Boolean() })
+
+export const BindPhoneRequest = Type.Object({ code: LoginCode }, { additionalProperties: false })
+export const BindPhoneResponse = Type.Object({ phone: Type.String({ description: 'Masked' }) })

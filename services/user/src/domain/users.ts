@@ -1,0 +1,106 @@
+import type { Pool } from 'pg'
+import { maskPhone, type TraceContext } from '@wxmp/core'
+import { EventSubjects, type UserProfile } from '@wxmp/contracts'
+import { enqueueEvent } from '@wxmp/service'
+
+interface UserRow {
+  id: string
+  appid: string | null
+  nickname: string | null
+  avatar_url: string | null
+  phone: string | null
+  created_at: Date
+}
+
+const COLUMNS = 'id, appid, nickname, avatar_url, phone, created_at'
+
+/** What a client may see of a user: no openid, the phone masked. */
+export function toProfile (row: UserRow): UserProfile {
+  return {
+    id: row.id,
+    nickname: row.nickname,
+    avatarUrl: row.avatar_url,
+    phone: row.phone === null ? null : maskPhone(row.phone),
+    createdAt: row.created_at.toISOString()
+  }
+}
+
+/** Users by WeChat identity or id; creation publishes events.user.created through the outbox. */
+export class Users {
+  constructor (private readonly pool: Pool) {}
+
+  /**
+   * Finds or creates the user of (appid, openid) in one statement, so two first logins at once make one
+   * user. A unionid learnt later is kept.
+   */
+  async ensure (identity: { appid: string, openid: string, unionid?: string }, trace?: TraceContext): Promise<{ profile: UserProfile, created: boolean }> {
+    const client = await this.pool.connect()
+    try {
+      await client.query('BEGIN')
+      const { rows } = await client.query<UserRow & { created: boolean }>(
+        `INSERT INTO users (appid, openid, unionid) VALUES ($1, $2, $3)
+         ON CONFLICT (appid, openid) DO UPDATE SET unionid = COALESCE(EXCLUDED.unionid, users.unionid),
+           updated_at = CASE WHEN EXCLUDED.unionid IS DISTINCT FROM users.unionid AND EXCLUDED.unionid IS NOT NULL THEN now() ELSE users.updated_at END
+         RETURNING ${COLUMNS}, (xmax = 0) AS created`,
+        [identity.appid, identity.openid, identity.unionid ?? null]
+      )
+      const row = rows[0] as UserRow & { created: boolean }
+      if (row.created) await this.created(client, row, trace)
+      await client.query('COMMIT')
+      return { profile: toProfile(row), created: row.created }
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw err
+    } finally {
+      client.release()
+    }
+  }
+
+  /** A user with no WeChat identity, for password-only accounts. */
+  async create (trace?: TraceContext): Promise<UserProfile> {
+    const client = await this.pool.connect()
+    try {
+      await client.query('BEGIN')
+      const { rows } = await client.query<UserRow>(`INSERT INTO users DEFAULT VALUES RETURNING ${COLUMNS}`)
+      const row = rows[0] as UserRow
+      await this.created(client, row, trace)
+      await client.query('COMMIT')
+      return toProfile(row)
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw err
+    } finally {
+      client.release()
+    }
+  }
+
+  private async created (client: Parameters<typeof enqueueEvent>[0], row: UserRow, trace?: TraceContext): Promise<void> {
+    await enqueueEvent(client, {
+      subject: EventSubjects.userCreated,
+      payload: { userId: row.id, appid: row.appid, createdAt: row.created_at.toISOString() },
+      ...(trace === undefined ? {} : { trace })
+    })
+  }
+
+  async get (id: string): Promise<UserProfile | undefined> {
+    const { rows } = await this.pool.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id])
+    return rows[0] === undefined ? undefined : toProfile(rows[0])
+  }
+
+  async update (id: string, patch: { nickname?: string, avatarUrl?: string | null }): Promise<UserProfile | undefined> {
+    const { rows } = await this.pool.query<UserRow>(
+      `UPDATE users SET
+         nickname = CASE WHEN $2::boolean THEN $3 ELSE nickname END,
+         avatar_url = CASE WHEN $4::boolean THEN $5 ELSE avatar_url END,
+         updated_at = now()
+       WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, patch.nickname !== undefined, patch.nickname ?? null, patch.avatarUrl !== undefined, patch.avatarUrl ?? null]
+    )
+    return rows[0] === undefined ? undefined : toProfile(rows[0])
+  }
+
+  async setPhone (id: string, phone: string): Promise<UserProfile | undefined> {
+    const { rows } = await this.pool.query<UserRow>(`UPDATE users SET phone = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [id, phone])
+    return rows[0] === undefined ? undefined : toProfile(rows[0])
+  }
+}
