@@ -1,0 +1,197 @@
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import { WechatErrors, withDetails } from '../errors.js'
+import { backoffMs, parseJsonObject, send, sleep, TransportError } from '../http.js'
+import { AccessTokenCache } from './access-token.js'
+import { sessionSignature } from './user-data.js'
+
+export interface MiniProgramClientOptions {
+  /** https://api.weixin.qq.com in production; the simulator's URL in development. */
+  baseUrl: string
+  appid: string
+  secret: string
+  /** An ioredis client with this service's key prefix; shared by every replica for the access_token. */
+  redis: Redis
+  log: Logger
+  /** Deadline of one HTTP call to WeChat. */
+  timeoutMs?: number
+  /** How many times a "system busy" (-1), a 5xx or a refused connection is retried. */
+  retries?: number
+  /** First backoff between retries; doubles each time, with jitter. */
+  retryBaseMs?: number
+  /** Start replacing the access_token this long before it expires (stable_token renews in its last 5 minutes). */
+  tokenRefreshAheadMs?: number
+  /** How long a caller waits for another replica that is fetching the access_token. */
+  tokenWaitMs?: number
+}
+
+export interface Session {
+  openid: string
+  /** Secret: keep it on the server, never log it, never send it to the mini-program. */
+  sessionKey: string
+  unionid?: string
+}
+
+export interface PhoneNumber {
+  /** With the country code for numbers outside mainland China. */
+  phoneNumber: string
+  purePhoneNumber: string
+  countryCode: string
+}
+
+interface WechatReply { errcode: number, errmsg: string, body: Record<string, unknown> }
+
+// access_token rejected: invalid or not latest (40001), expired (42001), malformed (40014).
+const TOKEN_ERRORS = new Set([40001, 42001, 40014])
+
+/** The mini-program server APIs, with WeChat's errcodes turned into catalogue errors. */
+export class MiniProgramClient {
+  private readonly baseUrl: string
+  private readonly timeoutMs: number
+  private readonly retries: number
+  private readonly retryBaseMs: number
+  readonly accessTokens: AccessTokenCache
+
+  constructor (private readonly opts: MiniProgramClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '')
+    this.timeoutMs = opts.timeoutMs ?? 5000
+    this.retries = opts.retries ?? 2
+    this.retryBaseMs = opts.retryBaseMs ?? 200
+    const lockTtlMs = this.timeoutMs * (this.retries + 1) + this.retryBaseMs * 2 ** (this.retries + 1) + 1000
+    this.accessTokens = new AccessTokenCache({
+      redis: opts.redis,
+      appid: opts.appid,
+      log: opts.log,
+      refreshAheadMs: opts.tokenRefreshAheadMs ?? 240_000,
+      lockTtlMs,
+      waitMs: opts.tokenWaitMs ?? lockTtlMs + 1000,
+      fetch: async () => await this.fetchStableToken()
+    })
+  }
+
+  /** Exchanges a wx.login code for the user's openid and session_key. */
+  async code2Session (code: string): Promise<Session> {
+    const query = new URLSearchParams({ appid: this.opts.appid, secret: this.opts.secret, js_code: code, grant_type: 'authorization_code' })
+    const reply = await this.call('code2Session', 'GET', `/sns/jscode2session?${query.toString()}`)
+    if (reply.errcode === 0) {
+      const { openid, session_key: sessionKey, unionid } = reply.body
+      if (typeof openid !== 'string' || typeof sessionKey !== 'string') throw this.upstream('code2Session', reply, 'success without openid or session_key')
+      return typeof unionid === 'string' ? { openid, sessionKey, unionid } : { openid, sessionKey }
+    }
+    switch (reply.errcode) {
+      case 40029: throw withDetails(new WechatErrors.AuthCodeInvalid(), { errcode: reply.errcode })
+      case 40163: throw withDetails(new WechatErrors.AuthCodeUsed(), { errcode: reply.errcode })
+      case 40226: throw withDetails(new WechatErrors.AuthUserBlocked(), { errcode: reply.errcode })
+      default: throw this.mapCommon('code2Session', reply)
+    }
+  }
+
+  /** The server access_token, from the cache shared by every replica; fetched by one of them when needed. */
+  async getAccessToken (): Promise<string> {
+    return await this.accessTokens.get()
+  }
+
+  /** Exchanges a getPhoneNumber button code for the user's phone number. */
+  async getPhoneNumber (code: string): Promise<PhoneNumber> {
+    const reply = await this.withAccessToken('getPhoneNumber', async (token) =>
+      await this.call('getPhoneNumber', 'POST', `/wxa/business/getuserphonenumber?access_token=${encodeURIComponent(token)}`, { code }))
+    if (reply.errcode === 0) {
+      const info = reply.body.phone_info as { phoneNumber?: unknown, purePhoneNumber?: unknown, countryCode?: unknown, watermark?: { appid?: unknown } } | undefined
+      if (typeof info?.phoneNumber !== 'string' || typeof info.purePhoneNumber !== 'string') throw this.upstream('getPhoneNumber', reply, 'success without phone_info')
+      if (info.watermark?.appid !== undefined && info.watermark.appid !== this.opts.appid) throw this.upstream('getPhoneNumber', reply, 'phone_info watermark is for another app')
+      return { phoneNumber: info.phoneNumber, purePhoneNumber: info.purePhoneNumber, countryCode: String(info.countryCode ?? '') }
+    }
+    if (reply.errcode === 40029 || reply.errcode === 40163) throw withDetails(new WechatErrors.PhoneCodeInvalid(), { errcode: reply.errcode })
+    throw this.mapCommon('getPhoneNumber', reply)
+  }
+
+  /** Whether WeChat still considers `sessionKey` the user's current session_key. */
+  async checkSessionKey (openid: string, sessionKey: string): Promise<boolean> {
+    const query = new URLSearchParams({ openid, signature: sessionSignature(sessionKey), sig_method: 'hmac_sha256' })
+    const reply = await this.withAccessToken('checkSessionKey', async (token) =>
+      await this.call('checkSessionKey', 'GET', `/wxa/checksession?access_token=${encodeURIComponent(token)}&${query.toString()}`))
+    if (reply.errcode === 0) return true
+    if (reply.errcode === 87009) return false
+    throw this.mapCommon('checkSessionKey', reply)
+  }
+
+  /**
+   * Runs an access_token call; if WeChat rejects the token, drops it from the cache only if it is still the
+   * cached one (another replica may already have replaced it) and retries once with the current token.
+   */
+  private async withAccessToken (api: string, fn: (token: string) => Promise<WechatReply>): Promise<WechatReply> {
+    const token = await this.getAccessToken()
+    const first = await fn(token)
+    if (!TOKEN_ERRORS.has(first.errcode)) return first
+    const dropped = await this.accessTokens.drop(token)
+    this.opts.log.warn({ api, errcode: first.errcode, dropped }, 'wechat rejected the access_token; retrying once with the current one')
+    return await fn(await this.getAccessToken())
+  }
+
+  private async fetchStableToken (): Promise<{ token: string, expiresInSeconds: number, fetchedAt: number }> {
+    const fetchedAt = Date.now()
+    const reply = await this.call('stable_token', 'POST', '/cgi-bin/stable_token', {
+      grant_type: 'client_credential', appid: this.opts.appid, secret: this.opts.secret, force_refresh: false
+    })
+    if (reply.errcode !== 0) throw this.mapCommon('stable_token', reply)
+    const { access_token: token, expires_in: expiresIn } = reply.body
+    if (typeof token !== 'string' || token === '' || typeof expiresIn !== 'number' || expiresIn <= 0) throw this.upstream('stable_token', reply, 'success without access_token')
+    return { token, expiresInSeconds: expiresIn, fetchedAt }
+  }
+
+  /**
+   * One API call with bounded retries of what WeChat asks to retry (-1 "system busy", 5xx) and of refused
+   * connections. A timeout is not retried: the call may have consumed a single-use code.
+   */
+  private async call (api: string, method: 'GET' | 'POST', pathAndQuery: string, json?: unknown): Promise<WechatReply> {
+    for (let attempt = 0; ; attempt++) {
+      const retry = attempt < this.retries
+      let res
+      try {
+        res = await send(this.baseUrl + pathAndQuery, {
+          method,
+          timeoutMs: this.timeoutMs,
+          ...(json === undefined ? {} : { body: JSON.stringify(json), headers: { 'content-type': 'application/json' } })
+        })
+      } catch (err) {
+        if (!(err instanceof TransportError)) throw err
+        if (err.kind === 'timeout') {
+          this.opts.log.warn({ api }, 'wechat call timed out')
+          throw withDetails(new WechatErrors.Timeout(), { api })
+        }
+        if (retry) { await this.pause(api, attempt, err.message); continue }
+        throw withDetails(new WechatErrors.Unavailable(), { api })
+      }
+      const body = parseJsonObject(res.body)
+      if (res.status >= 500 || body === undefined) {
+        if (retry) { await this.pause(api, attempt, `HTTP ${res.status}`); continue }
+        throw withDetails(res.status >= 500 ? new WechatErrors.Unavailable() : new WechatErrors.Upstream(), { api, status: res.status })
+      }
+      // A success body may omit errcode altogether (code2Session does).
+      const errcode = typeof body.errcode === 'number' ? body.errcode : Number(body.errcode ?? 0)
+      const reply: WechatReply = { errcode: Number.isFinite(errcode) ? errcode : -1, errmsg: typeof body.errmsg === 'string' ? body.errmsg : '', body }
+      if (reply.errcode === -1 && retry) { await this.pause(api, attempt, 'system busy'); continue }
+      if (reply.errcode !== 0) this.opts.log.info({ api, errcode: reply.errcode, errmsg: reply.errmsg }, 'wechat returned an error')
+      return reply
+    }
+  }
+
+  private async pause (api: string, attempt: number, why: string): Promise<void> {
+    const ms = backoffMs(attempt, this.retryBaseMs)
+    this.opts.log.warn({ api, attempt: attempt + 1, retryInMs: ms, why }, 'wechat call failed; retrying')
+    await sleep(ms)
+  }
+
+  private mapCommon (api: string, reply: WechatReply): Error {
+    switch (reply.errcode) {
+      case 45011: return withDetails(new WechatErrors.RateLimited(), { api, errcode: reply.errcode }, { 'retry-after': '60' })
+      case -1: return withDetails(new WechatErrors.Unavailable(), { api, errcode: reply.errcode })
+      default: return this.upstream(api, reply)
+    }
+  }
+
+  private upstream (api: string, reply: WechatReply, why?: string): Error {
+    // errmsg carries WeChat's rid, which WeChat support asks for; it never contains the request's secrets.
+    return withDetails(new WechatErrors.Upstream(), { api, errcode: reply.errcode, errmsg: reply.errmsg, ...(why === undefined ? {} : { why }) })
+  }
+}
