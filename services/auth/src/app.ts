@@ -1,13 +1,55 @@
 import type { FastifyInstance } from 'fastify'
 import { fileURLToPath } from 'node:url'
-import { packageInfo } from '@wxmp/core'
+import { packageInfo, type TraceContext } from '@wxmp/core'
+import { Subjects, REVOCATION_BUCKET, type EnsureUserResponse, type UserProfile } from '@wxmp/contracts'
 import { serviceBase } from '@wxmp/service'
+import { MiniProgramClient } from '@wxmp/wechat'
 import type { Config } from './config.js'
+import { DataBox } from './domain/data-box.js'
+import { Lockout } from './domain/lockout.js'
+import { Passwords } from './domain/passwords.js'
+import { Revocations } from './domain/revocations.js'
+import { Sessions } from './domain/sessions.js'
+import { SigningKeys } from './domain/signing-keys.js'
+import { Totp } from './domain/totp.js'
+import { WechatLogin } from './domain/wechat-login.js'
+import { authEndpoints } from './handlers/auth.js'
 
 export const SERVICE = { name: 'auth', version: packageInfo(import.meta.url).version }
 const migrationsDir = fileURLToPath(new URL('../src/db/migrations', import.meta.url))
 
-/** The auth service: its business API is served over NATS; HTTP is only the internal admin port. */
+/** The auth service: wx.login, tokens and sessions, passwords, TOTP, phone binding; served over NATS. */
 export default async function app (fastify: FastifyInstance, opts: { config: Config }): Promise<void> {
-  await fastify.register(serviceBase, { service: SERVICE, config: opts.config, migrationsDir, useRedis: true })
+  const { config } = opts
+  await fastify.register(serviceBase, { service: SERVICE, config, migrationsDir, useRedis: true })
+
+  const log = fastify.log as never
+  const keys = await SigningKeys.fromFiles(config.AUTH_JWT_PRIVATE_KEY_FILES, config.AUTH_JWT_ACTIVE_KID)
+  const box = DataBox.fromFile(config.AUTH_DATA_KEY_FILE)
+  const revocations = await Revocations.open(fastify.nats, config.NATS_SUBJECT_PREFIX)
+  const sessions = new Sessions(fastify.pg.pool, keys, revocations, { sessionTtlDays: config.SESSION_TTL_DAYS, reuseGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS })
+  const wechat = new MiniProgramClient({ baseUrl: config.WECHAT_API_BASE_URL, appid: config.WECHAT_APPID, secret: config.WECHAT_SECRET, redis: fastify.redis, log })
+  const call = async <T>(subject: string, body: unknown, trace: TraceContext): Promise<T> => (await fastify.natsClient.request<T>(subject, body, trace)).data
+  const users = {
+    get: async (userId: string, trace: TraceContext) => await call<UserProfile>(Subjects.user.get, { userId }, trace),
+    create: async (trace: TraceContext) => await call<UserProfile>(Subjects.user.create, {}, trace),
+    setPhone: async (userId: string, phone: string, trace: TraceContext) => await call<UserProfile>(Subjects.user.setPhone, { userId, phone }, trace)
+  }
+  const ensureUser = async (identity: { appid: string, openid: string, unionid?: string }, trace: TraceContext): Promise<UserProfile> =>
+    (await call<EnsureUserResponse>(Subjects.user.ensure, identity, trace)).user
+  const wechatLogin = new WechatLogin(wechat, ensureUser, sessions, fastify.redis, box, {
+    appid: config.WECHAT_APPID,
+    replayWindowSeconds: config.LOGIN_REPLAY_WINDOW_SECONDS,
+    sessionKeyTtlSeconds: config.SESSION_KEY_TTL_SECONDS
+  }, log)
+  const lockout = new Lockout(fastify.redis, { maxFailures: config.LOCKOUT_MAX_FAILURES, windowSeconds: config.LOCKOUT_WINDOW_SECONDS, lockSeconds: config.LOCKOUT_SECONDS }, log)
+  const totp = new Totp(fastify.pg.pool, box)
+  const passwords = new Passwords(fastify.pg.pool, lockout, totp, config.BCRYPT_COST)
+
+  fastify.natsServe(...authEndpoints({ keys, sessions, wechatLogin, passwords, totp, users, phoneOf: async (code) => await wechat.getPhoneNumber(code) }))
+  fastify.addHook('onReady', async () => {
+    // If NATS lost the bucket, gateways must still learn about recent logouts.
+    const n = await sessions.republishRecent(REVOCATION_BUCKET.ttlMs)
+    if (n > 0) fastify.log.info({ sessions: n }, 'recent revocations republished')
+  })
 }

@@ -1,4 +1,4 @@
-import type { Static } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import { serviceConfigSchema } from '@wxmp/service'
 
 /** Every setting of the auth service, read from the environment; see README.md for each variable. */
@@ -6,6 +6,24 @@ export const ConfigSchema = serviceConfigSchema({
   port: 9091,
   databaseUrl: 'postgres://postgres@127.0.0.1:5432/wxmp_auth',
   redisKeyPrefix: 'wxmp:auth:'
-}, {})
+}, {
+  AUTH_JWT_PRIVATE_KEY_FILES: Type.String({
+    pattern: '^[A-Za-z0-9._-]+=[^,=]+(,[A-Za-z0-9._-]+=[^,=]+)*$',
+    description: 'Signing keys as `kid=/path/to/es256-pkcs8.pem`, comma-separated; every key is published in the JWKS, so rotation is adding a key, switching AUTH_JWT_ACTIVE_KID, and removing the old key after 15 minutes.'
+  }),
+  AUTH_JWT_ACTIVE_KID: Type.String({ minLength: 1, description: 'The kid that signs new access tokens.' }),
+  AUTH_DATA_KEY_FILE: Type.String({ minLength: 1, description: 'File with a base64 32-byte AES key that encrypts session_key and TOTP secrets at rest.' }),
+  WECHAT_APPID: Type.String({ pattern: '^wx[0-9a-f]{16}$', description: 'The mini-program AppID.' }),
+  WECHAT_SECRET: Type.String({ minLength: 16, description: 'The mini-program AppSecret.' }),
+  WECHAT_API_BASE_URL: Type.String({ default: 'https://api.weixin.qq.com', pattern: '^https?://', description: 'WeChat API host; the simulator in development.' }),
+  SESSION_TTL_DAYS: Type.Integer({ default: 30, minimum: 1, maximum: 365, description: 'Absolute lifetime of a session and its refresh tokens.' }),
+  REFRESH_REUSE_GRACE_SECONDS: Type.Integer({ default: 5, minimum: 0, maximum: 60, description: 'How long the immediately previous refresh token still rotates (two tabs refreshing at once).' }),
+  SESSION_KEY_TTL_SECONDS: Type.Integer({ default: 3 * 24 * 3600, minimum: 60, description: 'How long the encrypted session_key is kept in Redis after a login.' }),
+  LOGIN_REPLAY_WINDOW_SECONDS: Type.Integer({ default: 10, minimum: 0, maximum: 300, description: 'A repeated login code inside this window gets the first login\'s answer; later, AUTH_CODE_USED.' }),
+  LOCKOUT_MAX_FAILURES: Type.Integer({ default: 5, minimum: 1 }),
+  LOCKOUT_WINDOW_SECONDS: Type.Integer({ default: 900, minimum: 1, description: 'Failures are counted over this window.' }),
+  LOCKOUT_SECONDS: Type.Integer({ default: 900, minimum: 1, description: 'How long a username stays locked.' }),
+  BCRYPT_COST: Type.Integer({ default: 12, minimum: 4, maximum: 15, description: 'bcrypt work factor; 12 in production, lower only in tests.' })
+})
 
 export type Config = Static<typeof ConfigSchema>

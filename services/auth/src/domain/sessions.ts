@@ -1,0 +1,151 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Pool, PoolClient } from 'pg'
+import type { TokenPair } from '@wxmp/contracts'
+import { AuthErrors } from '../errors.js'
+import type { Revocations } from './revocations.js'
+import type { SigningKeys } from './signing-keys.js'
+
+export interface SessionSettings {
+  sessionTtlDays: number
+  reuseGraceSeconds: number
+}
+
+const hashToken = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest()
+const newRefreshToken = (): string => 'rt_' + randomBytes(32).toString('base64url')
+
+async function inTransaction<T> (pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    const result = await fn(client)
+    await client.query('COMMIT')
+    return result
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw err
+  } finally {
+    client.release()
+  }
+}
+
+interface TokenRow {
+  id: string
+  session_id: string
+  used_at: Date | null
+  expires_at: Date
+  user_id: string
+  revoked_at: Date | null
+  session_expires_at: Date
+  children_used: boolean
+}
+
+/** Sessions in Postgres (durable: a Redis restart logs nobody out), refresh-token rotation, revocation. */
+export class Sessions {
+  constructor (
+    private readonly pool: Pool,
+    private readonly keys: SigningKeys,
+    private readonly revocations: Revocations,
+    private readonly settings: SessionSettings
+  ) {}
+
+  /** Starts a session and returns its first token pair. */
+  async open (userId: string, method: 'wechat' | 'password'): Promise<TokenPair & { sessionId: string }> {
+    const refreshToken = newRefreshToken()
+    const sessionId = await inTransaction(this.pool, async (c) => {
+      const { rows } = await c.query<{ id: string }>(
+        `INSERT INTO sessions (user_id, method, expires_at) VALUES ($1, $2, now() + make_interval(days => $3)) RETURNING id`,
+        [userId, method, this.settings.sessionTtlDays]
+      )
+      const id = (rows[0] as { id: string }).id
+      await c.query('INSERT INTO refresh_tokens (session_id, token_hash, expires_at) SELECT $1, $2, expires_at FROM sessions WHERE id = $1', [id, hashToken(refreshToken)])
+      return id
+    })
+    const { accessToken, expiresIn } = await this.keys.sign(userId, sessionId)
+    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn, sessionId }
+  }
+
+  /**
+   * Rotates a refresh token. A token already used is reuse, and reuse means theft: the whole session is
+   * revoked, unless it is the immediately previous token presented within the grace period (two tabs
+   * refreshing at once), which rotates again.
+   */
+  async refresh (refreshToken: string): Promise<TokenPair> {
+    const next = newRefreshToken()
+    const outcome = await inTransaction(this.pool, async (c) => {
+      // Locking the session serialises every refresh of one family.
+      const { rows } = await c.query<TokenRow>(
+        `SELECT rt.id, rt.session_id, rt.used_at, rt.expires_at, s.user_id, s.revoked_at, s.expires_at AS session_expires_at,
+                EXISTS (SELECT 1 FROM refresh_tokens ch WHERE ch.parent_id = rt.id AND ch.used_at IS NOT NULL) AS children_used
+           FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+          WHERE rt.token_hash = $1
+          FOR UPDATE OF s`,
+        [hashToken(refreshToken)]
+      )
+      const row = rows[0]
+      if (row === undefined) return { error: new AuthErrors.RefreshInvalid() }
+      if (row.revoked_at !== null) return { error: new AuthErrors.SessionRevoked() }
+      const now = Date.now()
+      if (row.expires_at.getTime() <= now || row.session_expires_at.getTime() <= now) return { error: new AuthErrors.RefreshExpired() }
+      if (row.used_at !== null) {
+        const withinGrace = now - row.used_at.getTime() <= this.settings.reuseGraceSeconds * 1000 && !row.children_used
+        if (!withinGrace) {
+          await c.query(`UPDATE sessions SET revoked_at = now(), revoke_reason = 'refresh_token_reuse' WHERE id = $1`, [row.session_id])
+          return { error: new AuthErrors.RefreshReused(), revoked: { sessionId: row.session_id, userId: row.user_id } }
+        }
+      } else {
+        await c.query('UPDATE refresh_tokens SET used_at = now() WHERE id = $1', [row.id])
+      }
+      await c.query(
+        'INSERT INTO refresh_tokens (session_id, parent_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)',
+        [row.session_id, row.id, hashToken(next), row.expires_at]
+      )
+      return { sessionId: row.session_id, userId: row.user_id }
+    })
+    if ('error' in outcome) {
+      if (outcome.revoked !== undefined) await this.revocations.revoke(outcome.revoked.sessionId, outcome.revoked.userId, new Date())
+      throw outcome.error
+    }
+    const { accessToken, expiresIn } = await this.keys.sign(outcome.userId, outcome.sessionId)
+    return { accessToken, refreshToken: next, tokenType: 'Bearer', expiresIn }
+  }
+
+  /** Ends one session of this user. Publishing is repeated for an already revoked session, so a retried logout heals a lost publish. */
+  async revoke (userId: string, sessionId: string, reason: string): Promise<number> {
+    const { rows } = await this.pool.query<{ id: string, revoked_at: Date }>(
+      `UPDATE sessions SET revoked_at = COALESCE(revoked_at, now()), revoke_reason = COALESCE(revoke_reason, $3)
+        WHERE id = $1 AND user_id = $2 RETURNING id, revoked_at`,
+      [sessionId, userId, reason]
+    )
+    for (const r of rows) await this.revocations.revoke(r.id, userId, r.revoked_at)
+    return rows.length
+  }
+
+  /** Ends every live session of the user. */
+  async revokeAll (userId: string, reason: string): Promise<number> {
+    const { rows } = await this.pool.query<{ id: string, revoked_at: Date }>(
+      `UPDATE sessions SET revoked_at = now(), revoke_reason = $2
+        WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING id, revoked_at`,
+      [userId, reason]
+    )
+    await Promise.all(rows.map(async (r) => { await this.revocations.revoke(r.id, userId, r.revoked_at) }))
+    return rows.length
+  }
+
+  /** Whether a session is live; for operations that must not run on a revoked session's token. */
+  async isLive (sessionId: string): Promise<boolean> {
+    const { rows } = await this.pool.query('SELECT 1 FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()', [sessionId])
+    return rows.length > 0
+  }
+
+  /**
+   * Republishes revocations younger than any access token, e.g. after NATS lost the bucket; run at boot.
+   */
+  async republishRecent (windowMs: number): Promise<number> {
+    const { rows } = await this.pool.query<{ id: string, user_id: string, revoked_at: Date }>(
+      `SELECT id, user_id, revoked_at FROM sessions WHERE revoked_at > now() - make_interval(secs => $1)`,
+      [windowMs / 1000]
+    )
+    for (const r of rows) await this.revocations.revoke(r.id, r.user_id, r.revoked_at)
+    return rows.length
+  }
+}

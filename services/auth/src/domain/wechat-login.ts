@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import { RemoteError, publicError, type TraceContext } from '@wxmp/core'
+import type { LoginResponse, UserProfile } from '@wxmp/contracts'
+import { AuthErrors } from '../errors.js'
+import type { DataBox } from './data-box.js'
+import type { Sessions } from './sessions.js'
+
+/** What login needs from WeChat; the @wxmp/wechat MiniProgramClient provides it. */
+export interface WechatIdentityApi {
+  code2Session: (code: string) => Promise<{ openid: string, sessionKey: string, unionid?: string }>
+}
+
+export interface WechatLoginSettings {
+  appid: string
+  /** A repeat of a code inside this window gets the first answer; later, AUTH_CODE_USED. */
+  replayWindowSeconds: number
+  sessionKeyTtlSeconds: number
+}
+
+type CodeState =
+  | { state: 'pending' }
+  | { state: 'done', at: number, sealed: string }
+  | { state: 'failed', error: { code: string, message: string, statusCode: number } }
+
+// A wx.login code lives 5 minutes; its marker lives as long, so a late replay is recognised.
+const CODE_LIFETIME_SECONDS = 300
+const WAIT_STEP_MS = 25
+const WAIT_LIMIT_MS = 10_000
+
+const CodeUsed = (): RemoteError => new RemoteError('AUTH_CODE_USED', 'This login code was already used; call wx.login again', 401)
+
+/**
+ * wx.login -> code2Session -> user.ensure -> a session. A code is exchanged with WeChat at most once:
+ * the first request claims it in Redis, concurrent duplicates (double tap, client retry) wait for and
+ * share its answer, and a replay after the window is AUTH_CODE_USED. If Redis is down, requests go
+ * straight to WeChat, which refuses a reused code itself (40163 -> AUTH_CODE_USED).
+ */
+export class WechatLogin {
+  constructor (
+    private readonly wechat: WechatIdentityApi,
+    private readonly ensureUser: (identity: { appid: string, openid: string, unionid?: string }, trace: TraceContext) => Promise<UserProfile>,
+    private readonly sessions: Sessions,
+    private readonly redis: Redis,
+    private readonly box: DataBox,
+    private readonly settings: WechatLoginSettings,
+    private readonly log: Logger
+  ) {}
+
+  async login (code: string, trace: TraceContext): Promise<LoginResponse> {
+    const digest = createHash('sha256').update(code).digest('hex')
+    const key = `login:code:${digest}`
+    const started = Date.now()
+    for (;;) {
+      let claimed: string | null
+      try {
+        claimed = await this.redis.set(key, JSON.stringify({ state: 'pending' } satisfies CodeState), 'EX', CODE_LIFETIME_SECONDS, 'NX')
+      } catch (err) {
+        this.log.warn({ err: { message: (err as Error).message } }, 'login code dedupe skipped: redis unavailable')
+        return await this.exchange(code, trace)
+      }
+      if (claimed === 'OK') return await this.firstLogin(key, digest, code, trace)
+      const seen = await this.awaitOutcome(key, digest, started)
+      if (seen !== 'retry') return seen
+    }
+  }
+
+  private async firstLogin (key: string, digest: string, code: string, trace: TraceContext): Promise<LoginResponse> {
+    try {
+      const result = await this.exchange(code, trace)
+      const done: CodeState = { state: 'done', at: Date.now(), sealed: this.box.seal(JSON.stringify(result), `login:${digest}`) }
+      await this.redis.set(key, JSON.stringify(done), 'EX', CODE_LIFETIME_SECONDS).catch(() => {})
+      return result
+    } catch (err) {
+      const { statusCode, body } = publicError(err)
+      if (statusCode >= 500) {
+        // WeChat was busy or unreachable: the code may still be good, so a retry may try again.
+        await this.redis.del(key).catch(() => {})
+      } else {
+        const failed: CodeState = { state: 'failed', error: { code: body.code, message: body.message, statusCode } }
+        await this.redis.set(key, JSON.stringify(failed), 'EX', CODE_LIFETIME_SECONDS).catch(() => {})
+      }
+      throw err
+    }
+  }
+
+  /** Waits for the request that claimed the code; 'retry' when it gave the code back after a transient failure. */
+  private async awaitOutcome (key: string, digest: string, started: number): Promise<LoginResponse | 'retry'> {
+    for (;;) {
+      const raw = await this.redis.get(key)
+      if (raw === null) return 'retry'
+      const st = JSON.parse(raw) as CodeState
+      if (st.state === 'done') {
+        if (Date.now() - st.at > this.settings.replayWindowSeconds * 1000) throw CodeUsed()
+        return JSON.parse(this.box.open(st.sealed, `login:${digest}`)) as LoginResponse
+      }
+      if (st.state === 'failed') throw new RemoteError(st.error.code, st.error.message, st.error.statusCode)
+      if (Date.now() - started > WAIT_LIMIT_MS) throw new AuthErrors.LoginBusy()
+      await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS))
+    }
+  }
+
+  private async exchange (code: string, trace: TraceContext): Promise<LoginResponse> {
+    const wx = await this.wechat.code2Session(code)
+    const identity: { appid: string, openid: string, unionid?: string } = { appid: this.settings.appid, openid: wx.openid }
+    if (wx.unionid !== undefined) identity.unionid = wx.unionid
+    const user = await this.ensureUser(identity, trace)
+    // session_key never leaves the server: sealed at rest, bound to this user, replaced on each login.
+    await this.redis.set(`session-key:${user.id}`, this.box.seal(JSON.stringify({ openid: wx.openid, sessionKey: wx.sessionKey }), `session_key:${user.id}`),
+      'EX', this.settings.sessionKeyTtlSeconds).catch((err: Error) => { this.log.warn({ err: { message: err.message } }, 'session_key not cached: redis unavailable') })
+    const { sessionId, ...tokens } = await this.sessions.open(user.id, 'wechat')
+    this.log.info({ userId: user.id, sessionId }, 'wechat login')
+    return { ...tokens, user }
+  }
+
+  /** The server-side session_key of a user, for decrypting data they send; undefined when expired. */
+  async sessionKeyOf (userId: string): Promise<{ openid: string, sessionKey: string } | undefined> {
+    const sealed = await this.redis.get(`session-key:${userId}`)
+    return sealed === null ? undefined : JSON.parse(this.box.open(sealed, `session_key:${userId}`)) as { openid: string, sessionKey: string }
+  }
+}

@@ -1,0 +1,40 @@
+import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify'
+import type { TSchema } from '@sinclair/typebox'
+
+export interface ForwardRoute {
+  method: HTTPMethods
+  url: string
+  /** The NATS subject that serves it. */
+  subject: string
+  summary: string
+  tags: string[]
+  body?: TSchema
+  response: TSchema
+  /** Status of a success, 200 unless the route creates something. */
+  status?: number
+  /** The NATS payload; defaults to the body (or `{}`). */
+  payload?: (request: FastifyRequest) => unknown
+}
+
+/**
+ * A public route that is one NATS request: the body (validated here and again by the service) goes to
+ * the subject with the trace and the verified user, and the reply comes back as it is.
+ */
+export function forward (app: FastifyInstance, r: ForwardRoute): void {
+  const status = r.status ?? 200
+  app.route({
+    method: r.method,
+    url: r.url,
+    schema: {
+      summary: r.summary,
+      tags: r.tags,
+      ...(r.body === undefined ? {} : { body: r.body }),
+      response: { [status]: r.response }
+    },
+    handler: async (request, reply) => {
+      const payload = r.payload?.(request) ?? request.body ?? {}
+      const { data } = await app.natsClient.request(r.subject, payload, request.trace)
+      return await reply.code(status).send(data)
+    }
+  })
+}

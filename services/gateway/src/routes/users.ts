@@ -1,0 +1,11 @@
+import type { FastifyInstance } from 'fastify'
+import { Subjects, UpdateProfileRequest, UserProfile } from '@wxmp/contracts'
+import { forward } from './forward.js'
+
+const tags = ['users']
+
+/** /v1/users/me: the caller's own profile. */
+export default async function userRoutes (app: FastifyInstance): Promise<void> {
+  forward(app, { method: 'GET', url: '/v1/users/me', subject: Subjects.user.me, tags, summary: 'The caller\'s profile (phone masked)', response: UserProfile, payload: () => ({}) })
+  forward(app, { method: 'PATCH', url: '/v1/users/me', subject: Subjects.user.update, tags, summary: 'Change nickname or avatar URL', body: UpdateProfileRequest, response: UserProfile })
+}
