@@ -1,16 +1,38 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { hostname } from 'node:os'
 import { foundation, packageInfo, redis } from '@wxmp/core'
 import { nats } from '@wxmp/nats'
 import type { Config } from './config.js'
+import type { Tracing } from './telemetry.js'
+import { auth } from './plugins/auth.js'
+import { docs } from './plugins/docs.js'
+import { edgePolicy } from './plugins/edge-policy.js'
+import { rateLimits } from './plugins/rate-limit.js'
+import { security } from './plugins/security.js'
+import { shedding } from './plugins/shedding.js'
+import { upstream } from './plugins/upstream.js'
 import pingRoutes from './routes/ping.js'
+import wechatNotifyRoutes from './routes/wechat-notify.js'
 
 export const SERVICE = { name: 'gateway', version: packageInfo(import.meta.url).version }
 
+export interface GatewayOptions {
+  config: Config
+  /** OpenTelemetry export, when configured (telemetry.ts). */
+  tracing?: Tracing
+  /** Replaces PUBLIC_ROUTES; for tests and benchmarks that add routes of their own. */
+  publicRoutes?: Readonly<Record<string, string>>
+  /** More route plugins, registered under the same edge policy (tests, benchmarks). */
+  routes?: FastifyPluginAsync[]
+}
+
 /** The public API: every route maps to a NATS request; the gateway owns no data. */
-export default async function app (fastify: FastifyInstance, opts: { config: Config }): Promise<void> {
+export default async function app (fastify: FastifyInstance, opts: GatewayOptions): Promise<void> {
   const { config } = opts
   await fastify.register(foundation)
+  if (opts.tracing !== undefined) await opts.tracing.register(fastify)
+  await fastify.register(security, { config, publicHttpsPort: config.PUBLIC_HTTPS_PORT })
+  await fastify.register(shedding, { config })
   await fastify.register(redis, { url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX })
   await fastify.register(nats, {
     servers: config.NATS_URL,
@@ -18,5 +40,13 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
     prefix: config.NATS_SUBJECT_PREFIX,
     requestTimeoutMs: config.NATS_REQUEST_TIMEOUT_MS
   })
+  await fastify.register(rateLimits, { config })
+  await fastify.register(auth, { config })
+  await fastify.register(upstream, opts.tracing === undefined ? {} : { tracing: opts.tracing })
+  await fastify.register(edgePolicy, opts.publicRoutes === undefined ? { config } : { config, publicRoutes: opts.publicRoutes })
+  await fastify.register(docs, { version: SERVICE.version })
+
   await fastify.register(pingRoutes, { gateway: SERVICE })
+  await fastify.register(wechatNotifyRoutes)
+  for (const routes of opts.routes ?? []) await fastify.register(routes)
 }

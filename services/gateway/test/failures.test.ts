@@ -2,6 +2,7 @@ import t from 'tap'
 import { connect } from '@nats-io/transport-node'
 import { natsPrefix } from '@wxmp/testing'
 import { buildGateway, buildStack } from './helpers/stack.js'
+import { eventually } from './helpers/client.js'
 
 t.test('a service that is down answers 503 in the envelope', async (t) => {
   const gw = await buildGateway(t, natsPrefix())
@@ -42,7 +43,7 @@ t.test('unknown routes answer a 404 envelope', async (t) => {
 
 t.test('the gateway is ready only when Redis and NATS are', async (t) => {
   const stack = await buildStack(t)
-  const res = await stack.gateway.app.inject({ method: 'GET', url: '/readyz' })
+  const res = await eventually(async () => await stack.gateway.app.inject({ method: 'GET', url: '/readyz' }), (r) => r.statusCode === 200)
   t.equal(res.statusCode, 200)
-  t.same(res.json().checks, { redis: 'ok', nats: 'ok' })
+  t.same(res.json().checks, { redis: 'ok', nats: 'ok', revocations: 'ok' })
 })

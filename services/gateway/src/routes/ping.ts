@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { PingResponse, SERVICES, type ServiceIdentity } from '@wxmp/contracts'
-import { Subjects } from '@wxmp/contracts'
+import { PingResponse, SERVICES, Subjects, type ServiceIdentity } from '@wxmp/contracts'
 
 /** GET /v1/ping: one request through every service over NATS, proving the path and the trace. */
 export default async function pingRoutes (app: FastifyInstance, opts: { gateway: ServiceIdentity }): Promise<void> {
@@ -8,7 +7,7 @@ export default async function pingRoutes (app: FastifyInstance, opts: { gateway:
     schema: { tags: ['system'], summary: 'Round trip through every service', response: { 200: PingResponse } }
   }, async (request) => {
     const replies = await Promise.all(SERVICES.map(async (svc) =>
-      (await app.natsClient.request<ServiceIdentity>(Subjects[svc].ping, {}, request.trace)).data))
+      (await request.callService<ServiceIdentity>(Subjects[svc].ping, {})).data))
     const [auth, user, payment] = replies as [ServiceIdentity, ServiceIdentity, ServiceIdentity]
     return { gateway: opts.gateway, auth, user, payment }
   })

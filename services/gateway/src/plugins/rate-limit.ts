@@ -1,0 +1,86 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import rateLimit from '@fastify/rate-limit'
+import type { Config } from '../config.js'
+import { rateLimited } from '../errors.js'
+import { limitsOf, type LimitClass } from '../route-policy.js'
+import { edgeStore, type StoreState } from './rate-limit-store.js'
+
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+
+export interface EdgeLimits {
+  /** The per-IP hook of a class; runs before the token is looked at, so floods are refused cheaply. */
+  ip: Record<Exclude<LimitClass, 'none'>, Hook>
+  /** The per-user hook; runs after verification, keyed by the verified user id. */
+  user: Hook
+  /** Whether counting currently happens per process (Redis down). */
+  state: StoreState
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    edgeLimits: EdgeLimits
+  }
+  interface FastifyRequest {
+    /** Lowest remaining count reported so far, so the RateLimit headers describe the tightest limit. */
+    rateLimitRemaining: number
+  }
+}
+
+interface LimitResult { isAllowed: boolean, max: number, remaining: number, ttlInSeconds: number, isExceeded: boolean }
+
+/**
+ * Rate limits on @fastify/rate-limit with a Redis store shared by every replica. Limits are applied
+ * by the route policy (edge-policy.ts) as route hooks rather than globally, because a request is
+ * counted twice: per IP in its route's class before authentication, and per user after it.
+ * Headers follow the IETF RateLimit draft (RateLimit-Limit/-Remaining/-Reset, Retry-After on 429).
+ */
+export const rateLimits = fp(async function rateLimits (app: FastifyInstance, opts: { config: Config }) {
+  const { config } = opts
+  const state: StoreState = { fallback: false }
+  await app.register(rateLimit, {
+    global: false,
+    enableDraftSpec: true,
+    timeWindow: config.RATE_LIMIT_WINDOW_MS,
+    store: edgeStore(app.redis, app.log, state) as never
+  })
+  app.decorateRequest('rateLimitRemaining', Number.POSITIVE_INFINITY)
+  const limits = limitsOf(config)
+
+  const hook = (name: string, max: number, keyGenerator?: (req: FastifyRequest) => string): Hook => {
+    const limiter = app.createRateLimit({
+      max,
+      timeWindow: config.RATE_LIMIT_WINDOW_MS,
+      nameSpace: `rl:${name}:`,
+      ...(keyGenerator === undefined ? {} : { keyGenerator })
+    } as never) as unknown as (req: FastifyRequest) => Promise<LimitResult>
+    return async function rateLimitHook (request, reply) {
+      const r = await limiter(request)
+      if (r.isAllowed) return
+      if (r.isExceeded) {
+        throw rateLimited(r.ttlInSeconds, { 'ratelimit-limit': String(r.max), 'ratelimit-remaining': '0', 'ratelimit-reset': String(r.ttlInSeconds) })
+      }
+      if (r.remaining < request.rateLimitRemaining) {
+        request.rateLimitRemaining = r.remaining
+        void reply.header('ratelimit-limit', r.max).header('ratelimit-remaining', r.remaining).header('ratelimit-reset', r.ttlInSeconds)
+      }
+    }
+  }
+
+  // An optional route called without a token has no user to count.
+  const userHook = (inner: Hook): Hook => async function userRateLimit (request, reply) {
+    if (request.trace.userId !== undefined) await inner(request, reply)
+  }
+
+  app.decorate('edgeLimits', {
+    ip: {
+      default: hook('ip', limits.default),
+      login: hook('login', limits.login),
+      refresh: hook('refresh', limits.refresh),
+      phone: hook('phone', limits.phone),
+      notify: hook('notify', limits.notify)
+    },
+    user: userHook(hook('user', limits.user, (req) => req.trace.userId as string)),
+    state
+  })
+}, { name: 'wxmp-gateway-rate-limits', fastify: '5.x', dependencies: ['wxmp-redis', 'wxmp-request-context'] })
