@@ -1,0 +1,130 @@
+import { generateKeyPair, randomBytes, randomInt } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { createFastify, loadConfig } from '@wxmp/core'
+import { LogCollector, type Teardown } from '@wxmp/testing'
+import app from './app.js'
+import { ConfigSchema, type Config } from './config.js'
+
+/** The secrets a simulator and the services under test share, as values and as files. */
+export interface SimulatorKeys {
+  appid: string
+  secret: string
+  mchid: string
+  merchantSerialNo: string
+  merchantPrivateKeyPem: string
+  merchantPublicKeyPem: string
+  wechatpayPublicKeyId: string
+  wechatpayPrivateKeyPem: string
+  wechatpayPublicKeyPem: string
+  apiV3Key: string
+  files: { merchantPrivateKey: string, merchantPublicKey: string, wechatpayPrivateKey: string, wechatpayPublicKey: string, apiV3Key: string }
+}
+
+const digits = (n: number): string => Array.from({ length: n }, () => String(randomInt(10))).join('')
+
+async function rsa (): Promise<{ privateKey: string, publicKey: string }> {
+  return await promisify(generateKeyPair)('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' }
+  })
+}
+
+let cached: Promise<SimulatorKeys> | undefined
+
+/** A merchant and a WeChat Pay key pair of their own, made once per test process and written to files. */
+export async function simulatorKeys (): Promise<SimulatorKeys> {
+  cached ??= (async () => {
+    const [merchant, wechatpay] = await Promise.all([rsa(), rsa()])
+    const dir = mkdtempSync(join(tmpdir(), 'wxmp-sim-'))
+    const file = (name: string, content: string): string => {
+      const path = join(dir, name)
+      writeFileSync(path, content, { mode: 0o600 })
+      return path
+    }
+    const apiV3Key = randomBytes(24).toString('base64').slice(0, 32)
+    return {
+      appid: 'wx' + randomBytes(8).toString('hex'),
+      secret: randomBytes(16).toString('hex'),
+      mchid: '19' + digits(8),
+      merchantSerialNo: randomBytes(20).toString('hex').toUpperCase(),
+      merchantPrivateKeyPem: merchant.privateKey,
+      merchantPublicKeyPem: merchant.publicKey,
+      wechatpayPublicKeyId: 'PUB_KEY_ID_01' + digits(28),
+      wechatpayPrivateKeyPem: wechatpay.privateKey,
+      wechatpayPublicKeyPem: wechatpay.publicKey,
+      apiV3Key,
+      files: {
+        merchantPrivateKey: file('merchant-key.pem', merchant.privateKey),
+        merchantPublicKey: file('merchant-public.pem', merchant.publicKey),
+        wechatpayPrivateKey: file('wechatpay-key.pem', wechatpay.privateKey),
+        wechatpayPublicKey: file('wechatpay-public.pem', wechatpay.publicKey),
+        apiV3Key: file('apiv3-key', apiV3Key)
+      }
+    }
+  })()
+  return await cached
+}
+
+export interface RunningSimulator {
+  /** Base URL of both simulated hosts (api.weixin.qq.com and api.mch.weixin.qq.com). */
+  url: string
+  app: FastifyInstance
+  config: Config
+  keys: SimulatorKeys
+  logs: LogCollector
+  /** The environment a service needs to call this simulator: WECHAT_* and WECHATPAY_* (notify URL aside). */
+  env: Record<string, string>
+}
+
+/** The simulator's environment for these keys; `overrides` wins. */
+export function simulatorEnv (keys: SimulatorKeys, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    LOG_LEVEL: 'debug',
+    WECHAT_APPID: keys.appid,
+    WECHAT_SECRET: keys.secret,
+    WECHATPAY_MCHID: keys.mchid,
+    WECHATPAY_MERCHANT_SERIAL_NO: keys.merchantSerialNo,
+    WECHATPAY_APIV3_KEY_FILE: keys.files.apiV3Key,
+    SIM_MERCHANT_PUBLIC_KEY_FILE: keys.files.merchantPublicKey,
+    SIM_WECHATPAY_PRIVATE_KEY_FILE: keys.files.wechatpayPrivateKey,
+    SIM_WECHATPAY_PUBLIC_KEY_ID: keys.wechatpayPublicKeyId,
+    ...overrides
+  }
+}
+
+/** A fresh simulator listening on a spare port of 127.0.0.1, closed when the test ends. */
+export async function startSimulator (t: Teardown, overrides: Record<string, string> = {}): Promise<RunningSimulator> {
+  const keys = await simulatorKeys()
+  const config = loadConfig(ConfigSchema, simulatorEnv(keys, overrides))
+  const logs = new LogCollector()
+  const server = createFastify({ service: 'wechat-sim', level: config.LOG_LEVEL, stream: logs })
+  await server.register(fp(app), { config })
+  t.teardown(async () => { await server.close() })
+  await server.listen({ port: 0, host: '127.0.0.1' })
+  const url = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`
+  return {
+    url,
+    app: server,
+    config,
+    keys,
+    logs,
+    env: {
+      WECHAT_APPID: keys.appid,
+      WECHAT_SECRET: keys.secret,
+      WECHAT_API_BASE_URL: url,
+      WECHATPAY_API_BASE_URL: url,
+      WECHATPAY_MCHID: keys.mchid,
+      WECHATPAY_MERCHANT_SERIAL_NO: keys.merchantSerialNo,
+      WECHATPAY_MERCHANT_PRIVATE_KEY_FILE: keys.files.merchantPrivateKey,
+      WECHATPAY_APIV3_KEY_FILE: keys.files.apiV3Key,
+      WECHATPAY_PUBLIC_KEYS: `${keys.wechatpayPublicKeyId}=${keys.files.wechatpayPublicKey}`
+    }
+  }
+}
