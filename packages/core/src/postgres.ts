@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import fastifyPostgres from '@fastify/postgres'
 import pg from 'pg'
 import { runner } from 'node-pg-migrate'
+import { observedGauge } from './metrics.js'
 
 export interface PostgresOptions {
   /** Connection string of this service's own database. */
@@ -72,6 +73,13 @@ export const postgres = fp(async function postgres (app: FastifyInstance, opts: 
   })
   // An idle client losing its server emits 'error' on the pool; unhandled, that would kill the process.
   app.pg.pool.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'postgres connection lost'))
+  const pool = app.pg.pool
+  observedGauge('pg_pool_connections', 'Postgres pool connections by state (waiting = callers queued for one)', ['state'], (g) => {
+    g.set({ state: 'total' }, pool.totalCount)
+    g.set({ state: 'idle' }, pool.idleCount)
+    g.set({ state: 'in_use' }, pool.totalCount - pool.idleCount)
+    g.set({ state: 'waiting' }, pool.waitingCount)
+  })
   app.readiness?.add('postgres', async () => {
     await app.pg.pool.query('SELECT 1')
     return true

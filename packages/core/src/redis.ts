@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyRedis from '@fastify/redis'
+import { observedGauge } from './metrics.js'
 
 export interface RedisOptions {
   url: string
@@ -22,5 +23,7 @@ export const redis = fp(async function redis (app: FastifyInstance, opts: RedisO
     retryStrategy: (times: number) => Math.min(times * 200, 2000)
   })
   app.redis.on('error', (err: Error) => app.log.warn({ err: { message: err.message } }, 'redis error'))
+  const client = app.redis
+  observedGauge('redis_connected', '1 while the Redis connection is ready', [], (g) => { g.set(client.status === 'ready' ? 1 : 0) })
   app.readiness?.add('redis', async () => app.redis.status === 'ready' && (await app.redis.ping()) === 'PONG')
 }, { name: 'wxmp-redis', fastify: '5.x', dependencies: ['wxmp-health'] })

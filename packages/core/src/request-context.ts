@@ -2,6 +2,7 @@ import { LogController, type FastifyInstance, type FastifyServerOptions, type Fa
 import fp from 'fastify-plugin'
 import type { IncomingMessage } from 'node:http'
 import { contextFromHeaders, formatTraceparent, logBindings, type TraceContext } from './trace-context.js'
+import { httpDuration, httpRequests } from './metrics.js'
 
 const kTrace = Symbol('wxmp.trace')
 type RawWithTrace = IncomingMessage & { [kTrace]?: TraceContext }
@@ -60,5 +61,9 @@ export const requestContext = fp(async function requestContext (app: FastifyInst
       statusCode: reply.statusCode,
       durationMs: Math.round(reply.elapsedTime * 100) / 100
     }, 'request completed')
+    // Route patterns only: a raw URL would make one series per id.
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }
+    httpRequests.inc(labels)
+    httpDuration.observe(labels, reply.elapsedTime / 1000)
   })
 }, { name: 'wxmp-request-context', fastify: '5.x' })

@@ -1,5 +1,5 @@
 import { errors as natsErrors, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node'
-import { Errors, RemoteError, type TraceContext } from '@wxmp/core'
+import { Errors, RemoteError, natsCallDuration, natsCalls, type TraceContext } from '@wxmp/core'
 import { decodeJson, encodeJson, outgoingHeaders } from './codec.js'
 
 export interface RequestOptions {
@@ -62,6 +62,21 @@ export class NatsClient {
   }
 
   async request<T = unknown>(subject: string, payload: unknown, ctx: TraceContext | undefined, opts: RequestOptions = {}): Promise<Reply<T>> {
+    const started = performance.now()
+    let outcome = 'ok'
+    try {
+      return await this.send<T>(subject, payload, ctx, opts)
+    } catch (err) {
+      const status = (err as { statusCode?: number }).statusCode
+      outcome = status === 503 ? 'unavailable' : status === 504 ? 'timeout' : status !== undefined && status < 500 ? 'client_error' : 'server_error'
+      throw err
+    } finally {
+      natsCalls.inc({ subject, outcome })
+      natsCallDuration.observe({ subject, outcome }, (performance.now() - started) / 1000)
+    }
+  }
+
+  private async send<T>(subject: string, payload: unknown, ctx: TraceContext | undefined, opts: RequestOptions): Promise<Reply<T>> {
     const { headers } = outgoingHeaders(ctx)
     for (const [k, v] of Object.entries(opts.headers ?? {})) headers.set(k, v)
     const data = opts.raw === true ? payload as Uint8Array : encodeJson(payload)

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { NatsConnection } from '@nats-io/transport-node'
+import { observedGauge } from '@wxmp/core'
 import { connectNats } from './connection.js'
 import { NatsClient } from './client.js'
 import { NatsService, type EndpointDefinition } from './service.js'
@@ -35,6 +36,7 @@ export const nats = fp(async function nats (app: FastifyInstance, opts: NatsPlug
   app.decorate('nats', nc)
   app.decorate('natsClient', new NatsClient(nc, opts.prefix, opts.requestTimeoutMs))
   app.readiness?.add('nats', isConnected)
+  observedGauge('nats_connected', '1 while the NATS connection is up', [], (g) => { g.set(isConnected() ? 1 : 0) })
 
   const endpoints: Array<EndpointDefinition<any, any>> = []
   app.decorate('natsServe', (...defs: Array<EndpointDefinition<any, any>>) => { endpoints.push(...defs) })

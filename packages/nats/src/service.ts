@@ -2,7 +2,7 @@ import { Svcm, type Service, type ServiceMsg } from '@nats-io/services'
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node'
 import type { Static, TSchema } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
-import { Errors, formatTraceparent, isAppError, logBindings, publicError, type TraceContext } from '@wxmp/core'
+import { Errors, formatTraceparent, isAppError, logBindings, natsHandleDuration, natsHandled, publicError, type TraceContext } from '@wxmp/core'
 import type { Logger } from 'pino'
 import { H, decodeJson, encodeJson, incomingContext } from './codec.js'
 
@@ -95,7 +95,10 @@ export class NatsService {
       msg.respondError(status, pub.body.message, encodeJson({ error }), { headers: replyHeaders() })
     } finally {
       const level = status >= 500 ? 'error' : 'info'
-      log[level]({ subject: def.subject, status, code, durationMs: Math.round((performance.now() - started) * 100) / 100 }, 'message handled')
+      const ms = performance.now() - started
+      log[level]({ subject: def.subject, status, code, durationMs: Math.round(ms * 100) / 100 }, 'message handled')
+      natsHandled.inc({ subject: def.subject, status: String(status) })
+      natsHandleDuration.observe({ subject: def.subject, status: String(status) }, ms / 1000)
     }
   }
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { hostname } from 'node:os'
-import { foundation, postgres, redis } from '@wxmp/core'
+import { admin, foundation, postgres, redis } from '@wxmp/core'
 import { nats } from '@wxmp/nats'
 import type { ServiceBaseConfig } from './config.js'
 import { pingEndpoint } from './ping.js'
@@ -26,6 +26,8 @@ export interface ServiceBaseOptions {
 export const serviceBase = fp(async function serviceBase (app: FastifyInstance, opts: ServiceBaseOptions) {
   const { config } = opts
   await app.register(foundation)
+  // This HTTP listener is the admin port: metrics and profiling live here, never behind the gateway.
+  await app.register(admin, { service: opts.service.name })
   await app.register(postgres, {
     connectionString: config.DATABASE_URL,
     max: config.DATABASE_POOL_MAX,

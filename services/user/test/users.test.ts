@@ -74,8 +74,8 @@ t.test('bad input and unknown callers get 4xx, never 500', async (t) => {
   ]) {
     await t.rejects(client.request('user.update', bad, as(user.id)), { statusCode: 400, code: 'VALIDATION_FAILED' }, JSON.stringify(bad))
   }
-  await t.rejects(client.request('user.ensure', { appid: "wx'; DROP TABLE users;--", openid: 'x' }, undefined), { statusCode: 400 })
-  await t.rejects(client.request('user.get', { userId: 'not-a-uuid' }, undefined), { statusCode: 400 })
+  await t.rejects(client.request('user.ensure', { appid: "wx'; DROP TABLE users;--", openid: 'x' }, undefined), { statusCode: 400, code: 'VALIDATION_FAILED' })
+  await t.rejects(client.request('user.get', { userId: 'not-a-uuid' }, undefined), { statusCode: 400, code: 'VALIDATION_FAILED' })
   const { rows } = await svc.pg.query('SELECT count(*)::int AS n FROM users')
   t.equal(rows[0].n, 1, 'nothing changed')
 })

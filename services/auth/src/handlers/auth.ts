@@ -1,4 +1,4 @@
-import { Errors, maskPhone, type TraceContext } from '@wxmp/core'
+import { Errors, businessCounter, maskPhone, publicError, type TraceContext } from '@wxmp/core'
 import {
   BindPhoneRequest, LogoutRequest, PasswordLoginRequest, PasswordRegisterRequest, PingRequest, RefreshRequest,
   Subjects, TotpVerifyRequest, WechatLoginRequest,
@@ -26,6 +26,20 @@ export interface AuthDeps {
   phoneOf: (code: string) => Promise<{ phoneNumber: string }>
 }
 
+const logins = businessCounter('auth_logins_total', 'Login attempts by method and result (ok or the error code)', ['method', 'result'] as const)
+
+/** Counts a login attempt by its outcome, then passes the outcome on. */
+async function counted<T> (method: 'wechat' | 'password' | 'refresh', attempt: () => Promise<T>): Promise<T> {
+  try {
+    const result = await attempt()
+    logins.inc({ method, result: 'ok' })
+    return result
+  } catch (err) {
+    logins.inc({ method, result: publicError(err).body.code })
+    throw err
+  }
+}
+
 /** The verified caller; the gateway sets x-user-id and x-session-id only after checking the access token. */
 function caller (ctx: HandlerContext): { userId: string, sessionId: string } {
   const { userId, sessionId } = ctx.trace
@@ -44,12 +58,12 @@ export function authEndpoints (d: AuthDeps) {
     endpoint({
       subject: Subjects.auth.wechatLogin,
       input: WechatLoginRequest,
-      handler: async (input, ctx): Promise<LoginResponse> => await d.wechatLogin.login(input.code, ctx.trace)
+      handler: async (input, ctx): Promise<LoginResponse> => await counted('wechat', async () => await d.wechatLogin.login(input.code, ctx.trace))
     }),
     endpoint({
       subject: Subjects.auth.refresh,
       input: RefreshRequest,
-      handler: async (input): Promise<TokenPair> => await d.sessions.refresh(input.refreshToken)
+      handler: async (input): Promise<TokenPair> => await counted('refresh', async () => await d.sessions.refresh(input.refreshToken))
     }),
     endpoint({
       subject: Subjects.auth.logout,
@@ -89,7 +103,7 @@ export function authEndpoints (d: AuthDeps) {
       handler: async (input, ctx): Promise<LoginResponse> => {
         const login: { username: string, password: string, totp?: string } = { username: input.username, password: input.password }
         if (input.totp !== undefined) login.totp = input.totp
-        const userId = await d.passwords.authenticate(login)
+        const userId = await counted('password', async () => await d.passwords.authenticate(login))
         const user = await d.users.get(userId, ctx.trace)
         const { sessionId, ...tokens } = await d.sessions.open(userId, 'password')
         ctx.log.info({ userId, sessionId }, 'password login')

@@ -1,10 +1,12 @@
-import { Errors } from '@wxmp/core'
+import { Errors, businessCounter } from '@wxmp/core'
 import {
   CreateUserRequest, EnsureUserRequest, GetUserRequest, MeRequest, SetPhoneRequest, Subjects, UpdateProfileRequest,
   type EnsureUserResponse, type UserProfile
 } from '@wxmp/contracts'
 import { endpoint, type HandlerContext } from '@wxmp/nats'
 import type { Users } from '../domain/users.js'
+
+const usersCreated = businessCounter('users_created_total', 'Users created, by kind of identity', ['kind'] as const)
 
 function callerId (ctx: HandlerContext): string {
   if (ctx.trace.userId === undefined) throw new Errors.Unauthenticated('Sign in first')
@@ -26,6 +28,7 @@ export function userEndpoints (users: Users, onCreated: () => void) {
         const { profile, created } = await users.ensure(input, ctx.trace)
         if (created) {
           ctx.log.info({ userId: profile.id }, 'user created')
+          usersCreated.inc({ kind: 'wechat' })
           onCreated()
         }
         return { user: profile, created }
@@ -37,6 +40,7 @@ export function userEndpoints (users: Users, onCreated: () => void) {
       handler: async (_input, ctx): Promise<UserProfile> => {
         const profile = await users.create(ctx.trace)
         ctx.log.info({ userId: profile.id }, 'user created')
+        usersCreated.inc({ kind: 'password' })
         onCreated()
         return profile
       }

@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { Session } from 'node:inspector/promises'
+import { getHeapSnapshot } from 'node:v8'
+import { Type } from '@sinclair/typebox'
+import { metricsRegistry, startDefaultMetrics } from './metrics.js'
+
+export interface AdminOptions {
+  service: string
+  /** Longest CPU profile one request may ask for. */
+  maxProfileSeconds?: number
+}
+
+let profiling = false
+
+/**
+ * The internal admin surface, for the admin port only (never routed through the gateway):
+ * `/metrics` (Prometheus), `/debug/pprof/profile?seconds=N` (a V8 CPU profile, `.cpuprofile`, opens in
+ * speedscope and Chrome DevTools), `/debug/pprof/heap` (a V8 heap snapshot) and `/debug/log-level`.
+ */
+export const admin = fp(async function admin (app: FastifyInstance, opts: AdminOptions) {
+  startDefaultMetrics(opts.service)
+  const maxSeconds = opts.maxProfileSeconds ?? 120
+
+  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
+    return await reply.type(metricsRegistry.contentType).send(await metricsRegistry.metrics())
+  })
+
+  app.get('/debug/pprof/profile', {
+    schema: { querystring: Type.Object({ seconds: Type.Integer({ minimum: 1, maximum: maxSeconds, default: 30 }) }) }
+  }, async (request, reply) => {
+    if (profiling) return await reply.code(409).send({ error: { code: 'PROFILE_RUNNING', message: 'A CPU profile is already being taken', traceId: request.trace?.traceId } })
+    profiling = true
+    const session = new Session()
+    session.connect()
+    try {
+      const { seconds } = request.query as { seconds: number }
+      await session.post('Profiler.enable')
+      await session.post('Profiler.setSamplingInterval', { interval: 1000 })
+      await session.post('Profiler.start')
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
+      const { profile } = await session.post('Profiler.stop')
+      const name = `${opts.service}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`
+      return await reply.header('content-disposition', `attachment; filename="${name}"`).type('application/json').send(JSON.stringify(profile))
+    } finally {
+      session.disconnect()
+      profiling = false
+    }
+  })
+
+  app.get('/debug/pprof/heap', async (_request, reply) => {
+    const name = `${opts.service}-${new Date().toISOString().replace(/[:.]/g, '-')}.heapsnapshot`
+    return await reply.header('content-disposition', `attachment; filename="${name}"`).type('application/json').send(getHeapSnapshot())
+  })
+
+  app.get('/debug/log-level', async () => ({ level: app.log.level }))
+  app.put('/debug/log-level', {
+    schema: { body: Type.Object({ level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))) }) }
+  }, async (request) => {
+    const { level } = request.body as { level: string }
+    const previous = app.log.level
+    app.log.level = level
+    app.log.warn({ previous, level }, 'log level changed')
+    return { level, previous }
+  })
+}, { name: 'wxmp-admin', fastify: '5.x' })
