@@ -12,6 +12,8 @@ import { security } from './plugins/security.js'
 import { shedding } from './plugins/shedding.js'
 import { upstream } from './plugins/upstream.js'
 import pingRoutes from './routes/ping.js'
+import authRoutes from './routes/auth.js'
+import userRoutes from './routes/users.js'
 import wechatNotifyRoutes from './routes/wechat-notify.js'
 
 export const SERVICE = { name: 'gateway', version: packageInfo(import.meta.url).version }
@@ -48,5 +50,7 @@ export default async function app (fastify: FastifyInstance, opts: GatewayOption
 
   await fastify.register(pingRoutes, { gateway: SERVICE })
   await fastify.register(wechatNotifyRoutes)
+  await fastify.register(authRoutes)
+  await fastify.register(userRoutes)
   for (const routes of opts.routes ?? []) await fastify.register(routes)
 }

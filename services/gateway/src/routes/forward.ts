@@ -18,7 +18,8 @@ export interface ForwardRoute {
 
 /**
  * A public route that is one NATS request: the body (validated here and again by the service) goes to
- * the subject with the trace and the verified user, and the reply comes back as it is.
+ * the subject with the trace and the verified user (under the route's edge policy: timeout, span), and
+ * the reply comes back as it is.
  */
 export function forward (app: FastifyInstance, r: ForwardRoute): void {
   const status = r.status ?? 200
@@ -33,7 +34,7 @@ export function forward (app: FastifyInstance, r: ForwardRoute): void {
     },
     handler: async (request, reply) => {
       const payload = r.payload?.(request) ?? request.body ?? {}
-      const { data } = await app.natsClient.request(r.subject, payload, request.trace)
+      const { data } = await request.callService(r.subject, payload)
       return await reply.code(status).send(data)
     }
   })

@@ -1,6 +1,6 @@
 import https from 'node:https'
 import http from 'node:http'
-import { tlsFiles } from './stack.js'
+import { tlsFiles } from './gateway.js'
 
 export interface Res { status: number, headers: http.IncomingHttpHeaders, body: string, json: () => any }
 

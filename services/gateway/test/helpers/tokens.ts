@@ -26,14 +26,18 @@ export function identity (): Identity {
 /** An access token as auth issues it; `claims` and `header` override anything for the negative cases. */
 export async function accessToken (key: TestKey, who: Identity = identity(), claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000)
-  return await new SignJWT({ sid: who.sid, ...claims } as never)
+  const payload = {
+    iss: ACCESS_TOKEN.issuer,
+    aud: ACCESS_TOKEN.audience,
+    sub: who.sub,
+    sid: who.sid,
+    jti: randomUUID(),
+    iat: now,
+    exp: now + ACCESS_TOKEN.ttlSeconds,
+    ...claims
+  }
+  return await new SignJWT(payload as never)
     .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT', ...header } as never)
-    .setIssuer(ACCESS_TOKEN.issuer)
-    .setAudience(ACCESS_TOKEN.audience)
-    .setSubject(who.sub)
-    .setJti(randomUUID())
-    .setIssuedAt(now)
-    .setExpirationTime(now + ACCESS_TOKEN.ttlSeconds)
     .sign(key.privateKey)
 }
 

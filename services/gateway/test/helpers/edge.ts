@@ -1,0 +1,68 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { natsPrefix, type Teardown } from '@wxmp/testing'
+import { PUBLIC_ROUTES } from '../../src/public-routes.js'
+import { buildGateway, type Gateway, type GatewayExtras } from './gateway.js'
+import { call, eventually } from './client.js'
+import { jwksResponder, testKey, type JwksResponder, type TestKey } from './tokens.js'
+
+/** What the test service saw of one NATS request. */
+export interface Seen { userId: string | null, sessionId: string | null, traceparent: string | null, tracestate: string | null, requestId: string | null }
+
+/** Test routes in each auth mode, all calling `test.whoami` over NATS. */
+async function testRoutes (app: FastifyInstance): Promise<void> {
+  const handler = async (request: FastifyRequest): Promise<unknown> => (await request.callService('test.whoami', {})).data
+  app.get('/v1/test/whoami', handler)
+  app.get('/v1/test/maybe', handler)
+  app.get('/v1/test/open', handler)
+  app.post('/v1/test/echo', async (request) => (await request.callService('test.echo', request.body)).data)
+}
+
+export const TEST_PUBLIC_ROUTES = { ...PUBLIC_ROUTES, 'GET /v1/test/open': 'public', 'GET /v1/test/maybe': 'optional' }
+
+export interface Edge {
+  prefix: string
+  gw: Gateway
+  base: string
+  key: TestKey
+  jwks: JwksResponder
+  nc: NatsConnection
+  /** Requests the test service answered. */
+  seen: Seen[]
+}
+
+/** Answers `test.whoami` with the identity and trace headers it received. */
+export async function whoamiResponder (t: Teardown, prefix: string, seen: Seen[] = []): Promise<NatsConnection> {
+  const nc = await connect({ servers: 'nats://127.0.0.1:4222' })
+  t.teardown(async () => { await nc.close() })
+  nc.subscribe(`${prefix}test.whoami`, {
+    callback: (_err, msg) => {
+      const h = (k: string): string | null => msg.headers?.get(k) || null
+      const s: Seen = { userId: h('x-user-id'), sessionId: h('x-session-id'), traceparent: h('traceparent'), tracestate: h('tracestate'), requestId: h('x-request-id') }
+      seen.push(s)
+      msg.respond(JSON.stringify(s))
+    }
+  })
+  nc.subscribe(`${prefix}test.echo`, { callback: (_err, msg) => { msg.respond(msg.data) } })
+  await nc.flush()
+  return nc
+}
+
+/** A gateway on real TLS, Redis and NATS with an `auth.jwks` responder and the test routes, ready to verify tokens. */
+export async function buildEdge (t: Teardown, env: Record<string, string> = {}, opts: { jwks?: boolean, extras?: GatewayExtras } = {}): Promise<Edge> {
+  const prefix = natsPrefix()
+  const key = await testKey()
+  const jwks = opts.jwks === false ? { nc: undefined as never, keys: [key], fetches: 0 } : await jwksResponder(t, prefix, [key])
+  const seen: Seen[] = []
+  const nc = await whoamiResponder(t, prefix, seen)
+  const gw = await buildGateway(t, prefix, env, true, { routes: [testRoutes], publicRoutes: TEST_PUBLIC_ROUTES, ...opts.extras })
+  const base = await gw.listen()
+  if (opts.jwks !== false) {
+    await eventually(async () => gw.app.edgeAuth.keyring.ready && gw.app.edgeAuth.revocations.ready, Boolean)
+  }
+  return { prefix, gw, base, key, jwks, nc, seen }
+}
+
+export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` })
+
+export { call, eventually }
