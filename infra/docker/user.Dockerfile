@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# The user image: profiles; NATS API, admin port 9092, migrations run by migrate.mjs.
+# Build from the repository root: docker build -f infra/docker/user.Dockerfile -t wxmp/user:TAG .
+
+FROM node:20.20.2-bookworm-slim AS build
+RUN npm install --global --no-fund --no-audit pnpm@12.4.2
+WORKDIR /src
+# Dependencies are fetched from the lockfile alone, so this layer stays cached until the lockfile changes.
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
+RUN pnpm fetch
+COPY . .
+RUN pnpm install --frozen-lockfile --offline
+RUN pnpm exec turbo run build --filter=@wxmp/user...
+# Only production dependencies, with the workspace packages copied in as built (their dist/).
+RUN pnpm --filter @wxmp/user deploy --prod /out
+
+FROM node:20.20.2-bookworm-slim
+WORKDIR /app
+# Owned by root and read-only to the process, which runs as the image's unprivileged node user (1000).
+COPY --from=build /out/package.json ./package.json
+COPY --from=build /out/node_modules ./node_modules
+COPY --from=build /out/dist ./dist
+# The SQL migrations are read at run time, by the migration Job (migrate.mjs) and by DATABASE_MIGRATE=true.
+COPY --from=build /out/src/db/migrations ./src/db/migrations
+COPY infra/docker/migrate.mjs ./migrate.mjs
+USER 1000:1000
+EXPOSE 9092
+CMD ["node", "dist/server.js"]

@@ -1,0 +1,25 @@
+# syntax=docker/dockerfile:1
+# The wechat-sim image: the local WeChat stand-in for development clusters (port 9100); never deployed to production.
+# Build from the repository root: docker build -f infra/docker/wechat-sim.Dockerfile -t wxmp/wechat-sim:TAG .
+
+FROM node:20.20.2-bookworm-slim AS build
+RUN npm install --global --no-fund --no-audit pnpm@12.4.2
+WORKDIR /src
+# Dependencies are fetched from the lockfile alone, so this layer stays cached until the lockfile changes.
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
+RUN pnpm fetch
+COPY . .
+RUN pnpm install --frozen-lockfile --offline
+RUN pnpm exec turbo run build --filter=@wxmp/wechat-sim...
+# Only production dependencies, with the workspace packages copied in as built (their dist/).
+RUN pnpm --filter @wxmp/wechat-sim deploy --prod /out
+
+FROM node:20.20.2-bookworm-slim
+WORKDIR /app
+# Owned by root and read-only to the process, which runs as the image's unprivileged node user (1000).
+COPY --from=build /out/package.json ./package.json
+COPY --from=build /out/node_modules ./node_modules
+COPY --from=build /out/dist ./dist
+USER 1000:1000
+EXPOSE 9100
+CMD ["node", "dist/server.js"]

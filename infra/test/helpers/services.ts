@@ -1,0 +1,49 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { TObject } from '@sinclair/typebox'
+import { ROOT } from './k8s.js'
+
+/** The deployables of the application; the simulator is not one of them (dev overlay only). */
+export const SERVICES = ['gateway', 'auth', 'user', 'payment'] as const
+export type Service = typeof SERVICES[number]
+
+/** Services that own a database, and so a migrations folder and a migration Job. */
+export const hasMigrations = (svc: string): boolean => existsSync(join(ROOT, 'services', svc, 'src', 'db', 'migrations'))
+
+/** Services that call WeChat, and only they may reach the internet (443). */
+export const CALLS_WECHAT = new Set(['auth', 'payment'])
+
+/**
+ * The Secrets the prod overlay references but never contains: the operator creates each (infra/README.md shows
+ * how), with at least these keys. Key files whose names carry an id (`jwt-<kid>.pem`, `wechatpay-<PUB_KEY_ID>.pem`)
+ * are named by the env settings that point at them, so they are not listed.
+ */
+export const EXTERNAL_SECRETS: Record<string, string[]> = {
+  'gateway-tls': ['tls.crt', 'tls.key'],
+  'gateway-env': ['REDIS_URL'],
+  'auth-env': ['DATABASE_URL', 'REDIS_URL', 'WECHAT_APPID', 'WECHAT_SECRET', 'AUTH_JWT_PRIVATE_KEY_FILES', 'AUTH_JWT_ACTIVE_KID'],
+  'auth-keys': ['data-key'],
+  'user-env': ['DATABASE_URL'],
+  'payment-env': ['DATABASE_URL', 'REDIS_URL', 'WECHAT_APPID', 'WECHATPAY_MCHID', 'WECHATPAY_MERCHANT_SERIAL_NO', 'WECHATPAY_PUBLIC_KEYS', 'WECHATPAY_NOTIFY_URL'],
+  'payment-keys': ['merchant-key.pem', 'apiv3-key']
+}
+
+/**
+ * Settings the manifests already provide for work that lands in the services soon (issue 5's WeChat Pay client);
+ * a name here that the service's schema does not know yet is reported, not failed. Remove a name once the schema
+ * has it.
+ */
+export const PLANNED_SETTINGS: Record<string, string[]> = {
+  payment: ['WECHAT_APPID', 'WECHATPAY_API_BASE_URL', 'WECHATPAY_MCHID', 'WECHATPAY_MERCHANT_SERIAL_NO', 'WECHATPAY_MERCHANT_PRIVATE_KEY_FILE', 'WECHATPAY_APIV3_KEY_FILE', 'WECHATPAY_PUBLIC_KEYS', 'WECHATPAY_NOTIFY_URL']
+}
+
+/** Settings in a service's schema for a dependency it never connects to (user registers no Redis client). */
+export const NOT_CONNECTED: Record<string, string[]> = {
+  user: ['REDIS_URL']
+}
+
+/** A service's config schema, from its source (the same module its server.ts loads). */
+export async function configSchema (svc: string): Promise<TObject> {
+  const mod = await import(join(ROOT, 'services', svc, 'src', 'config.ts')) as { ConfigSchema: TObject }
+  return mod.ConfigSchema
+}
