@@ -4,6 +4,7 @@ import { foundation, packageInfo, redis } from '@wxmp/core'
 import { nats } from '@wxmp/nats'
 import type { Config } from './config.js'
 import type { Tracing } from './telemetry.js'
+import type { RoutePolicy } from './route-policy.js'
 import { auth } from './plugins/auth.js'
 import { docs } from './plugins/docs.js'
 import { edgePolicy } from './plugins/edge-policy.js'
@@ -24,6 +25,8 @@ export interface GatewayOptions {
   tracing?: Tracing
   /** Replaces PUBLIC_ROUTES; for tests and benchmarks that add routes of their own. */
   publicRoutes?: Readonly<Record<string, string>>
+  /** Replaces ROUTE_POLICY; for tests and benchmarks. */
+  routePolicy?: Readonly<Record<string, RoutePolicy>>
   /** More route plugins, registered under the same edge policy (tests, benchmarks). */
   routes?: FastifyPluginAsync[]
 }
@@ -45,7 +48,11 @@ export default async function app (fastify: FastifyInstance, opts: GatewayOption
   await fastify.register(rateLimits, { config })
   await fastify.register(auth, { config })
   await fastify.register(upstream, opts.tracing === undefined ? {} : { tracing: opts.tracing })
-  await fastify.register(edgePolicy, opts.publicRoutes === undefined ? { config } : { config, publicRoutes: opts.publicRoutes })
+  await fastify.register(edgePolicy, {
+    config,
+    ...(opts.publicRoutes === undefined ? {} : { publicRoutes: opts.publicRoutes }),
+    ...(opts.routePolicy === undefined ? {} : { routePolicy: opts.routePolicy })
+  })
   await fastify.register(docs, { version: SERVICE.version })
 
   await fastify.register(pingRoutes, { gateway: SERVICE })

@@ -31,8 +31,8 @@ export const ROUTE_POLICY: Readonly<Record<string, RoutePolicy>> = {
   'GET /readyz': { limit: 'none' }
 }
 
-export function policyOf (method: string, url: string): RoutePolicy {
-  return ROUTE_POLICY[`${method === 'HEAD' ? 'GET' : method} ${url}`] ?? {}
+export function policyOf (method: string, url: string, table: Readonly<Record<string, RoutePolicy>> = ROUTE_POLICY): RoutePolicy {
+  return table[`${method === 'HEAD' ? 'GET' : method} ${url}`] ?? {}
 }
 
 /** Parses ROUTE_TIMEOUTS_MS (`METHOD /url=ms,...`). */

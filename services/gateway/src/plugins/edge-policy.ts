@@ -2,7 +2,7 @@ import type { FastifyInstance, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { authModeOf, PUBLIC_ROUTES, type AuthMode } from '../public-routes.js'
-import { parseRouteTimeouts, policyOf, type LimitClass } from '../route-policy.js'
+import { parseRouteTimeouts, policyOf, ROUTE_POLICY, type LimitClass, type RoutePolicy } from '../route-policy.js'
 
 /** What the edge decided for a route, readable by its handler as `request.routeOptions.config.edge`. */
 export interface EdgeRouteConfig {
@@ -21,6 +21,8 @@ export interface EdgePolicyOptions {
   config: Config
   /** Replaces PUBLIC_ROUTES (tests and benchmarks that add routes of their own). */
   publicRoutes?: Readonly<Record<string, string>>
+  /** Replaces ROUTE_POLICY (tests and benchmarks). */
+  routePolicy?: Readonly<Record<string, RoutePolicy>>
 }
 
 function asArray<T> (v: T | T[] | undefined): T[] {
@@ -38,12 +40,13 @@ export const edgePolicy = fp(async function edgePolicy (app: FastifyInstance, op
   const { config } = opts
   const timeouts = parseRouteTimeouts(config.ROUTE_TIMEOUTS_MS)
   const publicRoutes = opts.publicRoutes ?? PUBLIC_ROUTES
+  const routePolicy = opts.routePolicy ?? ROUTE_POLICY
 
   app.addHook('onRoute', (route: RouteOptions) => {
     const method = asArray(route.method)[0] ?? 'GET'
     const id = `${method === 'HEAD' ? 'GET' : method} ${route.url}`
     const auth = authModeOf(method, route.url, publicRoutes)
-    const policy = policyOf(method, route.url)
+    const policy = policyOf(method, route.url, routePolicy)
     const limit = policy.limit ?? 'default'
     const timeoutMs = timeouts.get(id) ?? policy.timeoutMs ?? config.NATS_REQUEST_TIMEOUT_MS
     if (route.bodyLimit === undefined && policy.bodyLimit !== undefined) route.bodyLimit = policy.bodyLimit

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { natsPrefix, type Teardown } from '@wxmp/testing'
 import { PUBLIC_ROUTES } from '../../src/public-routes.js'
+import { ROUTE_POLICY, type RoutePolicy } from '../../src/route-policy.js'
 import { buildGateway, type Gateway, type GatewayExtras } from './gateway.js'
 import { call, eventually } from './client.js'
 import { jwksResponder, testKey, type JwksResponder, type TestKey } from './tokens.js'
@@ -15,10 +16,18 @@ async function testRoutes (app: FastifyInstance): Promise<void> {
   app.get('/v1/test/whoami', handler)
   app.get('/v1/test/maybe', handler)
   app.get('/v1/test/open', handler)
+  app.get('/v1/test/slow', async (request) => (await request.callService('test.slow', {})).data)
   app.post('/v1/test/echo', async (request) => (await request.callService('test.echo', request.body)).data)
 }
 
-export const TEST_PUBLIC_ROUTES = { ...PUBLIC_ROUTES, 'GET /v1/test/open': 'public', 'GET /v1/test/maybe': 'optional' }
+export const TEST_PUBLIC_ROUTES = { ...PUBLIC_ROUTES, 'GET /v1/test/open': 'public', 'GET /v1/test/maybe': 'optional', 'POST /v1/test/echo': 'public', 'GET /v1/test/slow': 'public' }
+
+/** The test routes' edge policy: echo stands in for a login route (stricter limit, small body), slow has its own timeout. */
+export const TEST_ROUTE_POLICY: Record<string, RoutePolicy> = {
+  ...ROUTE_POLICY,
+  'POST /v1/test/echo': { limit: 'login', bodyLimit: 1024 },
+  'GET /v1/test/slow': { timeoutMs: 300 }
+}
 
 export interface Edge {
   prefix: string
@@ -44,6 +53,8 @@ export async function whoamiResponder (t: Teardown, prefix: string, seen: Seen[]
     }
   })
   nc.subscribe(`${prefix}test.echo`, { callback: (_err, msg) => { msg.respond(msg.data) } })
+  // Answers after 1 s: later than the slow route's 300 ms timeout, sooner than the default.
+  nc.subscribe(`${prefix}test.slow`, { callback: (_err, msg) => { setTimeout(() => msg.respond('{"slow":true}'), 1000) } })
   await nc.flush()
   return nc
 }
@@ -55,7 +66,7 @@ export async function buildEdge (t: Teardown, env: Record<string, string> = {}, 
   const jwks = opts.jwks === false ? { nc: undefined as never, keys: [key], fetches: 0 } : await jwksResponder(t, prefix, [key])
   const seen: Seen[] = []
   const nc = await whoamiResponder(t, prefix, seen)
-  const gw = await buildGateway(t, prefix, env, true, { routes: [testRoutes], publicRoutes: TEST_PUBLIC_ROUTES, ...opts.extras })
+  const gw = await buildGateway(t, prefix, env, true, { routes: [testRoutes], publicRoutes: TEST_PUBLIC_ROUTES, routePolicy: TEST_ROUTE_POLICY, ...opts.extras })
   const base = await gw.listen()
   if (opts.jwks !== false) {
     await eventually(async () => gw.app.edgeAuth.keyring.ready && gw.app.edgeAuth.revocations.ready, Boolean)

@@ -10,6 +10,7 @@ import gatewayApp from '../../src/app.js'
 import { ConfigSchema, type Config } from '../../src/config.js'
 import { publicServerOptions } from '../../src/server-options.js'
 import type { Tracing } from '../../src/telemetry.js'
+import type { RoutePolicy } from '../../src/route-policy.js'
 
 let certFiles: Promise<{ cert: string, key: string, certPem: string }> | undefined
 
@@ -39,6 +40,8 @@ export interface GatewayExtras {
   /** Replaces PUBLIC_ROUTES. */
   publicRoutes?: Readonly<Record<string, string>>
   tracing?: Tracing
+  /** Replaces ROUTE_POLICY. */
+  routePolicy?: Readonly<Record<string, RoutePolicy>>
 }
 
 /** The gateway app on real Redis and NATS, on the given subject prefix, with the production server options. */
