@@ -13,6 +13,8 @@ export interface CreateAppOptions extends LoggerSettings {
 /** A Fastify instance with the house logger and per-request trace context; register the app plugin on it. */
 export function createFastify (opts: CreateAppOptions): FastifyInstance {
   const options = {
+    // Unknown fields are refused, not silently dropped, so a client learns about a typo at once.
+    ajv: { customOptions: { removeAdditional: false } },
     ...opts.server,
     loggerInstance: createLogger(opts) as FastifyBaseLogger,
     ...tracingServerOptions()
