@@ -30,7 +30,10 @@ t.test('an unsigned or wrongly signed request is refused with 401 SIGN_ERROR, un
   const serial = await payCall(sim, 'POST', '/v3/pay/transactions/jsapi', prepayBody(sim, 'ORDER000001', NOTIFY), { serial: 'ABCDEF0123456789' })
   t.equal(serial.status, 401, 'the wrong certificate serial is refused')
   const stats = await call(`${sim.url}/sim/stats`)
-  t.equal(stats.json.prepay.ORDER000001, undefined, 'nothing was ordered')
+  t.equal(stats.json.prepay.ORDER000001, 4, 'every attempt is counted')
+  t.ok(stats.json.payCalls.every((c: { status: number }) => c.status === 401), 'and refused')
+  const query = await payCall(sim, 'GET', `/v3/pay/transactions/out-trade-no/ORDER000001?mchid=${sim.keys.mchid}`)
+  t.equal(query.json.code, 'ORDER_NOT_EXIST', 'nothing was ordered')
 })
 
 t.test('prepay, query, pay, refund: every answer is signed by the WeChat Pay key over its exact body', async (t) => {

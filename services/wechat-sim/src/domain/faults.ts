@@ -65,8 +65,9 @@ export class Faults {
       if (f.times !== undefined && f.applied >= f.times) continue
       if (f.probability !== undefined && Math.random() >= f.probability) continue
       const isError = f.errcode !== undefined || f.code !== undefined || f.status !== undefined
-      // One error per call: a second error fault waits for a later call instead of being spent for nothing.
-      if (isError && effects.error !== undefined) continue
+      const answers = isError || f.hangup === true
+      // One answer per call: a second error or hangup waits for a later call instead of being spent for nothing.
+      if (answers && (effects.error !== undefined || effects.hangup)) continue
       f.applied++
       effects.latencyMs += f.latencyMs ?? 0
       if (isError) effects.error = f

@@ -71,11 +71,6 @@ export default async function payRoutes (app: FastifyInstance): Promise<void> {
     sim.stats.count(endpoint)
     const effects = sim.faults.take(endpoint)
     if (effects.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, effects.latencyMs))
-    if (effects.hangup) {
-      reply.hijack()
-      request.raw.socket.destroy()
-      return undefined
-    }
     const raw = bodyOf(request)
     const auth = request.headers.authorization
     const signError = verifyMerchantRequest(sim.keys, sim.config.SIM_SIGNATURE_WINDOW_SECONDS, request.method, request.raw.url ?? '', raw, auth)
@@ -87,6 +82,15 @@ export default async function payRoutes (app: FastifyInstance): Promise<void> {
       ...(nonce === undefined ? {} : { nonce }),
       status: signError?.status ?? (f?.code !== undefined ? (f.status ?? CODES[f.code]?.[0] ?? 400) : f?.status ?? 200)
     })
+    if (endpoint === 'jsapi') {
+      const outTradeNo = /"out_trade_no"\s*:\s*"([^"]*)"/.exec(raw)?.[1]
+      if (outTradeNo !== undefined) sim.stats.prepay[outTradeNo] = (sim.stats.prepay[outTradeNo] ?? 0) + 1
+    }
+    if (effects.hangup) {
+      reply.hijack()
+      request.raw.socket.destroy()
+      return undefined
+    }
     // WeChat Pay does not sign its answer to a request it could not authenticate.
     if (signError !== undefined) { await payError(reply, signError); return undefined }
     request[kSign] = effects.badSignature ? 'probe' : 'valid'
@@ -110,7 +114,6 @@ export default async function payRoutes (app: FastifyInstance): Promise<void> {
   app.post('/v3/pay/transactions/jsapi', async (request, reply) => {
     const body = await gate('jsapi', request, reply)
     if (body === undefined) return reply
-    if (typeof body.out_trade_no === 'string') sim.stats.prepay[body.out_trade_no] = (sim.stats.prepay[body.out_trade_no] ?? 0) + 1
     const r = sim.pay.prepay(body)
     if ('error' in r) return payError(reply, r.error)
     return { prepay_id: r.ok.prepayId }
