@@ -31,6 +31,35 @@ export function authEnv (): Record<string, string> {
   }
 }
 
+let payKeys: { merchantKey: string, wechatpayPublicKey: string, apiV3Key: string } | undefined
+
+/**
+ * The settings the payment service needs to boot: merchant and WeChat Pay keys in files, a merchant and a notify
+ * URL. WeChat Pay itself is unreachable here; a test that pays passes a simulator's env over these.
+ */
+export function paymentEnv (): Record<string, string> {
+  if (payKeys === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'wxmp-pay-'))
+    const merchantKey = join(dir, 'merchant-key.pem')
+    writeFileSync(merchantKey, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 })
+    const wechatpayPublicKey = join(dir, 'wechatpay-public.pem')
+    writeFileSync(wechatpayPublicKey, generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }))
+    const apiV3Key = join(dir, 'apiv3-key')
+    writeFileSync(apiV3Key, randomBytes(16).toString('hex'), { mode: 0o600 })
+    payKeys = { merchantKey, wechatpayPublicKey, apiV3Key }
+  }
+  return {
+    WECHAT_APPID: 'wx' + randomBytes(8).toString('hex'),
+    WECHATPAY_API_BASE_URL: 'http://127.0.0.1:9',
+    WECHATPAY_MCHID: '1900000109',
+    WECHATPAY_MERCHANT_SERIAL_NO: randomBytes(20).toString('hex').toUpperCase(),
+    WECHATPAY_MERCHANT_PRIVATE_KEY_FILE: payKeys.merchantKey,
+    WECHATPAY_APIV3_KEY_FILE: payKeys.apiV3Key,
+    WECHATPAY_PUBLIC_KEYS: `PUB_KEY_ID_0100000000000000000000000000=${payKeys.wechatpayPublicKey}`,
+    WECHATPAY_NOTIFY_URL: 'https://127.0.0.1:9/v1/payments/wechat/notify'
+  }
+}
+
 export interface Stack {
   prefix: string
   gateway: Gateway
@@ -45,7 +74,7 @@ export async function buildStack (t: Teardown, env: { gateway?: Record<string, s
   const [auth, user, payment] = await Promise.all([
     buildTestService(t, { name: 'auth', schema: AuthConfig, app: authApp, prefix, env: { ...authEnv(), ...env.services?.auth } }),
     buildTestService(t, { name: 'user', schema: UserConfig, app: userApp, prefix, ...(env.services?.user === undefined ? {} : { env: env.services.user }) }),
-    buildTestService(t, { name: 'payment', schema: PaymentConfig, app: paymentApp, prefix, ...(env.services?.payment === undefined ? {} : { env: env.services.payment }) })
+    buildTestService(t, { name: 'payment', schema: PaymentConfig, app: paymentApp, prefix, env: { ...paymentEnv(), ...env.services?.payment } })
   ])
   const gateway = await buildGateway(t, prefix, env.gateway, true, env.extras)
   return { prefix, gateway, auth, user, payment }
