@@ -1,0 +1,83 @@
+import t from 'tap'
+import https from 'node:https'
+import { freePort, natsPrefix, redisPrefix, testDatabase } from '@wxmp/testing'
+import { authEnv, paymentEnv, tlsFiles } from './helpers/stack.js'
+import { startProcess } from './helpers/processes.js'
+
+interface Outcome { status?: number, error?: string, startedAt: number, endedAt: number }
+
+function get (url: string, ca: string): Promise<Outcome> {
+  const startedAt = performance.now()
+  return new Promise((resolve) => {
+    const req = https.get(url, { ca, agent: false }, (res) => {
+      res.resume()
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, startedAt, endedAt: performance.now() }))
+      res.on('error', (err) => resolve({ error: (err as NodeJS.ErrnoException).code ?? err.message, startedAt, endedAt: performance.now() }))
+    })
+    req.on('error', (err) => resolve({ error: (err as NodeJS.ErrnoException).code ?? err.message, startedAt, endedAt: performance.now() }))
+  })
+}
+
+t.test('SIGTERM under a steady stream: readiness fails first, in-flight requests finish, exit 0 within the grace', async (t) => {
+  const prefix = natsPrefix()
+  const tls = await tlsFiles()
+  const shared = { NATS_SUBJECT_PREFIX: prefix, DATABASE_CREATE: 'false' }
+  await Promise.all([
+    startProcess(t, 'auth', { ...shared, ...authEnv(), DATABASE_URL: await testDatabase(t, 'sig_auth'), REDIS_KEY_PREFIX: redisPrefix() }),
+    startProcess(t, 'user', { ...shared, DATABASE_URL: await testDatabase(t, 'sig_user') }),
+    startProcess(t, 'payment', { ...shared, ...paymentEnv(), DATABASE_URL: await testDatabase(t, 'sig_pay'), REDIS_KEY_PREFIX: redisPrefix() })
+  ])
+  const [httpsPort, httpPort] = [await freePort(), await freePort()]
+  const gw = await startProcess(t, 'gateway', {
+    ...shared,
+    REDIS_KEY_PREFIX: redisPrefix(),
+    TLS_CERT_FILE: tls.cert,
+    TLS_KEY_FILE: tls.key,
+    HTTPS_PORT: String(httpsPort),
+    HTTP_PORT: String(httpPort),
+    HOST: '127.0.0.1',
+    SHUTDOWN_DELAY_MS: '700',
+    SHUTDOWN_GRACE_MS: '8000',
+    RATE_LIMIT_MAX_SCALE: '1000'
+  }, [httpsPort, httpPort])
+  const base = `https://localhost:${httpsPort}`
+  // Wait until the gateway answers through every service.
+  for (let i = 0; i < 100 && (await get(`${base}/v1/ping`, tls.certPem)).status !== 200; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+
+  const outcomes: Outcome[] = []
+  let stop = false
+  const loops = Array.from({ length: 8 }, async () => {
+    while (!stop) outcomes.push(await get(`${base}/v1/ping`, tls.certPem))
+  })
+  const readiness: Array<{ at: number, status: number }> = []
+  const probe = (async () => {
+    while (!stop) {
+      const r = await fetch(`http://127.0.0.1:${gw.port}/readyz`).then((res) => res.status).catch(() => 0)
+      readiness.push({ at: performance.now(), status: r })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  })()
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const termAt = performance.now()
+  gw.child.kill('SIGTERM')
+  const exit = await gw.exited
+  const exitAt = performance.now()
+  stop = true
+  await Promise.all([...loops, probe])
+
+  t.equal(exit.code, 0, 'the gateway exits 0')
+  t.ok(exitAt - termAt < 8000, `within the grace period (${Math.round(exitAt - termAt)} ms)`)
+  const notReady = readiness.find((r) => r.at > termAt && r.status === 503)
+  t.ok(notReady !== undefined, 'readiness answered 503 after SIGTERM')
+  const answeredDuringDrain = outcomes.filter((o) => o.startedAt > termAt && o.startedAt < (notReady?.at ?? termAt) + 600 && o.status === 200)
+  t.ok(answeredDuringDrain.length > 0, `requests kept being served while readiness was failing (${answeredDuringDrain.length})`)
+  const beforeTerm = outcomes.filter((o) => o.startedAt < termAt)
+  t.ok(beforeTerm.length > 50, `a steady stream ran (${beforeTerm.length} requests before SIGTERM)`)
+  const failed = outcomes.filter((o) => o.status !== undefined && o.status !== 200)
+  t.same(failed.map((o) => o.status), [], 'no request that reached the gateway got an error')
+  // Once the listener is closed new connections are refused (the load balancer has moved on by then);
+  // what must never happen is a request that was accepted and then cut off.
+  const cut = outcomes.filter((o) => o.error !== undefined && o.error !== 'ECONNREFUSED')
+  t.same(cut.map((o) => o.error), [], 'no accepted request was cut off')
+  t.comment(`${outcomes.length} requests, ${outcomes.filter((o) => o.error === 'ECONNREFUSED').length} refused after close, exit after ${Math.round(exitAt - termAt)} ms`)
+})
