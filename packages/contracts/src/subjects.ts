@@ -20,10 +20,17 @@ export const Subjects = {
     get: 'user.get',
     me: 'user.me',
     update: 'user.update',
-    setPhone: 'user.setPhone'
+    setPhone: 'user.setPhone',
+    /** Internal: the WeChat identity (appid, openid) of a user, for services that pay or message them. */
+    identity: 'user.identity'
   },
   payment: {
     ping: 'payment.ping',
+    listProducts: 'payment.listProducts',
+    createOrder: 'payment.createOrder',
+    listOrders: 'payment.listOrders',
+    getOrder: 'payment.getOrder',
+    refundOrder: 'payment.refundOrder',
     /** A WeChat Pay notification: raw body bytes and the Wechatpay-* headers, untouched. */
     wechatNotify: 'payment.wechatNotify'
   }

@@ -46,6 +46,16 @@ export const SetPhoneRequest = Type.Object({
   phone: Type.String({ pattern: '^\\+?[0-9]{5,20}$' })
 }, { additionalProperties: false })
 
+/**
+ * user.identity (internal, never routed by the gateway): the WeChat identity of a user, e.g. the payer openid of a
+ * JSAPI payment. A user without one (a password-only account) is a 404.
+ */
+export const UserIdentityRequest = Type.Object({ userId: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+export type UserIdentityRequest = Static<typeof UserIdentityRequest>
+
+export const UserIdentity = Type.Object({ appid: AppId, openid: OpenId })
+export type UserIdentity = Static<typeof UserIdentity>
+
 /** events.user.created */
 export const UserCreatedEvent = Type.Object({
   id: Type.String({ description: 'Event id, also the Nats-Msg-Id' }),

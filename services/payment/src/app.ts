@@ -1,13 +1,68 @@
 import type { FastifyInstance } from 'fastify'
 import { fileURLToPath } from 'node:url'
-import { packageInfo } from '@wxmp/core'
+import { packageInfo, type TraceContext } from '@wxmp/core'
+import { Subjects, type UserIdentity } from '@wxmp/contracts'
 import { serviceBase } from '@wxmp/service'
+import { wechatPayClientFromConfig } from '@wxmp/wechat'
 import type { Config } from './config.js'
+import { Catalog } from './domain/catalog.js'
+import { Checkout } from './domain/checkout.js'
+import { IdempotencyKeys } from './domain/idempotency.js'
+import { Ledger } from './domain/ledger.js'
+import { Settlement } from './domain/notifications.js'
+import { OrderQueries } from './domain/orders.js'
+import { Payers } from './domain/payers.js'
+import { Reconciler } from './domain/reconciler.js'
+import { Refunds } from './domain/refunds.js'
+import { paymentEndpoints } from './handlers/payments.js'
 
 export const SERVICE = { name: 'payment', version: packageInfo(import.meta.url).version }
 const migrationsDir = fileURLToPath(new URL('../src/db/migrations', import.meta.url))
 
-/** The payment service: its business API is served over NATS; HTTP is only the internal admin port. */
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The reconciler of this process; tests run a pass on demand with `runOnce()`. */
+    reconciler: Reconciler
+  }
+}
+
+/** The payment service: catalog, orders, WeChat Pay, notifications, refunds; served over NATS. */
 export default async function app (fastify: FastifyInstance, opts: { config: Config }): Promise<void> {
-  await fastify.register(serviceBase, { service: SERVICE, config: opts.config, migrationsDir, useRedis: true })
+  const { config } = opts
+  // Key files are read and checked first: a bad one stops the boot naming its variable, before any connection.
+  const log = fastify.log as never
+  const wechat = wechatPayClientFromConfig(config, { log })
+  await fastify.register(serviceBase, { service: SERVICE, config, migrationsDir, useRedis: false, useOutbox: true })
+
+  const pool = fastify.pg.pool
+  const kick = (): void => { fastify.outbox.kick() }
+  const ledger = new Ledger(log)
+  const keys = new IdempotencyKeys(config.IDEMPOTENCY_LEASE_SECONDS)
+  const catalog = new Catalog(pool)
+  const identity = async (userId: string, trace: TraceContext): Promise<UserIdentity> =>
+    (await fastify.natsClient.request<UserIdentity>(Subjects.user.identity, { userId }, trace)).data
+  const checkout = new Checkout({
+    pool,
+    catalog,
+    payers: new Payers(identity, config.WECHAT_APPID),
+    keys,
+    ledger,
+    wechat,
+    closeAfterSeconds: config.ORDER_CLOSE_AFTER_SECONDS,
+    reconcileAfterSeconds: config.RECONCILE_AFTER_SECONDS
+  })
+  const refunds = new Refunds({ pool, keys, ledger, wechat })
+  const settlement = new Settlement({ pool, ledger, wechat, merchant: { appid: config.WECHAT_APPID, mchid: config.WECHATPAY_MCHID } })
+  const reconciler = new Reconciler({ pool, wechat, ledger, settlement, refunds, keys, log: fastify.log.child({ component: 'reconciler' }) as never, onChange: kick }, {
+    intervalMs: config.RECONCILE_INTERVAL_MS,
+    afterSeconds: config.RECONCILE_AFTER_SECONDS,
+    batch: config.RECONCILE_BATCH,
+    keyTtlHours: config.IDEMPOTENCY_KEY_TTL_HOURS
+  })
+  fastify.decorate('reconciler', reconciler)
+
+  fastify.natsServe(...paymentEndpoints({ catalog, checkout, orders: new OrderQueries(pool), refunds, settlement, kick }))
+  fastify.addHook('onReady', async () => { reconciler.start() })
+  // Before the pool and NATS close: a pass in progress finishes its current order, and no new one starts.
+  fastify.addHook('preClose', async () => { await reconciler.stop() })
 }

@@ -1,11 +1,34 @@
-import type { Static } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import { serviceConfigSchema } from '@wxmp/service'
+import { wechatConfigProperties, wechatPayConfigProperties } from '@wxmp/wechat'
 
 /** Every setting of the payment service, read from the environment; see README.md for each variable. */
 export const ConfigSchema = serviceConfigSchema({
   port: 9093,
   databaseUrl: 'postgres://postgres@127.0.0.1:5432/wxmp_payment',
   redisKeyPrefix: 'wxmp:payment:'
-}, {})
+}, {
+  WECHAT_APPID: wechatConfigProperties.WECHAT_APPID,
+  ...wechatPayConfigProperties,
+  ORDER_CLOSE_AFTER_SECONDS: Type.Integer({
+    default: 1800,
+    minimum: 120,
+    maximum: 7 * 24 * 3600,
+    description: 'An unpaid order stops being payable after this (sent to WeChat Pay as time_expire) and is then closed.'
+  }),
+  RECONCILE_INTERVAL_MS: Type.Integer({ default: 30_000, minimum: 50, description: 'How often the reconciler looks for orders and refunds that WeChat Pay has not told us about.' }),
+  RECONCILE_AFTER_SECONDS: Type.Integer({
+    default: 120,
+    minimum: 0,
+    description: 'A pending order (or refund) is queried at WeChat Pay once its notification is this late.'
+  }),
+  RECONCILE_BATCH: Type.Integer({ default: 100, minimum: 1, maximum: 1000, description: 'Orders and refunds looked at per reconciler pass.' }),
+  IDEMPOTENCY_KEY_TTL_HOURS: Type.Integer({ default: 24, minimum: 24, description: 'How long an Idempotency-Key and its stored response are kept.' }),
+  IDEMPOTENCY_LEASE_SECONDS: Type.Integer({
+    default: 60,
+    minimum: 5,
+    description: 'How long a request holds its key before another request with the key may take over (a crashed first attempt).'
+  })
+})
 
 export type Config = Static<typeof ConfigSchema>

@@ -87,6 +87,13 @@ export class Users {
     return rows[0] === undefined ? undefined : toProfile(rows[0])
   }
 
+  /** The WeChat identity of a user, or undefined for an unknown user or one without WeChat. */
+  async identity (id: string): Promise<{ appid: string, openid: string } | undefined> {
+    const { rows } = await this.pool.query<{ appid: string | null, openid: string | null }>('SELECT appid, openid FROM users WHERE id = $1', [id])
+    const row = rows[0]
+    return row?.appid == null || row.openid == null ? undefined : { appid: row.appid, openid: row.openid }
+  }
+
   async update (id: string, patch: { nickname?: string, avatarUrl?: string | null }): Promise<UserProfile | undefined> {
     const { rows } = await this.pool.query<UserRow>(
       `UPDATE users SET

@@ -1,7 +1,7 @@
 import { Errors, businessCounter } from '@wxmp/core'
 import {
-  CreateUserRequest, EnsureUserRequest, GetUserRequest, MeRequest, SetPhoneRequest, Subjects, UpdateProfileRequest,
-  type EnsureUserResponse, type UserProfile
+  CreateUserRequest, EnsureUserRequest, GetUserRequest, MeRequest, SetPhoneRequest, Subjects, UpdateProfileRequest, UserIdentityRequest,
+  type EnsureUserResponse, type UserIdentity, type UserProfile
 } from '@wxmp/contracts'
 import { endpoint, type HandlerContext } from '@wxmp/nats'
 import type { Users } from '../domain/users.js'
@@ -49,6 +49,15 @@ export function userEndpoints (users: Users, onCreated: () => void) {
       subject: Subjects.user.get,
       input: GetUserRequest,
       handler: async (input): Promise<UserProfile> => found(await users.get(input.userId))
+    }),
+    endpoint({
+      subject: Subjects.user.identity,
+      input: UserIdentityRequest,
+      handler: async (input): Promise<UserIdentity> => {
+        const identity = await users.identity(input.userId)
+        if (identity === undefined) throw new Errors.NotFound('User has no WeChat identity')
+        return identity
+      }
     }),
     endpoint({
       subject: Subjects.user.me,

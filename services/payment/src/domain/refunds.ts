@@ -1,0 +1,142 @@
+import type { Pool, PoolClient } from 'pg'
+import type { Logger } from 'pino'
+import { businessCounter, type TraceContext } from '@wxmp/core'
+import type { RefundOrderReply, RefundOrderRequest } from '@wxmp/contracts'
+import { WechatErrors, type Refund as WechatRefund, type WechatPayClient } from '@wxmp/wechat'
+import { PaymentErrors } from '../errors.js'
+import { inTransaction } from './db.js'
+import { replay, type IdempotencyKeys, type KeyRef } from './idempotency.js'
+import { newOutRefundNo, requestHash } from './ids.js'
+import type { Ledger } from './ledger.js'
+import { lockOrder, REFUND_COLUMNS, toOrder, toRefund, type OrderRow, type RefundRow } from './orders.js'
+
+const refundRequests = businessCounter('payment_refunds_requested_total', 'Refund requests by outcome', ['outcome'] as const)
+
+const REFUNDABLE = new Set(['PAID', 'PARTIALLY_REFUNDED', 'REFUNDING'])
+
+/**
+ * WeChat Pay answers that mean this refund will never happen, whatever is retried. Anything else (busy, timed out,
+ * rate limited, balance too low for now, an unverifiable answer) leaves the outcome unknown or only delayed: the
+ * refund stays PROCESSING under its out_refund_no, and a retry or the reconciler asks again with the same number.
+ */
+function isFinalRefusal (err: unknown): boolean {
+  return err instanceof WechatErrors.PayBadRequest || err instanceof WechatErrors.PayRejected ||
+    err instanceof WechatErrors.PayOrderClosed || err instanceof WechatErrors.PayNotFound
+}
+
+async function lockRefund (client: PoolClient, id: string): Promise<RefundRow> {
+  const { rows } = await client.query<RefundRow>(`SELECT ${REFUND_COLUMNS} FROM refunds WHERE id = $1 FOR UPDATE`, [id])
+  if (rows[0] === undefined) throw new Error(`refund ${id} not found`)
+  return rows[0]
+}
+
+export interface RefundsDeps {
+  pool: Pool
+  keys: IdempotencyKeys
+  ledger: Ledger
+  wechat: WechatPayClient
+}
+
+/**
+ * Refunds of paid orders, partial or whole, never more than was paid: the order row is locked while the new refund
+ * is checked against the refunds before it, so concurrent requests are counted one after the other.
+ */
+export class Refunds {
+  constructor (private readonly deps: RefundsDeps) {}
+
+  async request (userId: string, input: RefundOrderRequest, trace: TraceContext, log: Logger): Promise<RefundOrderReply> {
+    const { pool, keys, ledger } = this.deps
+    const ref: KeyRef = { userId, key: input.idempotencyKey }
+    const claimed = await inTransaction(pool, async (client) => {
+      const order = await lockOrder(client, { id: input.orderId })
+      if (order === undefined || order.user_id !== userId) throw new PaymentErrors.OrderNotFound()
+      const claim = await keys.claim(client, ref, requestHash(['refund', input.orderId, input.amount, input.reason ?? null]))
+      if (claim.kind === 'done') return claim
+      if (claim.kind === 'resume') {
+        if (claim.refundId === null) throw new Error(`idempotency key without its refund (user ${userId})`)
+        return { kind: 'resume' as const, order, refund: await lockRefund(client, claim.refundId) }
+      }
+      // Refusals here roll the key back with everything else: nothing was done, so nothing is remembered.
+      if (!REFUNDABLE.has(order.status)) throw new PaymentErrors.OrderNotRefundable(order.status)
+      const { rows } = await client.query<{ committed: number }>(
+        "SELECT COALESCE(sum(amount), 0)::int AS committed FROM refunds WHERE order_id = $1 AND status IN ('PROCESSING', 'SUCCESS', 'ABNORMAL')",
+        [order.id]
+      )
+      const left = order.amount - (rows[0]?.committed ?? 0)
+      if (input.amount > left) throw new PaymentErrors.RefundExceedsPaid(left)
+      const refund = await ledger.openRefund(client, order, { outRefundNo: newOutRefundNo(), amount: input.amount, reason: input.reason ?? null }, 'refund_requested')
+      await keys.link(client, ref, { refundId: refund.id })
+      return { kind: 'new' as const, order, refund }
+    })
+    if (claimed.kind === 'done') {
+      refundRequests.inc({ outcome: 'replayed' })
+      return { replayed: true, ...replay<Omit<RefundOrderReply, 'replayed'>>(claimed) }
+    }
+    const { order, refund } = claimed
+    if (refund.status !== 'PROCESSING') {
+      // Settled since the first attempt (by a notification or the reconciler): answer with where it ended.
+      const body = { refund: toRefund(refund), order: toOrder(order) }
+      await keys.complete(pool, ref, 201, body)
+      return { replayed: false, ...body }
+    }
+    let result: WechatRefund
+    try {
+      result = await this.apply(order, refund)
+    } catch (err) {
+      if (isFinalRefusal(err)) {
+        refundRequests.inc({ outcome: 'refused' })
+        log.warn({ orderId: order.id, outRefundNo: refund.out_refund_no, code: (err as { code?: string }).code }, 'WeChat Pay refused the refund')
+        await this.settle(ref, order.id, refund.id, 'FAILED', 'refund_refused', {}, trace, err)
+      } else {
+        refundRequests.inc({ outcome: 'pending' })
+        log.warn({ orderId: order.id, outRefundNo: refund.out_refund_no, code: (err as { code?: string }).code }, 'refund not confirmed by WeChat Pay; it stays processing and is retried with the same out_refund_no')
+        await keys.release(pool, ref).catch((e: unknown) => { log.warn({ err: e }, 'could not release the idempotency key') })
+      }
+      throw err
+    }
+    const body = await this.applied(ref, order.id, refund.id, result, 'refund_applied', trace)
+    refundRequests.inc({ outcome: 'applied' })
+    log.info({ orderId: order.id, outRefundNo: refund.out_refund_no, amount: refund.amount, status: body.refund.status }, 'refund applied')
+    return { replayed: false, ...body }
+  }
+
+  /** Asks WeChat Pay for the refund; the same out_refund_no always means the same refund there. */
+  async apply (order: OrderRow, refund: RefundRow): Promise<WechatRefund> {
+    return await this.deps.wechat.refund({
+      outTradeNo: order.out_trade_no,
+      outRefundNo: refund.out_refund_no,
+      refundFen: refund.amount,
+      totalFen: order.amount,
+      ...(refund.reason === null ? {} : { reason: refund.reason })
+    })
+  }
+
+  /**
+   * Records what WeChat Pay answered for a refund (an apply or a query): its refund_id, and its outcome when final.
+   * With `ref`, the request's answer is stored with it.
+   */
+  async applied (ref: KeyRef | null, orderId: string, refundId: string, result: WechatRefund, cause: string, trace?: TraceContext): Promise<{ refund: ReturnType<typeof toRefund>, order: ReturnType<typeof toOrder> }> {
+    const outcome = result.status === 'PROCESSING' ? undefined : result.status
+    return await this.settle(ref, orderId, refundId, outcome, cause, { refundId: result.refund_id, ...(result.success_time === undefined ? {} : { successTime: result.success_time }) }, trace)
+  }
+
+  /** Settles a refund in one transaction (order locked first), optionally storing the request's answer or error. */
+  async settle (ref: KeyRef | null, orderId: string, refundId: string, outcome: 'SUCCESS' | 'CLOSED' | 'ABNORMAL' | 'FAILED' | undefined, cause: string, facts: { refundId?: string, successTime?: string }, trace?: TraceContext, error?: unknown): Promise<{ refund: ReturnType<typeof toRefund>, order: ReturnType<typeof toOrder> }> {
+    const { pool, keys, ledger } = this.deps
+    return await inTransaction(pool, async (client) => {
+      const order = await lockOrder(client, { id: orderId }) as OrderRow
+      const refund = await lockRefund(client, refundId)
+      if (facts.refundId !== undefined && refund.refund_id === null) {
+        await client.query('UPDATE refunds SET refund_id = $2, updated_at = now() WHERE id = $1', [refund.id, facts.refundId])
+        refund.refund_id = facts.refundId
+      }
+      if (outcome !== undefined) await ledger.settleRefund(client, order, refund, outcome, cause, facts, trace)
+      const body = { refund: toRefund(refund), order: toOrder(order) }
+      if (ref !== null) {
+        if (error === undefined) await keys.complete(client, ref, 201, body)
+        else await keys.completeWithError(client, ref, error)
+      }
+      return body
+    })
+  }
+}
