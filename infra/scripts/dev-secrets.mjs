@@ -16,7 +16,9 @@ export const NAMESPACE = 'wxmp'
 
 const DEFAULT_DIR = fileURLToPath(new URL('../k8s/overlays/dev/secrets', import.meta.url))
 
+/** @param {number} n */
 const alnum = (n) => Array.from({ length: n }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[randomInt(62)]).join('')
+/** @param {number} n */
 const digits = (n) => Array.from({ length: n }, () => String(randomInt(10))).join('')
 
 /**
@@ -49,8 +51,10 @@ export async function writeDevSecrets (dir = DEFAULT_DIR) {
         { name: 'extKeyUsage', serverAuth: true },
         {
           name: 'subjectAltName',
-          altNames: [gw, `${gw}.cluster.local`, 'gateway', 'localhost', 'wxmp.localtest.me'].map((value) => ({ type: 2, value }))
-            .concat([{ type: 7, ip: '127.0.0.1' }])
+          altNames: [
+            ...[gw, `${gw}.cluster.local`, 'gateway', 'localhost', 'wxmp.localtest.me'].map((value) => ({ type: /** @type {const} */ (2), value })),
+            { type: /** @type {const} */ (7), ip: '127.0.0.1' }
+          ]
         }
       ]
     })
@@ -76,6 +80,7 @@ export async function writeDevSecrets (dir = DEFAULT_DIR) {
   const apiV3Key = await once('.state/apiv3-key', () => alnum(32))
 
   const redisUrl = 'redis://redis:6379'
+  /** @param {string} db */
   const databaseUrl = (db) => `postgres://wxmp:${ids.postgresPassword}@postgres:5432/${db}`
 
   await envFile('postgres.env', { POSTGRES_PASSWORD: ids.postgresPassword })

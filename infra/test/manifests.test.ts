@@ -100,10 +100,8 @@ for (const overlay of ['dev', 'prod'] as Overlay[]) {
         for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe].filter(Boolean)) {
           t.ok(ports.has(probe.httpGet.port), `${svc} probe port ${probe.httpGet.port} is a container port`)
         }
-        if (svc !== 'gateway') {
-          t.equal(c.readinessProbe.httpGet.port, 'admin', `${svc} readiness on the admin port`)
-          t.equal(c.livenessProbe.httpGet.port, 'admin', `${svc} liveness on the admin port`)
-        }
+        t.equal(c.readinessProbe.httpGet.port, 'admin', `${svc} readiness on the admin port`)
+        t.equal(c.livenessProbe.httpGet.port, 'admin', `${svc} liveness on the admin port`)
 
         t.equal(d.spec.strategy?.type, 'RollingUpdate')
         t.equal(d.spec.strategy?.rollingUpdate?.maxUnavailable, 0, `${svc} maxUnavailable 0`)

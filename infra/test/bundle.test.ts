@@ -1,0 +1,183 @@
+// No Docker engine runs here, so this does what each Dockerfile does, step by step, without one: it builds, runs the
+// Dockerfile's own `pnpm deploy --prod` command, lays out /app exactly as the final stage's COPY lines do, and starts
+// the result the way the prod overlay runs it: the migration Job's command first, then the Deployment's, with the
+// ConfigMaps' environment, the dev secrets in place of the operator's, and the probes the manifests define.
+import t from 'tap'
+import { execSync, spawn } from 'node:child_process'
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import https from 'node:https'
+import http from 'node:http'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import pg from 'pg'
+import { freePort, natsPrefix, redisPrefix, testDatabase, type Teardown } from '@wxmp/testing'
+import { writeDevSecrets } from '../scripts/dev-secrets.mjs'
+import { dockerfile, finalStage } from './helpers/dockerfile.js'
+import { ROOT, configEnv, find, podTemplate, render, type K8sObject } from './helpers/k8s.js'
+import { SERVICES, hasMigrations } from './helpers/services.js'
+
+const LOCAL = { NATS_URL: 'nats://127.0.0.1:4222', REDIS_URL: 'redis://127.0.0.1:6379' }
+const LISTENERS = ['PORT', 'HTTPS_PORT', 'HTTP_PORT']
+
+function parseEnvFile (file: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const i = line.indexOf('=')
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1)
+  }
+  return out
+}
+
+function get (url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const mod = url.startsWith('https:') ? https : http
+    const req = mod.get(url, { rejectUnauthorized: false, timeout: 2000 }, (res) => { res.resume(); resolve(res.statusCode ?? 0) })
+    req.on('error', () => resolve(0))
+    req.on('timeout', () => { req.destroy(); resolve(0) })
+  })
+}
+
+async function until200 (url: string, ms: number): Promise<number> {
+  const deadline = Date.now() + ms
+  let status = 0
+  while (Date.now() < deadline) {
+    status = await get(url)
+    if (status === 200) return status
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  return status
+}
+
+/** Files of the image outside node_modules, relative to /app. */
+function ownFiles (dir: string, base = dir): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f)
+    if (f === 'node_modules') return []
+    return statSync(p).isDirectory() ? ownFiles(p, base) : [relative(base, p)]
+  })
+}
+
+interface Proc { code: Promise<number | null>, lines: string[], kill: (signal: NodeJS.Signals) => void }
+
+function run (argv: string[], cwd: string, env: Record<string, string>): Proc {
+  // A clean environment: nothing of the test runner's (loaders, source conditions) leaks into the image's process.
+  const child = spawn(argv[0] as string, argv.slice(1), { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines: string[] = []
+  let buf = ''
+  const take = (chunk: Buffer): void => {
+    buf += chunk.toString('utf8')
+    const parts = buf.split('\n')
+    buf = parts.pop() ?? ''
+    lines.push(...parts.filter((l) => l !== ''))
+  }
+  child.stdout.on('data', take)
+  child.stderr.on('data', take)
+  const code = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+  return { code, lines, kill: (s) => child.kill(s) }
+}
+
+const { objects } = await render('prod')
+const secrets = await writeDevSecrets(mkdtempSync(join(tmpdir(), 'wxmp-secrets-')))
+t.teardown(() => rmSync(secrets, { recursive: true, force: true }))
+
+/** The environment the prod overlay gives a container, with the dev secrets and local addresses filled in. */
+async function containerEnv (t: Teardown, svc: string, pod: { spec: any }, container: any): Promise<{ env: Record<string, string>, ports: Map<number, number> }> {
+  const env: Record<string, string> = { ...configEnv(objects, container) }
+  for (const e of container.envFrom ?? []) {
+    if (e.secretRef !== undefined) Object.assign(env, parseEnvFile(join(secrets, `${(e.secretRef.name as string).replace(/-env$/, '')}.env`)))
+  }
+  for (const m of container.volumeMounts ?? []) {
+    const volume = pod.spec.volumes.find((v: any) => v.name === m.name)
+    if (volume?.secret === undefined) continue
+    for (const [k, v] of Object.entries(env)) env[k] = v.split(`${m.mountPath}/`).join(`${join(secrets, volume.secret.secretName)}/`)
+  }
+  const ports = new Map<number, number>()
+  for (const k of LISTENERS.filter((k) => env[k] !== undefined)) {
+    const local = await freePort()
+    ports.set(Number(env[k]), local)
+    env[k] = String(local)
+  }
+  Object.assign(env, LOCAL, { HOST: '127.0.0.1', NATS_SUBJECT_PREFIX: natsPrefix(), REDIS_KEY_PREFIX: redisPrefix() })
+  if (env.DATABASE_URL !== undefined) env.DATABASE_URL = await testDatabase(t, `infra_${svc}`)
+  return { env, ports }
+}
+
+t.before(() => {
+  // The build stage's build step, once for every image (turbo's cache makes the rest no-ops).
+  const builds = new Set(SERVICES.map((svc) => dockerfile(svc).find((i) => i.op === 'RUN' && i.args.includes('turbo run build'))?.args))
+  for (const cmd of builds) {
+    if (cmd === undefined) continue
+    try {
+      execSync(cmd, { cwd: ROOT, stdio: 'pipe', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } })
+    } catch (err) {
+      const e = err as { stdout?: Buffer, stderr?: Buffer }
+      throw new Error(`the image build step \`${cmd}\` fails:\n${String(e.stdout ?? '').split('\n').filter((l) => /error|ERROR/.test(l)).join('\n')}${String(e.stderr ?? '')}`)
+    }
+  }
+})
+
+for (const svc of SERVICES) {
+  t.test(`${svc}: the production bundle migrates, starts, answers its probes and stops cleanly`, async (t) => {
+    const ins = dockerfile(svc)
+    const work = mkdtempSync(join(tmpdir(), `wxmp-image-${svc}-`))
+    t.teardown(() => rmSync(work, { recursive: true, force: true }))
+
+    const deploy = ins.find((i) => i.op === 'RUN' && / deploy /.test(i.args))
+    t.match(deploy?.args, new RegExp(`--filter @wxmp/${svc} deploy --prod /out$`), 'the image ships a `pnpm deploy --prod` bundle')
+    execSync((deploy?.args as string).replace(/\/out$/, join(work, 'out')), { cwd: ROOT, stdio: 'pipe' })
+
+    const app = join(work, 'app')
+    for (const copy of finalStage(ins).filter((i) => i.op === 'COPY')) {
+      const m = /^(?:--from=build\s+)?(\S+)\s+\.\/(\S+)$/.exec(copy.args)
+      t.ok(m, `COPY ${copy.args} is understood`)
+      if (m === null) continue
+      const from = copy.args.startsWith('--from=build') ? join(work, (m[1] as string).replace(/^\/out\/?/, 'out/')) : join(ROOT, m[1] as string)
+      cpSync(from, join(app, m[2] as string), { recursive: true, verbatimSymlinks: true })
+    }
+
+    const files = ownFiles(app)
+    t.ok(files.includes('dist/server.js'), 'dist/server.js is in the image')
+    t.same(files.filter((f) => /(^|\/)(\.dev|test|\.tap|\.turbo)\/|\.(pem|key|env|ts)$/.test(f) && !f.endsWith('.d.ts')), [], 'no sources, tests or keys in the image')
+    t.notOk(existsSync(join(app, 'node_modules', 'tap')) || existsSync(join(app, 'node_modules', 'tsx')), 'no dev dependencies')
+    t.equal(hasMigrations(svc), existsSync(join(app, 'src', 'db', 'migrations')), 'the migrations are there when the service has any')
+
+    const deployment = find(objects, 'Deployment', svc) as K8sObject
+    const pod = podTemplate(deployment)!
+    const container = pod.spec.containers[0]
+    const { env, ports } = await containerEnv(t, svc, pod, container)
+
+    if (hasMigrations(svc)) {
+      const job = podTemplate(find(objects, 'Job', `${svc}-migrate`) as K8sObject)!
+      const migrate = run(job.spec.containers[0].command, app, env)
+      t.equal(await migrate.code, 0, `the migration Job's command exits 0 (${migrate.lines.join(' | ')})`)
+      const client = new pg.Client({ connectionString: env.DATABASE_URL })
+      await client.connect()
+      const { rows } = await client.query<{ name: string }>('SELECT name FROM pgmigrations ORDER BY run_on')
+      await client.end()
+      const sql = readdirSync(join(ROOT, 'services', svc, 'src', 'db', 'migrations')).filter((f) => f.endsWith('.sql'))
+      t.equal(rows.length, sql.length, `${rows.length} migrations applied`)
+      t.equal(env.DATABASE_MIGRATE, 'false', 'and the service itself does not migrate')
+    }
+
+    const cmd = JSON.parse(finalStage(ins).find((i) => i.op === 'CMD')?.args ?? '[]') as string[]
+    const server = run(cmd, app, env)
+    t.teardown(() => server.kill('SIGKILL'))
+    const named = new Map<string, number>(container.ports.map((p: any) => [p.name, p.containerPort]))
+    const url = (probe: any): string => {
+      const port = ports.get(named.get(probe.httpGet.port) ?? probe.httpGet.port)
+      return `${String(probe.httpGet.scheme ?? 'HTTP').toLowerCase()}://127.0.0.1:${port}${probe.httpGet.path}`
+    }
+    t.equal(await until200(url(container.startupProbe), 30000), 200, `startup probe ${url(container.startupProbe)}`)
+    t.equal(await until200(url(container.readinessProbe), 10000), 200, `readiness probe ${url(container.readinessProbe)}`)
+    t.equal(await get(url(container.livenessProbe)), 200, `liveness probe ${url(container.livenessProbe)}`)
+
+    const started = Date.now()
+    server.kill('SIGTERM')
+    const code = await server.code
+    const grace = pod.spec.terminationGracePeriodSeconds - container.lifecycle.preStop.sleep.seconds
+    t.equal(code, 0, 'SIGTERM -> exit 0')
+    t.ok(Date.now() - started < grace * 1000, `stopped in ${Date.now() - started} ms, inside the ${grace} s left after preStop`)
+    const logs = server.lines.map((l): { service?: string } => { try { return JSON.parse(l) as { service?: string } } catch { return {} } })
+    t.ok(logs.length > 0 && logs.every((l) => l.service === svc), 'every output line is a JSON log line of the service')
+  })
+}
