@@ -2,6 +2,7 @@ import { boot, createFastify, loadConfig, runServer } from '@wxmp/core'
 import app, { SERVICE } from './app.js'
 import { ConfigSchema } from './config.js'
 import { redirectApp } from './redirect.js'
+import { adminListener } from './admin-listener.js'
 import { publicServerOptions } from './server-options.js'
 import { createTracing } from './telemetry.js'
 
@@ -15,6 +16,9 @@ boot('gateway', async () => {
     await redirect.close()
     await tracing?.shutdown()
   })
+  const adminApp = await adminListener(gateway, gateway.log)
+  gateway.addHook('onClose', async () => { await adminApp.close() })
+  await adminApp.listen({ port: config.PORT, host: config.HOST })
   await redirect.listen({ port: config.HTTP_PORT, host: config.HOST })
   await runServer(gateway, { port: config.HTTPS_PORT, host: config.HOST, graceMs: config.SHUTDOWN_GRACE_MS, drainDelayMs: config.SHUTDOWN_DELAY_MS })
 })

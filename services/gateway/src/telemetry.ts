@@ -13,15 +13,16 @@ import { formatTraceparent, isAppError, type TraceContext } from '@wxmp/core'
  * span gets the trace and span id the logs and NATS headers already carry (request.trace).
  */
 let starting: TraceContext | undefined
+let spanIdTaken = false
 
 class RequestIds implements IdGenerator {
   private readonly random = new RandomIdGenerator()
   generateTraceId (): string { return starting?.traceId ?? this.random.generateTraceId() }
+  // Only the first span started in the window is the request's own.
   generateSpanId (): string {
-    const s = starting
-    if (s === undefined) return this.random.generateSpanId()
-    starting = undefined
-    return s.spanId
+    if (starting === undefined || spanIdTaken) return this.random.generateSpanId()
+    spanIdTaken = true
+    return starting.spanId
   }
 }
 
@@ -63,6 +64,7 @@ export function createTracing (opts: { endpoint: string, serviceName: string, se
     async register (app) {
       app.addHook('onRequest', (request, _reply, done) => {
         starting = request.trace
+        spanIdTaken = false
         done()
         starting = undefined
       })
