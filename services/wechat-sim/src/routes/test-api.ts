@@ -59,8 +59,12 @@ const EncryptedData = Type.Object({
 export default async function testApiRoutes (app: FastifyInstance): Promise<void> {
   const { sim } = app
 
-  app.post('/wx-login', { schema: { body: Type.Optional(WxLogin) } }, async (request) => {
-    return sim.mp.login((request.body ?? {}) as Static<typeof WxLogin>)
+  app.post('/wx-login', {
+    schema: { body: WxLogin },
+    // `curl -XPOST .../sim/wx-login` with no body at all is the common case: a new user.
+    preValidation: async (request) => { if (request.body === undefined || request.body === null) request.body = {} }
+  }, async (request) => {
+    return sim.mp.login(request.body as Static<typeof WxLogin>)
   })
 
   app.post('/phone-code', { schema: { body: PhoneCode } }, async (request) => {
