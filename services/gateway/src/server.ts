@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin'
 import { boot, createFastify, loadConfig, runServer } from '@wxmp/core'
 import app, { SERVICE } from './app.js'
 import { ConfigSchema } from './config.js'
@@ -10,7 +11,8 @@ boot('gateway', async () => {
   const config = loadConfig(ConfigSchema)
   const tracing = createTracing({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: 'gateway', serviceVersion: SERVICE.version })
   const gateway = createFastify({ service: 'gateway', level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, server: publicServerOptions(config) })
-  await gateway.register(app, tracing === undefined ? { config } : { config, tracing })
+  // Unwrapped so the root sees `readiness`: runServer fails it first on SIGTERM, the admin listener reports it.
+  await gateway.register(fp(app), tracing === undefined ? { config } : { config, tracing })
   const redirect = redirectApp({ httpsPort: config.PUBLIC_HTTPS_PORT, logger: gateway.log })
   gateway.addHook('onClose', async () => {
     await redirect.close()

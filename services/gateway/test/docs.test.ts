@@ -1,0 +1,18 @@
+import t from 'tap'
+import { buildEdge, call } from './helpers/edge.js'
+
+t.test('/docs/json is the OpenAPI document of the public API, with bearer auth where a token is needed', async (t) => {
+  const edge = await buildEdge(t)
+  const res = await call(`${edge.base}/docs/json`)
+  t.equal(res.status, 200)
+  const doc = res.json()
+  t.match(doc.openapi, /^3\./)
+  t.same(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+  t.ok(doc.paths['/v1/ping']?.get, 'routes appear without being listed anywhere')
+  t.same(doc.paths['/v1/ping'].get.security, [], 'a public route needs no token')
+  t.same(doc.paths['/v1/test/whoami'].get.security, [{ bearerAuth: [] }], 'any other route needs a bearer token')
+  t.same(doc.paths['/v1/test/maybe'].get.security, [{}, { bearerAuth: [] }], 'an optional route takes a token or none')
+  t.ok(doc.paths['/v1/payments/wechat/notify']?.post)
+  t.notOk(doc.paths['/docs/json'], 'the document does not describe itself')
+  t.same((await call(`${edge.base}/docs`)).json().paths, doc.paths, '/docs serves the same document')
+})
