@@ -53,6 +53,18 @@ export class AccessTokenCache {
   }
 
   async get (): Promise<string> {
+    try {
+      return await this.shared()
+    } catch (err) {
+      if (typeof (err as { statusCode?: unknown }).statusCode === 'number') throw err
+      // Redis is unreachable. A plain stable_token call never invalidates a token, so fetching without the
+      // cache costs WeChat quota but breaks nobody; it beats failing every login until Redis is back.
+      this.opts.log.warn({ err: { message: (err as Error).message } }, 'access_token cache unavailable; fetching from WeChat directly')
+      return (await this.opts.fetch()).token
+    }
+  }
+
+  private async shared (): Promise<string> {
     const deadline = Date.now() + this.opts.waitMs
     let pause = 20
     for (;;) {
@@ -80,8 +92,12 @@ export class AccessTokenCache {
 
   /** Forgets `token` if it is still the cached one; returns whether it was. */
   async drop (token: string): Promise<boolean> {
-    const removed = await this.opts.redis.eval(DROP_IF_SAME, 1, this.key, token)
-    return removed === 1
+    try {
+      return await this.opts.redis.eval(DROP_IF_SAME, 1, this.key, token) === 1
+    } catch (err) {
+      this.opts.log.warn({ err: { message: (err as Error).message } }, 'access_token cache unavailable; nothing to drop')
+      return false
+    }
   }
 
   private async refresh (usable: CachedToken | undefined): Promise<string> {

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { redisPrefix } from '@wxmp/testing'
+import { Redis } from 'ioredis'
+import { privateRedis, redisPrefix } from '@wxmp/testing'
 import { startSimulator, type RunningSimulator } from '@wxmp/wechat-sim/testing'
 import { caught, miniProgram, REDIS_URL, simPost, simStats } from '../helpers/setup.js'
 
@@ -128,4 +129,20 @@ t.test('when WeChat is down and no token is cached, callers fail with WECHAT_UNA
   await simPost(sim, '/sim/faults', { endpoint: 'stable_token', errcode: -1 })
   const errors = await Promise.all(Array.from({ length: 5 }, async () => await caught(client.getAccessToken())))
   t.ok(errors.every((e) => e.code === 'WECHAT_UNAVAILABLE'))
+})
+
+t.test('with Redis gone, tokens still come from WeChat directly, so logins and phone numbers keep working', async (t) => {
+  const sim = await startSimulator(t)
+  const server = await privateRedis(t)
+  const redis = new Redis(server.url, { keyPrefix: redisPrefix(), enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 200 })
+  redis.on('error', () => {})
+  t.teardown(() => { redis.disconnect() })
+  const { client, logs } = miniProgram(t, sim, { redis })
+  const cached = await client.getAccessToken()
+  await server.stop()
+  const user = await simPost(sim, '/sim/wx-login', {})
+  const { code } = await simPost(sim, '/sim/phone-code', { openid: user.openid, phoneNumber: '13700137000' })
+  t.equal((await client.getPhoneNumber(code)).phoneNumber, '13700137000')
+  t.equal(await client.getAccessToken(), cached, 'stable_token hands back the same valid token')
+  t.ok(logs.lines.some((l) => l.msg === 'access_token cache unavailable; fetching from WeChat directly'))
 })
