@@ -16,8 +16,9 @@ const root = fileURLToPath(new URL('../../../../', import.meta.url))
 /** Runs a service's real entry point (src/server.ts through tsx) as its own process, as production does. */
 export async function startProcess (t: Teardown, name: string, env: Record<string, string>, waitPorts: number[] = []): Promise<ServiceProcess> {
   const port = Number(env.PORT ?? await freePort())
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@wxmp/source', `services/${name}/src/server.ts`], {
-    cwd: root,
+  // From the service's own folder, where pnpm linked its dependencies (tsx among them).
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@wxmp/source', 'src/server.ts'], {
+    cwd: `${root}services/${name}`,
     env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe']
   })
@@ -29,7 +30,10 @@ export async function startProcess (t: Teardown, name: string, env: Record<strin
     if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited }
   })
   try {
-    for (const p of [port, ...waitPorts]) await waitForPort(p, 60000)
+    await Promise.race([
+      (async () => { for (const p of [port, ...waitPorts]) await waitForPort(p, 60000) })(),
+      exited.then(({ code }) => { throw new Error(`exited with ${code}`) })
+    ])
   } catch (err) {
     throw new Error(`${name} did not start: ${(err as Error).message}\n${output.join('')}`)
   }
