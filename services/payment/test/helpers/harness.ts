@@ -81,6 +81,7 @@ export interface PaymentHarness {
   refund: (userId: string, orderId: string, amount: number, key?: string) => Promise<RefundOrderReply>
   /** The phone pays at the simulator, which notifies the merchant. */
   pay: (outTradeNo: string) => Promise<{ notificationId: string, transactionId: string }>
+  /** The simulator's test API; `http` is the response status, the rest its JSON body. */
   sim_: (path: string, body?: unknown, method?: string) => Promise<any>
   /** The order row as stored, for assertions. */
   row: (orderId: string) => Promise<Record<string, any>>
@@ -124,7 +125,7 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
   const simCall = async (path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST'): Promise<any> => {
     const res = await fetch(sim.url + path, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) })
     const text = await res.text()
-    return text === '' ? { status: res.status } : { status: res.status, ...JSON.parse(text) }
+    return { http: res.status, ...(text === '' ? {} : JSON.parse(text)) }
   }
   const until = async <T>(fn: () => Promise<T>, check: (v: T) => boolean, ms = 10_000): Promise<T> => {
     const deadline = Date.now() + ms
@@ -154,7 +155,7 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
       await call<RefundOrderReply>(Subjects.payment.refundOrder, { idempotencyKey: key, orderId, amount }, userId),
     pay: async (outTradeNo) => {
       const r = await simCall('/sim/pay', { outTradeNo, result: 'SUCCESS' })
-      if (r.status !== 200) throw new Error(`sim pay: ${JSON.stringify(r)}`)
+      if (r.http !== 200) throw new Error(`sim pay: ${JSON.stringify(r)}`)
       return { notificationId: r.notificationId, transactionId: r.transactionId }
     },
     sim_: simCall,
