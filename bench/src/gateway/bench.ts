@@ -1,0 +1,134 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { ACCESS_TOKEN } from '@wxmp/contracts'
+import { selfSignedCert, testDatabase } from '@wxmp/testing'
+import { freePort, machineFacts, ratio, runLoad, startServer, table, type LoadResult, type Measured, type ServerProcess } from '../harness/index.js'
+import { AUTHENTICATED, type AuthenticatedTarget } from './targets.js'
+
+const benchDir = fileURLToPath(new URL('../..', import.meta.url))
+
+export interface GatewayBenchOptions {
+  /** Seconds of measured load per scenario. */
+  durationS: number
+  /** Seconds of unmeasured load before each, so JIT and pools are warm. */
+  warmupS: number
+  connections: number
+  authenticated?: AuthenticatedTarget
+  /** Folder for `node --cpu-prof` output of the gateway; no profiling when unset. */
+  cpuProfileDir?: string
+  log?: (line: string) => void
+}
+
+export interface GatewayBenchResult {
+  machine: Record<string, string | number>
+  hello: LoadResult
+  echo: LoadResult
+  authenticated: LoadResult
+  authenticatedName: string
+  /** authenticated req/s over echo req/s; the target is >= 0.6. */
+  authOverEcho: number
+  echoOverHello: number
+  authOverHello: number
+  text: string
+}
+
+/**
+ * The gateway benchmark: a bare Fastify hello, the gateway's bare NATS echo, and an authenticated
+ * route (JWT verify, per-IP and per-user rate limits in Redis, trace, logs, NATS, a service), each
+ * server a process of its own and the load generator another, all measured in the same run.
+ */
+export async function runGatewayBench (o: GatewayBenchOptions): Promise<GatewayBenchResult> {
+  const log = o.log ?? ((line: string) => process.stdout.write(line + '\n'))
+  const target = o.authenticated ?? AUTHENTICATED
+  const cleanups: Array<() => unknown> = []
+  const servers: ServerProcess[] = []
+  const dir = mkdtempSync(join(tmpdir(), 'wxmp-bench-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  try {
+    const { cert, key } = await selfSignedCert()
+    writeFileSync(join(dir, 'cert.pem'), cert)
+    writeFileSync(join(dir, 'key.pem'), key)
+    const tls = { TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem') }
+    const prefix = `bench${randomBytes(4).toString('hex')}.`
+    const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
+
+    const signing = await generateKeyPair('ES256', { extractable: true })
+    const jwk = { ...(await exportJWK(signing.publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' }
+
+    const [helloPort, standInPort, gatewayPort] = [await freePort(), await freePort(), await freePort()]
+    servers.push(await startServer({ name: 'fastify hello', script: 'src/gateway/hello-server.ts', cwd: benchDir, env: { PORT: String(helloPort), ...tls }, waitPorts: [helloPort] }))
+    servers.push(await startServer({
+      name: 'stand-in services',
+      script: 'src/gateway/stand-in-services.ts',
+      cwd: benchDir,
+      env: { PORT: String(standInPort), NATS_URL: natsUrl, NATS_SUBJECT_PREFIX: prefix, BENCH_JWKS: JSON.stringify({ keys: [jwk] }), LOG_LEVEL: 'info' },
+      waitPorts: [standInPort]
+    }))
+    const started = await target.start({
+      prefix,
+      natsUrl,
+      databaseUrl: async () => await testDatabase({ teardown: (fn) => { cleanups.push(fn) } }, 'bench')
+    })
+    servers.push(...started.servers)
+    servers.push(await startServer({
+      name: 'gateway',
+      script: 'src/gateway/gateway-server.ts',
+      cwd: benchDir,
+      nodeArgs: o.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`],
+      env: {
+        ...tls,
+        HTTPS_PORT: String(gatewayPort),
+        NATS_URL: natsUrl,
+        NATS_SUBJECT_PREFIX: prefix,
+        REDIS_KEY_PREFIX: `bench:${prefix}`,
+        LOG_LEVEL: 'info',
+        // One client address for every connection: limits go out of reach, every request is still counted in Redis.
+        RATE_LIMIT_MAX_SCALE: '1000000'
+      },
+      waitPorts: [gatewayPort]
+    }))
+
+    const now = Math.floor(Date.now() / 1000)
+    const token = await new SignJWT({ sid: randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', kid: 'bench', typ: 'JWT' })
+      .setIssuer(ACCESS_TOKEN.issuer).setAudience(ACCESS_TOKEN.audience).setSubject(started.userId)
+      .setJti(randomUUID()).setIssuedAt(now).setExpirationTime(now + ACCESS_TOKEN.ttlSeconds)
+      .sign(signing.privateKey)
+
+    const scenarios: Array<{ name: string, url: string, headers?: Record<string, string> }> = [
+      { name: 'fastify hello (TLS)', url: `https://127.0.0.1:${helloPort}/hello` },
+      { name: 'gateway -> NATS echo (public)', url: `https://127.0.0.1:${gatewayPort}/v1/bench/echo` },
+      { name: target.name, url: `https://127.0.0.1:${gatewayPort}${target.path}`, headers: { authorization: `Bearer ${token}` } }
+    ]
+    const facts = machineFacts()
+    log(`machine: ${Object.entries(facts).map(([k, v]) => `${k}=${v}`).join(', ')}`)
+    log(`load: autocannon, ${o.connections} connections, ${o.durationS} s per scenario after ${o.warmupS} s warm-up, keep-alive TLS`)
+    const measured: Measured[] = []
+    for (const s of scenarios) {
+      const base = { url: s.url, connections: o.connections, ...(s.headers === undefined ? {} : { headers: s.headers }) }
+      if (o.warmupS > 0) await runLoad({ ...base, durationS: o.warmupS })
+      const result = await runLoad({ ...base, durationS: o.durationS })
+      measured.push({ name: s.name, result })
+      log(`  ${s.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms`)
+    }
+    const [hello, echo, authenticated] = measured.map((m) => m.result) as [LoadResult, LoadResult, LoadResult]
+    const authOverEcho = ratio(authenticated, echo)
+    const text = [
+      table(measured),
+      '',
+      `echo / hello:          ${ratio(echo, hello).toFixed(2)}`,
+      `authenticated / hello: ${ratio(authenticated, hello).toFixed(2)}`,
+      `authenticated / echo:  ${authOverEcho.toFixed(2)}  (target >= 0.60: ${authOverEcho >= 0.6 ? 'met' : 'missed'})`,
+      `authenticated p99:     ${authenticated.p99} ms  (target < 50 ms: ${authenticated.p99 < 50 ? 'met' : 'missed'})`
+    ].join('\n')
+    log(text)
+    return { machine: facts, hello, echo, authenticated, authenticatedName: target.name, authOverEcho, echoOverHello: ratio(echo, hello), authOverHello: ratio(authenticated, hello), text }
+  } finally {
+    for (const s of servers.reverse()) await s.stop().catch(() => {})
+    for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => {})
+  }
+}
