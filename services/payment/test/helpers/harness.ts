@@ -107,9 +107,10 @@ export interface HarnessOptions {
 export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Promise<PaymentHarness> {
   const prefix = natsPrefix()
   const sim = await startSimulator(t, { SIM_REFUND_SETTLE_MS: '-1', SIM_NOTIFY_SCHEDULE: '1s', SIM_NOTIFY_SCHEDULE_SCALE: '0.05', ...opts.sim })
-  let client: NatsClient | undefined
-  const relay = await notifyRelay(t, () => client as NatsClient)
   const user = await buildTestService(t, { name: 'user', schema: UserConfig, app: userApp, prefix })
+  // The relay calls from its own connection (the user service's, on the same prefix), as the gateway would: it keeps
+  // working while payment instances stop and start.
+  const relay = await notifyRelay(t, () => user.app.natsClient)
   const env = {
     ...sim.env,
     WECHATPAY_NOTIFY_URL: opts.notifyUrl ?? relay.url,
@@ -118,10 +119,9 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
     ...opts.env
   }
   const payment = await buildTestService(t, { name: 'payment', schema: ConfigSchema, app, prefix, env })
-  client = payment.app.natsClient
   const as = (userId: string): TraceContext => ({ traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: '01', requestId: randomUUID(), userId })
   const call = async <T>(subject: string, body: unknown, userId?: string): Promise<T> =>
-    (await payment.app.natsClient.request<T>(subject, body, userId === undefined ? undefined : as(userId), { timeoutMs: 15_000 })).data
+    (await user.app.natsClient.request<T>(subject, body, userId === undefined ? undefined : as(userId), { timeoutMs: 15_000 })).data
   const simCall = async (path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST'): Promise<any> => {
     const res = await fetch(sim.url + path, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) })
     const text = await res.text()
@@ -161,7 +161,7 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
     sim_: simCall,
     row: async (orderId) => (await payment.app.pg.query('SELECT * FROM orders WHERE id = $1', [orderId])).rows[0],
     transitions: async (orderId) => (await payment.app.pg.query('SELECT from_status, to_status, cause FROM order_transitions WHERE order_id = $1 ORDER BY id', [orderId])).rows,
-    events: async (subject, atLeast = 1) => await readEvents(payment.app.nats, prefix, subject, { atLeast, waitMs: 5000 }),
+    events: async (subject, atLeast = 1) => await readEvents(user.app.nats, prefix, subject, { atLeast, waitMs: 5000 }),
     until
   }
 }
