@@ -2,7 +2,7 @@
 // Dockerfile's own `pnpm deploy --prod` command, lays out /app exactly as the final stage's COPY lines do, and starts
 // the result the way the prod overlay runs it: the migration Job's command first, then the Deployment's, with the
 // ConfigMaps' environment, the dev secrets in place of the operator's, and the probes the manifests define.
-import t from 'tap'
+import t, { type Test as Tap } from 'tap'
 import { execSync, spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import https from 'node:https'
@@ -28,24 +28,29 @@ function parseEnvFile (file: string): Record<string, string> {
   return out
 }
 
-function get (url: string): Promise<number> {
+function get (url: string): Promise<{ status: number, body: string }> {
   return new Promise((resolve) => {
     const mod = url.startsWith('https:') ? https : http
-    const req = mod.get(url, { rejectUnauthorized: false, timeout: 2000 }, (res) => { res.resume(); resolve(res.statusCode ?? 0) })
-    req.on('error', () => resolve(0))
-    req.on('timeout', () => { req.destroy(); resolve(0) })
+    const req = mod.get(url, { rejectUnauthorized: false, timeout: 2000 }, (res) => {
+      let body = ''
+      res.on('data', (c) => { body += c })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', (err) => resolve({ status: 0, body: err.message }))
+    req.on('timeout', () => { req.destroy(); resolve({ status: 0, body: 'timeout' }) })
   })
 }
 
-async function until200 (url: string, ms: number): Promise<number> {
+/** Polls until 200; returns the last answer, so a failure shows what the endpoint said. */
+async function until200 (url: string, ms: number): Promise<{ status: number, body: string }> {
   const deadline = Date.now() + ms
-  let status = 0
+  let res = { status: 0, body: '' }
   while (Date.now() < deadline) {
-    status = await get(url)
-    if (status === 200) return status
+    res = await get(url)
+    if (res.status === 200) return res
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
-  return status
+  return res
 }
 
 /** Files of the image outside node_modules, relative to /app. */
@@ -81,7 +86,7 @@ const secrets = await writeDevSecrets(mkdtempSync(join(tmpdir(), 'wxmp-secrets-'
 t.teardown(() => rmSync(secrets, { recursive: true, force: true }))
 
 /** The environment the prod overlay gives a container, with the dev secrets and local addresses filled in. */
-async function containerEnv (t: Teardown, svc: string, pod: { spec: any }, container: any): Promise<{ env: Record<string, string>, ports: Map<number, number> }> {
+async function containerEnv (t: Teardown, svc: string, pod: { spec: any }, container: any, prefix: string): Promise<{ env: Record<string, string>, ports: Map<number, number> }> {
   const env: Record<string, string> = { ...configEnv(objects, container) }
   for (const e of container.envFrom ?? []) {
     if (e.secretRef !== undefined) Object.assign(env, parseEnvFile(join(secrets, `${(e.secretRef.name as string).replace(/-env$/, '')}.env`)))
@@ -97,7 +102,7 @@ async function containerEnv (t: Teardown, svc: string, pod: { spec: any }, conta
     ports.set(Number(env[k]), local)
     env[k] = String(local)
   }
-  Object.assign(env, LOCAL, { HOST: '127.0.0.1', NATS_SUBJECT_PREFIX: natsPrefix(), REDIS_KEY_PREFIX: redisPrefix() })
+  Object.assign(env, LOCAL, { HOST: '127.0.0.1', NATS_SUBJECT_PREFIX: prefix, REDIS_KEY_PREFIX: redisPrefix() })
   if (env.DATABASE_URL !== undefined) env.DATABASE_URL = await testDatabase(t, `infra_${svc}`)
   return { env, ports }
 }
@@ -116,68 +121,101 @@ t.before(() => {
   }
 })
 
-for (const svc of SERVICES) {
-  t.test(`${svc}: the production bundle migrates, starts, answers its probes and stops cleanly`, async (t) => {
-    const ins = dockerfile(svc)
-    const work = mkdtempSync(join(tmpdir(), `wxmp-image-${svc}-`))
-    t.teardown(() => rmSync(work, { recursive: true, force: true }))
+/** Lays out /app for one service exactly as its Dockerfile does, and checks what is (not) in it. */
+async function image (t: Tap, svc: string, owner: Teardown): Promise<string> {
+  const ins = dockerfile(svc)
+  const work = mkdtempSync(join(tmpdir(), `wxmp-image-${svc}-`))
+  owner.teardown(() => rmSync(work, { recursive: true, force: true }))
 
-    const deploy = ins.find((i) => i.op === 'RUN' && / deploy /.test(i.args))
-    t.match(deploy?.args, new RegExp(`--filter @wxmp/${svc} deploy --prod /out$`), 'the image ships a `pnpm deploy --prod` bundle')
-    execSync((deploy?.args as string).replace(/\/out$/, join(work, 'out')), { cwd: ROOT, stdio: 'pipe' })
+  const deploy = ins.find((i) => i.op === 'RUN' && / deploy /.test(i.args))
+  t.match(deploy?.args, new RegExp(`--filter @wxmp/${svc} deploy --prod /out$`), 'the image ships a `pnpm deploy --prod` bundle')
+  execSync((deploy?.args as string).replace(/\/out$/, join(work, 'out')), { cwd: ROOT, stdio: 'pipe' })
 
-    const app = join(work, 'app')
-    for (const copy of finalStage(ins).filter((i) => i.op === 'COPY')) {
-      const m = /^(?:--from=build\s+)?(\S+)\s+\.\/(\S+)$/.exec(copy.args)
-      t.ok(m, `COPY ${copy.args} is understood`)
-      if (m === null) continue
-      const from = copy.args.startsWith('--from=build') ? join(work, (m[1] as string).replace(/^\/out\/?/, 'out/')) : join(ROOT, m[1] as string)
-      cpSync(from, join(app, m[2] as string), { recursive: true, verbatimSymlinks: true })
-    }
+  const app = join(work, 'app')
+  for (const copy of finalStage(ins).filter((i) => i.op === 'COPY')) {
+    const m = /^(?:--from=build\s+)?(\S+)\s+\.\/(\S+)$/.exec(copy.args)
+    t.ok(m, `COPY ${copy.args} is understood`)
+    if (m === null) continue
+    const from = copy.args.startsWith('--from=build') ? join(work, (m[1] as string).replace(/^\/out\/?/, 'out/')) : join(ROOT, m[1] as string)
+    cpSync(from, join(app, m[2] as string), { recursive: true, verbatimSymlinks: true })
+  }
 
-    const files = ownFiles(app)
-    t.ok(files.includes('dist/server.js'), 'dist/server.js is in the image')
-    t.same(files.filter((f) => /(^|\/)(\.dev|test|\.tap|\.turbo)\/|\.(pem|key|env|ts)$/.test(f) && !f.endsWith('.d.ts')), [], 'no sources, tests or keys in the image')
-    t.notOk(existsSync(join(app, 'node_modules', 'tap')) || existsSync(join(app, 'node_modules', 'tsx')), 'no dev dependencies')
-    t.equal(hasMigrations(svc), existsSync(join(app, 'src', 'db', 'migrations')), 'the migrations are there when the service has any')
-
-    const deployment = find(objects, 'Deployment', svc) as K8sObject
-    const pod = podTemplate(deployment)!
-    const container = pod.spec.containers[0]
-    const { env, ports } = await containerEnv(t, svc, pod, container)
-
-    if (hasMigrations(svc)) {
-      const job = podTemplate(find(objects, 'Job', `${svc}-migrate`) as K8sObject)!
-      const migrate = run(job.spec.containers[0].command, app, env)
-      t.equal(await migrate.code, 0, `the migration Job's command exits 0 (${migrate.lines.join(' | ')})`)
-      const client = new pg.Client({ connectionString: env.DATABASE_URL })
-      await client.connect()
-      const { rows } = await client.query<{ name: string }>('SELECT name FROM pgmigrations ORDER BY run_on')
-      await client.end()
-      const sql = readdirSync(join(ROOT, 'services', svc, 'src', 'db', 'migrations')).filter((f) => f.endsWith('.sql'))
-      t.equal(rows.length, sql.length, `${rows.length} migrations applied`)
-      t.equal(env.DATABASE_MIGRATE, 'false', 'and the service itself does not migrate')
-    }
-
-    const cmd = JSON.parse(finalStage(ins).find((i) => i.op === 'CMD')?.args ?? '[]') as string[]
-    const server = run(cmd, app, env)
-    t.teardown(() => server.kill('SIGKILL'))
-    const named = new Map<string, number>(container.ports.map((p: any) => [p.name, p.containerPort]))
-    const url = (probe: any): string => {
-      const port = ports.get(named.get(probe.httpGet.port) ?? probe.httpGet.port)
-      return `${String(probe.httpGet.scheme ?? 'HTTP').toLowerCase()}://127.0.0.1:${port}${probe.httpGet.path}`
-    }
-    t.equal(await until200(url(container.startupProbe), 30000), 200, `startup probe ${url(container.startupProbe)}`)
-    t.equal(await until200(url(container.readinessProbe), 10000), 200, `readiness probe ${url(container.readinessProbe)}`)
-    t.equal(await get(url(container.livenessProbe)), 200, `liveness probe ${url(container.livenessProbe)}`)
-
-    const started = Date.now()
-    server.kill('SIGTERM')
-    const code = await server.code
-    const grace = pod.spec.terminationGracePeriodSeconds - container.lifecycle.preStop.sleep.seconds
-    t.equal(code, 0, 'SIGTERM -> exit 0')
-    t.ok(Date.now() - started < grace * 1000, `stopped in ${Date.now() - started} ms, inside the ${grace} s left after preStop`)
-    const logs = server.lines.map((l): { service?: string } => { try { return JSON.parse(l) as { service?: string } } catch { return {} } })
-    t.ok(logs.length > 0 && logs.every((l) => l.service === svc), 'every output line is a JSON log line of the service')
-  })
+  const files = ownFiles(app)
+  t.ok(files.includes('dist/server.js'), 'dist/server.js is in the image')
+  t.same(files.filter((f) => /(^|\/)(\.dev|test|\.tap|\.turbo)\/|\.(pem|key|env|ts)$/.test(f) && !f.endsWith('.d.ts')), [], 'no sources, tests or keys in the image')
+  t.notOk(existsSync(join(app, 'node_modules', 'tap')) || existsSync(join(app, 'node_modules', 'tsx')), 'no dev dependencies')
+  t.equal(hasMigrations(svc), existsSync(join(app, 'src', 'db', 'migrations')), 'the migrations are there when the service has any')
+  return app
 }
+
+interface Running { svc: string, server: Proc, pod: { spec: any }, container: any, ports: Map<number, number> }
+
+/** Runs one bundle as the prod overlay runs its pod: the migration Job's command, then the container's. */
+async function start (t: Tap, svc: string, app: string, prefix: string): Promise<Running> {
+  const pod = podTemplate(find(objects, 'Deployment', svc) as K8sObject)!
+  const container = pod.spec.containers[0]
+  const { env, ports } = await containerEnv(t, svc, pod, container, prefix)
+
+  if (hasMigrations(svc)) {
+    const job = podTemplate(find(objects, 'Job', `${svc}-migrate`) as K8sObject)!
+    const migrate = run(job.spec.containers[0].command, app, env)
+    t.equal(await migrate.code, 0, `${svc}: the migration Job's command exits 0 (${migrate.lines.join(' | ')})`)
+    const client = new pg.Client({ connectionString: env.DATABASE_URL })
+    await client.connect()
+    const { rows } = await client.query<{ name: string }>('SELECT name FROM pgmigrations ORDER BY run_on')
+    await client.end()
+    const sql = readdirSync(join(ROOT, 'services', svc, 'src', 'db', 'migrations')).filter((f) => f.endsWith('.sql'))
+    t.equal(rows.length, sql.length, `${svc}: ${rows.length} migrations applied`)
+    t.equal(env.DATABASE_MIGRATE, 'false', `${svc}: the service itself does not migrate`)
+  }
+
+  const cmd = JSON.parse(finalStage(dockerfile(svc)).find((i) => i.op === 'CMD')?.args ?? '[]') as string[]
+  const server = run(cmd, app, env)
+  t.teardown(() => server.kill('SIGKILL'))
+  return { svc, server, pod, container, ports }
+}
+
+function probeUrl (r: Running, probe: any): string {
+  const named = new Map<string, number>(r.container.ports.map((p: any) => [p.name, p.containerPort]))
+  const port = r.ports.get(named.get(probe.httpGet.port) ?? probe.httpGet.port)
+  return `${String(probe.httpGet.scheme ?? 'HTTP').toLowerCase()}://127.0.0.1:${port}${probe.httpGet.path}`
+}
+
+t.test('the production bundles, laid out as the images, run together as the prod overlay runs them', async (t) => {
+  const apps = new Map<string, string>()
+  for (const svc of SERVICES) {
+    await t.test(`${svc} image contents`, async (st) => { apps.set(svc, await image(st, svc, t)) })
+  }
+
+  // One NATS subject prefix for the stack: the gateway is ready only once auth answers it.
+  const prefix = natsPrefix()
+  const running: Running[] = []
+  for (const svc of SERVICES.filter((s) => s !== 'gateway')) running.push(await start(t, svc, apps.get(svc) as string, prefix))
+  running.push(await start(t, 'gateway', apps.get('gateway') as string, prefix))
+
+  for (const r of running) {
+    const c = r.container
+    t.equal((await until200(probeUrl(r, c.startupProbe), 30000)).status, 200, `${r.svc} startup probe ${probeUrl(r, c.startupProbe)}`)
+    const ready = await until200(probeUrl(r, c.readinessProbe), 15000)
+    t.equal(ready.status, 200, `${r.svc} readiness probe ${probeUrl(r, c.readinessProbe)} ${ready.status === 200 ? '' : ready.body}`)
+    t.equal((await get(probeUrl(r, c.livenessProbe))).status, 200, `${r.svc} liveness probe ${probeUrl(r, c.livenessProbe)}`)
+  }
+
+  const gateway = running.find((r) => r.svc === 'gateway') as Running
+  const https = gateway.ports.get(8443)
+  const ping = await get(`https://127.0.0.1:${https}/v1/ping`)
+  t.equal(ping.status, 200, 'a request crosses the gateway and every service over NATS')
+  t.same(Object.keys(JSON.parse(ping.body) as object).sort(), [...SERVICES].sort(), 'each service answered')
+
+  // The edge stops first, so no request is still on its way to a backend that has gone.
+  for (const r of running.reverse()) {
+    const started = Date.now()
+    r.server.kill('SIGTERM')
+    const code = await r.server.code
+    const grace = r.pod.spec.terminationGracePeriodSeconds - r.container.lifecycle.preStop.sleep.seconds
+    t.equal(code, 0, `${r.svc}: SIGTERM -> exit 0`)
+    t.ok(Date.now() - started < grace * 1000, `${r.svc}: stopped in ${Date.now() - started} ms, inside the ${grace} s left after preStop`)
+    const logs = r.server.lines.map((l): { service?: string } => { try { return JSON.parse(l) as { service?: string } } catch { return {} } })
+    t.ok(logs.length > 0 && logs.every((l) => l.service === r.svc), `${r.svc}: every output line is a JSON log line of the service`)
+  }
+})
