@@ -86,3 +86,10 @@ t.test('RATE_LIMIT_MAX_SCALE raises every limit for benchmarks while the limiter
   t.equal(num(first.headers['ratelimit-remaining']), 99)
   t.equal(num(second.headers['ratelimit-remaining']), 98, 'every request is counted')
 })
+
+t.test('guessing tokens counts against the address: past the limit a bad token gets 429, not another try', async (t) => {
+  const edge = await buildEdge(t, { RATE_LIMIT_DEFAULT_MAX: '2' })
+  const statuses = []
+  for (let i = 0; i < 3; i++) statuses.push((await call(`${edge.base}/v1/test/whoami`, { headers: bearer(`eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIke2l9In0.${i}`) })).status)
+  t.same(statuses, [401, 401, 429])
+})

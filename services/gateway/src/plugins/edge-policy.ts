@@ -1,4 +1,4 @@
-import type { FastifyInstance, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { authModeOf, PUBLIC_ROUTES, type AuthMode } from '../public-routes.js'
@@ -31,6 +31,31 @@ function asArray<T> (v: T | T[] | undefined): T[] {
 
 const BEARER_SECURITY = [{ bearerAuth: [] }]
 
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+
+/** Settles to the error a hook threw, or undefined; attached at once so a rejection is never unhandled. */
+const settle = async (p: Promise<void>): Promise<unknown> => await p.then(() => undefined, (err: unknown) => err)
+
+/**
+ * Per-IP limit, token, per-user limit, in one Redis round trip's time: the IP counter is sent before
+ * the token is verified and the user counter right after, and both answers are awaited together.
+ * Over the IP limit wins over a bad token (429, not 401), so guessing tokens is limited like anything else.
+ */
+function guard (ipLimit: Hook | undefined, authenticate: Hook, userLimit: Hook): Hook {
+  return async function edgeGuard (request, reply) {
+    const ip = ipLimit === undefined ? undefined : settle(ipLimit(request, reply))
+    try {
+      await authenticate(request, reply)
+    } catch (err) {
+      const ipErr = await ip
+      throw ipErr ?? err
+    }
+    const [ipErr, userErr] = await Promise.all([ip, settle(userLimit(request, reply))])
+    if (ipErr !== undefined) throw ipErr
+    if (userErr !== undefined) throw userErr
+  }
+}
+
 /**
  * Applies the edge policy to every route registered after it: per-IP limit of its class, then
  * token verification per its auth mode, then the per-user limit; its body limit and upstream
@@ -52,9 +77,13 @@ export const edgePolicy = fp(async function edgePolicy (app: FastifyInstance, op
     if (route.bodyLimit === undefined && policy.bodyLimit !== undefined) route.bodyLimit = policy.bodyLimit
     route.config = { ...route.config, edge: { auth, limit, timeoutMs } }
 
-    const hooks = []
-    if (limit !== 'none') hooks.push(app.edgeLimits.ip[limit])
-    if (auth !== 'public') hooks.push(app.edgeAuth.hook(auth), app.edgeLimits.user)
+    const hooks: Hook[] = []
+    const ipLimit = limit === 'none' ? undefined : app.edgeLimits.ip[limit]
+    if (auth === 'public') {
+      if (ipLimit !== undefined) hooks.push(ipLimit)
+    } else {
+      hooks.push(guard(ipLimit, app.edgeAuth.hook(auth), app.edgeLimits.user))
+    }
     route.onRequest = [...hooks, ...asArray(route.onRequest)] as never
 
     const schema = (route.schema ?? {}) as Record<string, unknown>
