@@ -6,7 +6,7 @@ import {
   type K8sObject, type Overlay
 } from './helpers/k8s.js'
 import { KUBERNETES_VERSION, schemaErrors, unknownFields } from './helpers/schema.js'
-import { CALLS_WECHAT, EXTERNAL_SECRETS, NOT_CONNECTED, PLANNED_SETTINGS, SERVICES, configSchema, hasMigrations } from './helpers/services.js'
+import { CALLS_WECHAT, EXTERNAL_SECRETS, NOT_CONNECTED, SERVICES, configSchema, hasMigrations } from './helpers/services.js'
 
 const README = readFileSync(join(INFRA, 'README.md'), 'utf8')
 const ROLLOUT_LABEL = 'wxmp.io/applied-after'
@@ -193,10 +193,6 @@ for (const overlay of ['dev', 'prod'] as Overlay[]) {
         }
         for (const [k, from] of provided) {
           if (from === 'wxmp-config' || props[k] !== undefined) continue
-          if (PLANNED_SETTINGS[svc]?.includes(k)) {
-            t.comment(`${svc}: ${k} (from ${from}) is planned and not read yet`)
-            continue
-          }
           t.fail(`${svc}: ${k} (from ${from}) is not a setting of the service`)
         }
       }

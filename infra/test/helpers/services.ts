@@ -28,15 +28,6 @@ export const EXTERNAL_SECRETS: Record<string, string[]> = {
   'payment-keys': ['merchant-key.pem', 'apiv3-key']
 }
 
-/**
- * Settings the manifests already provide for work that lands in the services soon (issue 5's WeChat Pay client);
- * a name here that the service's schema does not know yet is reported, not failed. Remove a name once the schema
- * has it.
- */
-export const PLANNED_SETTINGS: Record<string, string[]> = {
-  payment: ['WECHAT_APPID', 'WECHATPAY_API_BASE_URL', 'WECHATPAY_MCHID', 'WECHATPAY_MERCHANT_SERIAL_NO', 'WECHATPAY_MERCHANT_PRIVATE_KEY_FILE', 'WECHATPAY_APIV3_KEY_FILE', 'WECHATPAY_PUBLIC_KEYS', 'WECHATPAY_NOTIFY_URL']
-}
-
 /** Settings in a service's schema for a dependency it never connects to (user registers no Redis client). */
 export const NOT_CONNECTED: Record<string, string[]> = {
   user: ['REDIS_URL']
