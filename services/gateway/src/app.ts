@@ -15,6 +15,7 @@ import { upstream } from './plugins/upstream.js'
 import pingRoutes from './routes/ping.js'
 import authRoutes from './routes/auth.js'
 import userRoutes from './routes/users.js'
+import paymentRoutes from './routes/payments.js'
 import wechatNotifyRoutes from './routes/wechat-notify.js'
 
 export const SERVICE = { name: 'gateway', version: packageInfo(import.meta.url).version }
@@ -59,5 +60,6 @@ export default async function app (fastify: FastifyInstance, opts: GatewayOption
   await fastify.register(wechatNotifyRoutes)
   await fastify.register(authRoutes)
   await fastify.register(userRoutes)
+  await fastify.register(paymentRoutes)
   for (const routes of opts.routes ?? []) await fastify.register(routes)
 }
