@@ -104,7 +104,8 @@ export async function startSimulator (t: Teardown, overrides: Record<string, str
   const keys = await simulatorKeys()
   const config = loadConfig(ConfigSchema, simulatorEnv(keys, overrides))
   const logs = new LogCollector()
-  const server = createFastify({ service: 'wechat-sim', level: config.LOG_LEVEL, stream: logs })
+  // Tests end abruptly (aborted calls, dropped connections); closing must not wait for a socket left half used.
+  const server = createFastify({ service: 'wechat-sim', level: config.LOG_LEVEL, stream: logs, server: { forceCloseConnections: true } })
   await server.register(fp(app), { config })
   t.teardown(async () => { await server.close() })
   await server.listen({ port: 0, host: '127.0.0.1' })
