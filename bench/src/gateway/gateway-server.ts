@@ -4,7 +4,7 @@ import { createFastify, loadConfig } from '@wxmp/core'
 import gatewayApp from '@wxmp/gateway/app'
 import { ConfigSchema } from '@wxmp/gateway/config'
 import { PUBLIC_ROUTES } from '@wxmp/gateway/public-routes'
-import { publicServerOptions } from '@wxmp/gateway/server-options'
+import { logDestination, publicServerOptions } from '@wxmp/gateway/server-options'
 
 /**
  * The real gateway app with two routes added for measurement: the bare NATS echo (public: the full
@@ -16,7 +16,8 @@ async function benchRoutes (app: FastifyInstance): Promise<void> {
 }
 
 const config = loadConfig(ConfigSchema)
-const app = createFastify({ service: 'gateway', level: config.LOG_LEVEL, server: publicServerOptions(config) })
+const stream = logDestination(config)
+const app = createFastify({ service: 'gateway', level: config.LOG_LEVEL, ...(stream === undefined ? {} : { stream }), server: publicServerOptions(config) })
 await app.register(fp(gatewayApp), { config, publicRoutes: { ...PUBLIC_ROUTES, 'GET /v1/bench/echo': 'public' }, routes: [benchRoutes] })
 await app.listen({ port: config.HTTPS_PORT, host: '127.0.0.1' })
 // Readiness: keys fetched and revocations loaded, so the first measured request is judged like any other.

@@ -1,5 +1,16 @@
 import { readFileSync } from 'node:fs'
+import pino from 'pino'
 import type { Config } from './config.js'
+
+/**
+ * Where the gateway's log lines go: stdout through an 8 KiB buffer instead of one write(2) per
+ * line, which at the edge's request rate is a visible share of the CPU. The buffer is flushed on
+ * exit, also on a fatal error; pretty output (development) stays unbuffered.
+ */
+export function logDestination (config: Pick<Config, 'LOG_PRETTY'>): NodeJS.WritableStream | undefined {
+  if (config.LOG_PRETTY) return undefined
+  return pino.destination({ dest: 1, sync: false, minLength: 8192 }) as unknown as NodeJS.WritableStream
+}
 
 /** Addresses and CIDRs of trusted proxies, or false: X-Forwarded-* from anyone else is ignored. */
 export function trustProxyOf (value: string): string[] | false {

@@ -4,13 +4,14 @@ import app, { SERVICE } from './app.js'
 import { ConfigSchema } from './config.js'
 import { redirectApp } from './redirect.js'
 import { adminListener } from './admin-listener.js'
-import { publicServerOptions } from './server-options.js'
+import { logDestination, publicServerOptions } from './server-options.js'
 import { createTracing } from './telemetry.js'
 
 boot('gateway', async () => {
   const config = loadConfig(ConfigSchema)
   const tracing = createTracing({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: 'gateway', serviceVersion: SERVICE.version })
-  const gateway = createFastify({ service: 'gateway', level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, server: publicServerOptions(config) })
+  const stream = logDestination(config)
+  const gateway = createFastify({ service: 'gateway', level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, ...(stream === undefined ? {} : { stream }), server: publicServerOptions(config) })
   // Unwrapped so the root sees `readiness`: runServer fails it first on SIGTERM, the admin listener reports it.
   await gateway.register(fp(app), tracing === undefined ? { config } : { config, tracing })
   const redirect = redirectApp({ httpsPort: config.PUBLIC_HTTPS_PORT, logger: gateway.log })
