@@ -1,0 +1,68 @@
+import { checkBooks } from '../books.js'
+import { Load, type LoadOptions } from '../load.js'
+import { errorsByStatus, recoveryMs, type ScenarioResult } from '../report.js'
+import { untilReady } from '../stack.js'
+import { sleep, type ScenarioContext } from './context.js'
+
+export interface FaultSpec {
+  name: string
+  fault: string
+  /** Starts the fault; returns when it is in place. */
+  inject: (ctx: ScenarioContext) => Promise<void>
+  /** Ends it; returns when the faulted part is back (a server accepting connections again). */
+  recover: (ctx: ScenarioContext) => Promise<void>
+  /** The fault is a moment, not a window (a process killed): recovery is measured from the injection. */
+  instant?: boolean
+  /** Undone after the books are checked (a killed replica started again), so the next scenario starts whole. */
+  restore?: (ctx: ScenarioContext) => Promise<void>
+  load?: Partial<LoadOptions>
+  /** Runs alongside the load during the fault window (e.g. redelivering notifications). */
+  during?: (ctx: ScenarioContext, load: Load) => Promise<void>
+}
+
+/** Load, fault, recovery, more load, then the books: the shape every fault scenario shares. */
+export async function runFault (ctx: ScenarioContext, spec: FaultSpec): Promise<ScenarioResult> {
+  const { timing } = ctx
+  const crashesBefore = new Map(ctx.stack.all().map((p) => [p, p.crashes.length]))
+  const load = new Load(ctx.stack, { vus: timing.vus, settleMs: timing.settleMs, ...spec.load })
+  load.start()
+  await sleep(timing.warmupMs)
+  const faultStart = Date.now()
+  ctx.log(`${spec.name}: fault`)
+  await spec.inject(ctx)
+  const during = spec.during?.(ctx, load)
+  if (!spec.instant) await sleep(timing.faultMs)
+  await spec.recover(ctx)
+  const faultEnd = Date.now()
+  ctx.log(`${spec.name}: recovered after ${faultEnd - faultStart} ms of fault`)
+  await sleep(timing.afterMs)
+  await during
+  await load.stop()
+  ctx.log(`${spec.name}: load stopped; checking the books`)
+  const books = await checkBooks(ctx.stack, load, timing.settleMs)
+  const problems: string[] = []
+  for (const p of ctx.stack.all()) {
+    const crashes = p.crashes.slice(crashesBefore.get(p) ?? 0)
+    if (crashes.length > 0) problems.push(`${p.name} exited on its own (${crashes.map((c) => c.signal ?? `code ${c.code}`).join(', ')})`)
+  }
+  if (spec.restore !== undefined) await spec.restore(ctx)
+  await untilReady(ctx.stack)
+  const recovery = recoveryMs(load.outcomes, faultEnd, ['login', 'me', 'order'])
+  if (recovery === null) problems.push('some kind of request never succeeded after the fault ended')
+  const inFault = load.outcomes.filter((o) => o.start >= faultStart && o.start < faultEnd)
+  return {
+    name: spec.name,
+    fault: spec.fault,
+    requests: load.outcomes.length,
+    errors: errorsByStatus(load.outcomes),
+    recoveryMs: recovery,
+    books,
+    problems,
+    notes: [
+      `${load.outcomes.length} requests (${inFault.length} sent during the fault), ${books.intents} order intents, ${books.unresolved} left unresolved, ${load.intents.filter((i) => i.attempts > 1).length} sent more than once with the same key`,
+      `${books.orders} orders, ${books.paid} paid, ${books.events} payment.succeeded events, ${books.notifications} notification deliveries`,
+      ...(load.payFailures.length > 0 ? [`${load.payFailures.length} payments refused by the simulator: ${load.payFailures.slice(0, 3).join('; ')}`] : [])
+    ],
+    balanced: books.balanced && problems.length === 0
+  }
+}
