@@ -9,11 +9,40 @@ export const SECRET_KEYS = [
 
 const HEADER_SECRETS = ['authorization', 'cookie', 'set-cookie', 'wechatpay-signature', 'x-api-key']
 
+const SECRETS = new Set([...SECRET_KEYS, ...HEADER_SECRETS])
+const CENSOR = '[REDACTED]'
+
+/** The paths censored: each secret key at the top and in the first two levels below it, and the secret headers. */
 export function redactPaths (): string[] {
   const paths: string[] = []
   for (const key of SECRET_KEYS) paths.push(key, `*.${key}`, `*.*.${key}`)
   for (const h of HEADER_SECRETS) paths.push(`req.headers["${h}"]`, `headers["${h}"]`, `res.headers["${h}"]`)
   return paths
+}
+
+/**
+ * Replaces secrets in the first three levels of a log object, copying only what changes so the
+ * caller's objects stay intact. It covers the same paths as redactPaths() for a fraction of the cost
+ * of pino's path-based redaction, whose `*.*.key` wildcards took ~100 µs per line.
+ */
+export function censorSecrets (value: unknown, depth = 0): unknown {
+  if (depth > 2 || value === null || typeof value !== 'object' || value instanceof Error || ArrayBuffer.isView(value)) return value
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined
+    for (let i = 0; i < value.length; i++) {
+      const next = censorSecrets(value[i], depth + 1)
+      if (next !== value[i]) { out ??= value.slice(); out[i] = next }
+    }
+    return out ?? value
+  }
+  const obj = value as Record<string, unknown>
+  let out: Record<string, unknown> | undefined
+  for (const key of Object.keys(obj)) {
+    const v = obj[key]
+    const next = SECRETS.has(key) ? CENSOR : censorSecrets(v, depth + 1)
+    if (next !== v) { out ??= { ...obj }; out[key] = next }
+  }
+  return out ?? value
 }
 
 export interface LoggerSettings {
@@ -33,8 +62,7 @@ export function loggerOptions (s: LoggerSettings): LoggerOptions {
     base: { service: s.service },
     messageKey: 'msg',
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: redactPaths(), censor: '[REDACTED]' }
+    formatters: { level: (label) => ({ level: label }), log: (obj) => censorSecrets(obj) as Record<string, unknown> }
   }
   if (s.pretty === true && s.stream === undefined) {
     opts.transport = { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', messageKey: 'msg', singleLine: true } }
