@@ -12,3 +12,7 @@ export * from './create-app.js'
 export * from './package-info.js'
 export * from './metrics.js'
 export * from './admin.js'
+// Re-exported so the emitted declarations carry @fastify/postgres's and @fastify/redis's FastifyInstance
+// augmentations (app.pg, app.redis) to every package built against dist/.
+export type { PostgresDb } from '@fastify/postgres'
+export type { FastifyRedis } from '@fastify/redis'

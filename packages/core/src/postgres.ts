@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyPostgres from '@fastify/postgres'
-import pg from 'pg'
+import pg, { type Pool, type PoolClient } from 'pg'
 import { runner } from 'node-pg-migrate'
 import { observedGauge } from './metrics.js'
 
@@ -18,6 +18,22 @@ export interface PostgresOptions {
 
 function quoteIdent (name: string): string {
   return '"' + name.replace(/"/g, '""') + '"'
+}
+
+/** Runs fn in one transaction on a pooled client: committed when it returns, rolled back when it throws. */
+export async function withTransaction<T> (pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    const result = await fn(client)
+    await client.query('COMMIT')
+    return result
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw err
+  } finally {
+    client.release()
+  }
 }
 
 /** Creates the database named in `connectionString` if it does not exist yet, tolerating a concurrent creator. */

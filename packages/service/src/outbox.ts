@@ -5,7 +5,7 @@ import type { Pool, PoolClient } from 'pg'
 import type { Logger } from 'pino'
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream'
 import { ensureEventsStream, publishEvent } from '@wxmp/nats'
-import type { TraceContext } from '@wxmp/core'
+import { withTransaction, type TraceContext } from '@wxmp/core'
 
 /**
  * The outbox table every event-publishing service migrates (copy into its migrations):
@@ -89,9 +89,7 @@ export class OutboxRelay {
   }
 
   private async batch (): Promise<number> {
-    const client = await this.pool.connect()
-    try {
-      await client.query('BEGIN')
+    return await withTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ id: string, subject: string, payload: unknown, trace: TraceContext | null }>(
         'SELECT id, subject, payload, trace FROM outbox WHERE published_at IS NULL ORDER BY created_at, id LIMIT 100 FOR UPDATE SKIP LOCKED'
       )
@@ -102,14 +100,8 @@ export class OutboxRelay {
         await client.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])', [rows.map((r) => r.id)])
         this.log.debug({ count: rows.length }, 'events published')
       }
-      await client.query('COMMIT')
       return rows.length
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {})
-      throw err
-    } finally {
-      client.release()
-    }
+    })
   }
 
   async stop (): Promise<void> {

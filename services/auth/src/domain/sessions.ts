@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
-import type { Pool, PoolClient } from 'pg'
+import type { Pool } from 'pg'
+import { withTransaction } from '@wxmp/core'
 import type { TokenPair } from '@wxmp/contracts'
 import { AuthErrors } from '../errors.js'
 import type { Revocations } from './revocations.js'
@@ -12,21 +13,6 @@ export interface SessionSettings {
 
 const hashToken = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest()
 const newRefreshToken = (): string => 'rt_' + randomBytes(32).toString('base64url')
-
-async function inTransaction<T> (pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect()
-  try {
-    await client.query('BEGIN')
-    const result = await fn(client)
-    await client.query('COMMIT')
-    return result
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {})
-    throw err
-  } finally {
-    client.release()
-  }
-}
 
 interface TokenRow {
   id: string
@@ -51,7 +37,7 @@ export class Sessions {
   /** Starts a session and returns its first token pair. */
   async open (userId: string, method: 'wechat' | 'password'): Promise<TokenPair & { sessionId: string }> {
     const refreshToken = newRefreshToken()
-    const sessionId = await inTransaction(this.pool, async (c) => {
+    const sessionId = await withTransaction(this.pool, async (c) => {
       const { rows } = await c.query<{ id: string }>(
         `INSERT INTO sessions (user_id, method, expires_at) VALUES ($1, $2, now() + make_interval(days => $3)) RETURNING id`,
         [userId, method, this.settings.sessionTtlDays]
@@ -71,7 +57,7 @@ export class Sessions {
    */
   async refresh (refreshToken: string): Promise<TokenPair> {
     const next = newRefreshToken()
-    const outcome = await inTransaction(this.pool, async (c) => {
+    const outcome = await withTransaction(this.pool, async (c) => {
       // Locking the session serialises every refresh of one family.
       const { rows } = await c.query<TokenRow>(
         `SELECT rt.id, rt.session_id, rt.used_at, rt.expires_at, s.user_id, s.revoked_at, s.expires_at AS session_expires_at,

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { buildTestService, type TestService } from '@wxmp/service/testing'
 import { natsPrefix, type Teardown } from '@wxmp/testing'
 import authApp from '@wxmp/auth/app'
+import { authTestEnv } from '@wxmp/auth/testing'
 import { ConfigSchema as AuthConfig } from '@wxmp/auth/config'
 import userApp from '@wxmp/user/app'
 import { ConfigSchema as UserConfig } from '@wxmp/user/config'
@@ -16,19 +17,7 @@ export * from './gateway.js'
 
 /** The settings the auth service needs beyond the shared ones: signing and data keys in files, a WeChat app. */
 export function authEnv (): Record<string, string> {
-  const dir = mkdtempSync(join(tmpdir(), 'wxmp-auth-'))
-  const key = join(dir, 'k1.pem')
-  writeFileSync(key, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 })
-  const dataKey = join(dir, 'data-key')
-  writeFileSync(dataKey, randomBytes(32).toString('base64'), { mode: 0o600 })
-  return {
-    AUTH_JWT_PRIVATE_KEY_FILES: `k1=${key}`,
-    AUTH_JWT_ACTIVE_KID: 'k1',
-    AUTH_DATA_KEY_FILE: dataKey,
-    WECHAT_APPID: 'wx' + randomBytes(8).toString('hex'),
-    WECHAT_SECRET: randomBytes(16).toString('hex'),
-    WECHAT_API_BASE_URL: 'http://127.0.0.1:9'
-  }
+  return authTestEnv()
 }
 
 let payKeys: { merchantKey: string, wechatpayPublicKey: string, apiV3Key: string } | undefined

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg'
-import { maskPhone, type TraceContext } from '@wxmp/core'
+import { maskPhone, withTransaction, type TraceContext } from '@wxmp/core'
 import { EventSubjects, type UserProfile } from '@wxmp/contracts'
 import { enqueueEvent } from '@wxmp/service'
 
@@ -34,9 +34,7 @@ export class Users {
    * user. A unionid learnt later is kept.
    */
   async ensure (identity: { appid: string, openid: string, unionid?: string }, trace?: TraceContext): Promise<{ profile: UserProfile, created: boolean }> {
-    const client = await this.pool.connect()
-    try {
-      await client.query('BEGIN')
+    return await withTransaction(this.pool, async (client) => {
       const { rows } = await client.query<UserRow & { created: boolean }>(
         `INSERT INTO users (appid, openid, unionid) VALUES ($1, $2, $3)
          ON CONFLICT (appid, openid) DO UPDATE SET unionid = COALESCE(EXCLUDED.unionid, users.unionid),
@@ -46,32 +44,18 @@ export class Users {
       )
       const row = rows[0] as UserRow & { created: boolean }
       if (row.created) await this.created(client, row, trace)
-      await client.query('COMMIT')
       return { profile: toProfile(row), created: row.created }
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {})
-      throw err
-    } finally {
-      client.release()
-    }
+    })
   }
 
   /** A user with no WeChat identity, for password-only accounts. */
   async create (trace?: TraceContext): Promise<UserProfile> {
-    const client = await this.pool.connect()
-    try {
-      await client.query('BEGIN')
+    return await withTransaction(this.pool, async (client) => {
       const { rows } = await client.query<UserRow>(`INSERT INTO users DEFAULT VALUES RETURNING ${COLUMNS}`)
       const row = rows[0] as UserRow
       await this.created(client, row, trace)
-      await client.query('COMMIT')
       return toProfile(row)
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {})
-      throw err
-    } finally {
-      client.release()
-    }
+    })
   }
 
   private async created (client: Parameters<typeof enqueueEvent>[0], row: UserRow, trace?: TraceContext): Promise<void> {
