@@ -43,13 +43,12 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
     (await fastify.natsClient.request<UserIdentity>(Subjects.user.identity, { userId }, trace)).data
   const checkout = new Checkout({
     pool,
-    catalog,
     payers: new Payers(identity, config.WECHAT_APPID),
     keys,
-    ledger,
     wechat,
     closeAfterSeconds: config.ORDER_CLOSE_AFTER_SECONDS,
-    reconcileAfterSeconds: config.RECONCILE_AFTER_SECONDS
+    reconcileAfterSeconds: config.RECONCILE_AFTER_SECONDS,
+    leaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS
   })
   const refunds = new Refunds({ pool, keys, ledger, wechat })
   const settlement = new Settlement({ pool, ledger, wechat, merchant: { appid: config.WECHAT_APPID, mchid: config.WECHATPAY_MCHID } })

@@ -1,42 +1,64 @@
+import { randomUUID } from 'node:crypto'
 import type { Pool } from 'pg'
 import type { Logger } from 'pino'
 import { businessCounter, type TraceContext } from '@wxmp/core'
 import type { CreatedOrder, CreateOrderReply, CreateOrderRequest } from '@wxmp/contracts'
 import type { WechatPayClient } from '@wxmp/wechat'
 import { PaymentErrors } from '../errors.js'
-import type { Catalog } from './catalog.js'
 import { inTransaction } from './db.js'
 import { replay, type IdempotencyKeys, type KeyRef } from './idempotency.js'
 import { newOutTradeNo, requestHash } from './ids.js'
-import type { Ledger } from './ledger.js'
+import { countTransition } from './ledger.js'
 import { ORDER_COLUMNS, orderById, toOrder, type OrderRow } from './orders.js'
 import type { Payers } from './payers.js'
 
 const orders = businessCounter('payment_orders_created_total', 'Order creation requests by outcome', ['outcome'] as const)
 
-/** WeChat Pay's amount.total is a 32-bit integer of fen. */
-const MAX_FEN = 2_147_483_647
 /** Below this much payable time left, a prepay would hand out pay parameters that expire in the payer's hands. */
 const MIN_PAYABLE_MS = 60_000
 
-/** WeChat Pay's description is at most 127 bytes of UTF-8. */
-function describe (name: string, quantity: number): string {
-  let text = quantity > 1 ? `${name} ×${quantity}` : name
-  while (Buffer.byteLength(text, 'utf8') > 127) text = text.slice(0, -1)
-  return text
-}
+/**
+ * A key's first use in one statement (one round trip, one commit): the product's price read, the key claimed with
+ * its lease, the order and its first transition written, or nothing at all. The amount is computed here, in integer
+ * fen, and must fit WeChat Pay's 32-bit amount.total.
+ */
+const FIRST_USE = `
+WITH product AS (
+  SELECT id, name, price, price::bigint * $5::int <= 2147483647 AS fits FROM products WHERE id = $4 AND active
+), claim AS (
+  INSERT INTO idempotency_keys (user_id, key, request_hash, state, locked_until, order_id)
+  SELECT $1, $2, $3, 'open', now() + make_interval(secs => $9), $6::uuid FROM product WHERE fits
+  ON CONFLICT (user_id, key) DO NOTHING
+  RETURNING order_id
+), placed AS (
+  INSERT INTO orders (id, user_id, out_trade_no, product_id, quantity, unit_price, amount, description, payer_openid, expires_at, next_check_at)
+  SELECT claim.order_id, $1, $7, p.id, $5::int, p.price, p.price * $5::int,
+         CASE WHEN $5::int > 1 THEN p.name || ' ×' || $5::int ELSE p.name END,
+         $8, date_trunc('second', now()) + make_interval(secs => $10), now() + make_interval(secs => $11)
+    FROM product p, claim
+  RETURNING ${ORDER_COLUMNS}
+), recorded AS (
+  INSERT INTO order_transitions (order_id, from_status, to_status, cause) SELECT id, NULL, 'PENDING', 'checkout' FROM placed
+)
+SELECT product.fits, placed.* FROM product LEFT JOIN placed ON true`
+
+/** The prepay's result and the key's stored answer, in one statement. */
+const PREPAID = `
+WITH prepaid AS (UPDATE orders SET prepay_id = $3, updated_at = now() WHERE id = $4)
+UPDATE idempotency_keys SET state = 'done', locked_until = NULL, response_status = 201, response_body = $5, updated_at = now()
+ WHERE user_id = $1 AND key = $2`
 
 export interface CheckoutDeps {
   pool: Pool
-  catalog: Catalog
   payers: Payers
   keys: IdempotencyKeys
-  ledger: Ledger
   wechat: WechatPayClient
   /** How long an order stays payable (WeChat Pay's time_expire). */
   closeAfterSeconds: number
   /** When the reconciler first looks at an order no notification has settled. */
   reconcileAfterSeconds: number
+  /** The lease a request holds on its key while it runs. */
+  leaseSeconds: number
 }
 
 /**
@@ -50,40 +72,42 @@ export class Checkout {
   constructor (private readonly deps: CheckoutDeps) {}
 
   async create (userId: string, input: CreateOrderRequest, trace: TraceContext, log: Logger): Promise<CreateOrderReply> {
-    const { pool, keys, ledger, wechat } = this.deps
-    const product = await this.deps.catalog.get(input.productId)
-    if (product === undefined) throw new PaymentErrors.ProductNotFound()
-    const amount = product.price * input.quantity
-    if (!Number.isSafeInteger(amount) || amount > MAX_FEN) throw new PaymentErrors.AmountTooLarge()
+    const { pool, keys, wechat } = this.deps
     const openid = await this.deps.payers.openidOf(userId, trace)
     const ref: KeyRef = { userId, key: input.idempotencyKey }
+    const hash = requestHash(['createOrder', input.productId, input.quantity])
 
-    const claimed = await inTransaction(pool, async (client) => {
-      const claim = await keys.claim(client, ref, requestHash(['createOrder', input.productId, input.quantity]))
-      if (claim.kind === 'done') return claim
-      if (claim.kind === 'resume') {
-        const order = claim.orderId === null ? undefined : await orderById(client, claim.orderId)
-        if (order === undefined) throw new Error(`idempotency key without its order (user ${userId})`)
-        return { kind: 'resume' as const, order }
+    const { rows } = await pool.query<OrderRow & { fits: boolean }>(FIRST_USE, [
+      userId, ref.key, hash, input.productId, input.quantity, randomUUID(), newOutTradeNo(), openid,
+      this.deps.leaseSeconds, this.deps.closeAfterSeconds, Math.min(this.deps.reconcileAfterSeconds, this.deps.closeAfterSeconds)
+    ])
+    const first = rows[0]
+    if (first === undefined) throw new PaymentErrors.ProductNotFound()
+    if (!first.fits) throw new PaymentErrors.AmountTooLarge()
+
+    let order: OrderRow
+    let resumed = false
+    if (first.id !== null) {
+      countTransition(null, 'PENDING', 'checkout')
+      order = first
+    } else {
+      // The key was used before: its stored answer, 409 while it runs, 422 for another body, or carry the order on.
+      const claimed = await inTransaction(pool, async (client) => {
+        const claim = await keys.claim(client, ref, hash)
+        if (claim.kind === 'done') return claim
+        const found = claim.kind === 'resume' && claim.orderId !== null ? await orderById(client, claim.orderId) : undefined
+        // A key forgotten between the two statements: the next attempt is a first use again.
+        if (found === undefined) throw new PaymentErrors.IdempotencyKeyInUse()
+        return { kind: 'resume' as const, order: found }
+      })
+      if (claimed.kind === 'done') {
+        orders.inc({ outcome: 'replayed' })
+        return { replayed: true, order: replay<CreatedOrder>(claimed) }
       }
-      const { rows } = await client.query<OrderRow>(
-        `INSERT INTO orders (user_id, out_trade_no, product_id, quantity, unit_price, amount, description, payer_openid, expires_at, next_check_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, date_trunc('second', now()) + make_interval(secs => $9), now() + make_interval(secs => $10))
-         RETURNING ${ORDER_COLUMNS}`,
-        [userId, newOutTradeNo(), product.id, input.quantity, product.price, amount, describe(product.name, input.quantity), openid,
-          this.deps.closeAfterSeconds, Math.min(this.deps.reconcileAfterSeconds, this.deps.closeAfterSeconds)]
-      )
-      const order = rows[0] as OrderRow
-      await ledger.created(client, order, 'checkout')
-      await keys.link(client, ref, { orderId: order.id })
-      return { kind: 'new' as const, order }
-    })
-    if (claimed.kind === 'done') {
-      orders.inc({ outcome: 'replayed' })
-      return { replayed: true, order: replay<CreatedOrder>(claimed) }
+      order = claimed.order
+      resumed = true
+      log.info({ orderId: order.id, outTradeNo: order.out_trade_no }, 'resuming an order with its idempotency key')
     }
-    const { order } = claimed
-    if (claimed.kind === 'resume') log.info({ orderId: order.id, outTradeNo: order.out_trade_no }, 'resuming an order with its idempotency key')
 
     if (order.status !== 'PENDING' || order.expires_at.getTime() - Date.now() < MIN_PAYABLE_MS) {
       const err = new PaymentErrors.OrderNotPayable(order.status === 'PENDING' ? 'expiring' : order.status)
@@ -109,11 +133,8 @@ export class Checkout {
     }
 
     const body: CreatedOrder = { ...toOrder(order), payParams: wechat.jsapiPayParams(prepayId) }
-    await inTransaction(pool, async (client) => {
-      await client.query('UPDATE orders SET prepay_id = $2, updated_at = now() WHERE id = $1', [order.id, prepayId])
-      await keys.complete(client, ref, 201, body)
-    })
-    orders.inc({ outcome: claimed.kind === 'new' ? 'created' : 'resumed' })
+    await pool.query(PREPAID, [ref.userId, ref.key, prepayId, order.id, JSON.stringify(body)])
+    orders.inc({ outcome: resumed ? 'resumed' : 'created' })
     log.info({ orderId: order.id, outTradeNo: order.out_trade_no, amount: order.amount }, 'order created')
     return { replayed: false, order: body }
   }

@@ -8,6 +8,11 @@ import { ORDER_COLUMNS, REFUND_COLUMNS, type OrderRow, type RefundRow } from './
 
 const transitions = businessCounter('payment_order_transitions_total', 'Order status changes by from, to and cause', ['from', 'to', 'cause'] as const)
 
+/** Counts a transition written by a statement of its own (checkout's single-statement order placement). */
+export function countTransition (from: OrderStatus | null, to: OrderStatus, cause: string): void {
+  transitions.inc({ from: from ?? 'NEW', to, cause })
+}
+
 /** What WeChat Pay says about a successful payment (a TRANSACTION.SUCCESS resource or a query answer). */
 export interface PaymentFacts {
   transactionId: string
@@ -47,11 +52,7 @@ export class Ledger {
       'INSERT INTO order_transitions (order_id, from_status, to_status, cause, detail) VALUES ($1, $2, $3, $4, $5)',
       [orderId, from, to, cause, detail === undefined ? null : JSON.stringify(detail)]
     )
-    transitions.inc({ from: from ?? 'NEW', to, cause: causeKind(cause) })
-  }
-
-  async created (client: PoolClient, order: OrderRow, cause: string): Promise<void> {
-    await this.record(client, order.id, null, 'PENDING', cause)
+    countTransition(from, to, causeKind(cause))
   }
 
   /**

@@ -2,7 +2,8 @@
 -- Prices are integers in fen; the client never sends a price.
 CREATE TABLE products (
   id          text PRIMARY KEY CHECK (id ~ '^[a-z0-9][a-z0-9-]{0,63}$'),
-  name        text NOT NULL CHECK (name <> '' AND octet_length(name) <= 127),
+  -- WeChat Pay takes 127 bytes of description: the name plus ' ×99' for a quantity.
+  name        text NOT NULL CHECK (name <> '' AND octet_length(name) <= 120),
   price       integer NOT NULL CHECK (price > 0),
   active      boolean NOT NULL DEFAULT true,
   created_at  timestamptz NOT NULL DEFAULT now()
