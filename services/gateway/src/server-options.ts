@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import pino from 'pino'
 import type { Config } from './config.js'
+import { clientErrorHandler, frameworkErrors } from './client-errors.js'
 
 /**
  * Where the gateway's log lines go: stdout through an 8 KiB buffer instead of one write(2) per
@@ -30,6 +31,8 @@ export function publicServerOptions (config: Config): Record<string, unknown> {
     // Slow clients (slowloris) cannot hold a request open for long.
     requestTimeout: 30000,
     return503OnClosing: true,
-    forceCloseConnections: 'idle'
+    forceCloseConnections: 'idle',
+    clientErrorHandler,
+    frameworkErrors
   }
 }

@@ -20,10 +20,12 @@ export default async function wechatNotifyRoutes (app: FastifyInstance): Promise
     schema: {
       tags: ['payments'],
       summary: 'WeChat Pay notification callback (called by WeChat, not by the mini-program)',
+      // additionalProperties: errors raised before the handler (a body over the limit) are the error envelope, which a
+      // closed schema would serialize to `{}`.
       response: {
         200: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
-        '4xx': { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
-        '5xx': { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } }
+        '4xx': { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, additionalProperties: true },
+        '5xx': { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, additionalProperties: true }
       }
     }
   }, async (request, reply) => {
