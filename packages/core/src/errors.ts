@@ -54,7 +54,20 @@ export interface ErrorBody { code: string, message: string, traceId?: string, de
  * What a client sees for any error: the catalogue code and message for 4xx and for the upstream
  * statuses (502-504), and nothing internal for other 5xx.
  */
+/**
+ * Postgres refuses text it cannot store: a NUL character (22021 character_not_in_repertoire) or a \u0000 escape in
+ * jsonb (22P05 untranslatable_character). Both come from what a client sent, so they are its error, not the server's.
+ */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05'])
+
+function isUnstorableText (err: unknown): boolean {
+  return err instanceof Error && typeof (err as { severity?: unknown }).severity === 'string' && UNSTORABLE_TEXT.has((err as { code?: string }).code ?? '')
+}
+
 export function publicError (err: unknown): { statusCode: number, body: ErrorBody, headers: Record<string, string> } {
+  if (isUnstorableText(err)) {
+    return { statusCode: 400, body: { code: 'VALIDATION_FAILED', message: 'The text contains a character that cannot be stored, such as NUL' }, headers: {} }
+  }
   if (isAppError(err) && err.statusCode >= 400 && err.statusCode < 600) {
     const exposed = err.statusCode < 500 || err.statusCode === 502 || err.statusCode === 503 || err.statusCode === 504
     if (exposed && /^[A-Z][A-Z0-9_]{2,63}$/.test(err.code)) {
