@@ -6,14 +6,19 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { ACCESS_TOKEN } from '@wxmp/contracts'
 import { selfSignedCert, testDatabase } from '@wxmp/testing'
-import { freePort, machineFacts, ratio, runLoad, startServer, table, type LoadResult, type Measured, type ServerProcess } from '../harness/index.js'
+import { CpuMeter, combine, cpuPerRequest, freePort, pidsNamed, machineFacts, ratio, runLoad, startServer, table, type LoadResult, type Measured, type ServerProcess } from '../harness/index.js'
 import { AUTHENTICATED, type AuthenticatedTarget } from './targets.js'
 
 const benchDir = fileURLToPath(new URL('../..', import.meta.url))
 
 export interface GatewayBenchOptions {
-  /** Seconds of measured load per scenario. */
+  /** Seconds of measured load per scenario and round. */
   durationS: number
+  /**
+   * Rounds of all scenarios, interleaved (hello, echo, authenticated, hello, ...) so that background
+   * load drifting during the run hits every scenario alike; each scenario reports its median round.
+   */
+  rounds?: number
   /** Seconds of unmeasured load before each, so JIT and pools are warm. */
   warmupS: number
   connections: number
@@ -106,19 +111,40 @@ export async function runGatewayBench (o: GatewayBenchOptions): Promise<GatewayB
     ]
     const facts = machineFacts()
     log(`machine: ${Object.entries(facts).map(([k, v]) => `${k}=${v}`).join(', ')}`)
-    log(`load: autocannon, ${o.connections} connections, ${o.durationS} s per scenario after ${o.warmupS} s warm-up, keep-alive TLS`)
-    const measured: Measured[] = []
-    for (const s of scenarios) {
-      const base = { url: s.url, connections: o.connections, ...(s.headers === undefined ? {} : { headers: s.headers }) }
-      if (o.warmupS > 0) await runLoad({ ...base, durationS: o.warmupS })
-      const result = await runLoad({ ...base, durationS: o.durationS })
-      measured.push({ name: s.name, result })
-      log(`  ${s.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms`)
+    const rounds = Math.max(1, o.rounds ?? 1)
+    log(`load: autocannon, ${o.connections} connections, keep-alive TLS, ${rounds} interleaved round(s) of ${o.durationS} s per scenario, ${o.warmupS} s warm-up each`)
+    const perScenario: LoadResult[][] = scenarios.map(() => [])
+    const byName = (n: string): number[] => servers.filter((p) => p.name === n).map((p) => p.pid)
+    const meter = new CpuMeter({
+      gateway: () => byName('gateway'),
+      'hello server': () => byName('fastify hello'),
+      'user service': () => byName('user service'),
+      'stand-in services': () => byName('stand-in services'),
+      'nats-server': () => pidsNamed('nats-server'),
+      'redis-server': () => pidsNamed('redis-server'),
+      postgres: () => pidsNamed('postgres')
+    })
+    const cpu: Array<Record<string, number>> = scenarios.map(() => ({}))
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, s] of scenarios.entries()) {
+        const base = { url: s.url, connections: o.connections, ...(s.headers === undefined ? {} : { headers: s.headers }) }
+        if (o.warmupS > 0) await runLoad({ ...base, durationS: o.warmupS })
+        const before = meter.snapshot()
+        const result = await runLoad({ ...base, durationS: o.durationS })
+        const used = CpuMeter.delta(before, meter.snapshot())
+        used.loadgen = result.loadgenCpuS ?? 0
+        for (const [k, v] of Object.entries(used)) (cpu[i] as Record<string, number>)[k] = ((cpu[i] as Record<string, number>)[k] ?? 0) + v
+        perScenario[i]?.push(result)
+        log(`  round ${round + 1} ${s.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, load ${machineFacts().loadAverage1m}`)
+      }
     }
+    const measured: Measured[] = scenarios.map((s, i) => ({ name: s.name, result: combine(perScenario[i] ?? []) }))
     const [hello, echo, authenticated] = measured.map((m) => m.result) as [LoadResult, LoadResult, LoadResult]
     const authOverEcho = ratio(authenticated, echo)
     const text = [
       table(measured),
+      '',
+      ...measured.map((m, i) => cpuPerRequest(m.name, cpu[i] ?? {}, m.result.requests)),
       '',
       `echo / hello:          ${ratio(echo, hello).toFixed(2)}`,
       `authenticated / hello: ${ratio(authenticated, hello).toFixed(2)}`,

@@ -2,10 +2,11 @@ import { parseArgs } from 'node:util'
 import { runGatewayBench } from './bench.js'
 import { AUTHENTICATED, STAND_IN_ME } from './targets.js'
 
-// pnpm --filter @wxmp/bench bench:gateway [--duration 10] [--warmup 3] [--connections 100] [--stand-in] [--profile DIR] [--smoke]
+// pnpm --filter @wxmp/bench bench:gateway [--duration 10] [--rounds 3] [--warmup 3] [--connections 100] [--stand-in] [--profile DIR] [--smoke]
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '100' },
     'stand-in': { type: 'boolean', default: false },
@@ -15,6 +16,7 @@ const { values } = parseArgs({
 })
 await runGatewayBench({
   durationS: values.smoke ? 2 : Number(values.duration),
+  rounds: values.smoke ? 1 : Number(values.rounds),
   warmupS: values.smoke ? 1 : Number(values.warmup),
   connections: values.smoke ? 10 : Number(values.connections),
   authenticated: values['stand-in'] ? STAND_IN_ME : AUTHENTICATED,

@@ -25,6 +25,8 @@ export interface LoadResult {
   /** Responses outside 2xx. */
   non2xx: number
   statusCodes: Record<string, number>
+  /** CPU seconds the load generator itself used. */
+  loadgenCpuS?: number
 }
 
 const worker = fileURLToPath(new URL('./load-worker.ts', import.meta.url))

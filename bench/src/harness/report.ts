@@ -17,3 +17,36 @@ export function table (rows: Measured[]): string {
 export function ratio (a: LoadResult, b: LoadResult): number {
   return b.rps === 0 ? 0 : a.rps / b.rps
 }
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid] as number : ((s[mid - 1] as number) + (s[mid] as number)) / 2
+}
+
+/**
+ * Several rounds of one scenario as one result: medians of req/s and latency percentiles (robust to
+ * a round disturbed by other work on the machine), sums of requests and errors, the worst max.
+ */
+export function combine (rounds: LoadResult[]): LoadResult {
+  const codes: Record<string, number> = {}
+  for (const r of rounds) for (const [k, v] of Object.entries(r.statusCodes)) codes[k] = (codes[k] ?? 0) + v
+  return {
+    requests: rounds.reduce((n, r) => n + r.requests, 0),
+    rps: median(rounds.map((r) => r.rps)),
+    p50: median(rounds.map((r) => r.p50)),
+    p90: median(rounds.map((r) => r.p90)),
+    p99: median(rounds.map((r) => r.p99)),
+    max: Math.max(...rounds.map((r) => r.max)),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+    non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),
+    statusCodes: codes,
+    loadgenCpuS: rounds.reduce((n, r) => n + (r.loadgenCpuS ?? 0), 0)
+  }
+}
+
+/** CPU milliseconds each process group spent per request: where a scenario's time goes. */
+export function cpuPerRequest (name: string, cpu: Record<string, number>, requests: number): string {
+  const parts = Object.entries(cpu).filter(([, s]) => s > 0).map(([k, s]) => `${k} ${(s * 1000 / Math.max(1, requests)).toFixed(3)}`)
+  return `${name}: CPU ms per request: ${parts.join(', ')}`
+}

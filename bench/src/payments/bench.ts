@@ -1,0 +1,207 @@
+import { generateKeyPairSync, randomBytes, randomInt, randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { connect } from '@nats-io/transport-node'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { ACCESS_TOKEN } from '@wxmp/contracts'
+import { selfSignedCert, testDatabase } from '@wxmp/testing'
+import { freePort, machineFacts, ratio, runLoad, startServer, table, type LoadResult, type Measured, type ServerProcess } from '../harness/index.js'
+import { runUniqueLoad } from './order-load.js'
+
+const benchDir = fileURLToPath(new URL('../..', import.meta.url))
+const repo = fileURLToPath(new URL('../../../', import.meta.url))
+
+export interface OrdersBenchOptions {
+  /** Seconds of measured load per scenario. */
+  durationS: number
+  /** Seconds of unmeasured load before each. */
+  warmupS: number
+  connections: number
+  /** Folder for `node --cpu-prof` output of the payment service, the gateway and the simulator. */
+  cpuProfileDir?: string
+  log?: (line: string) => void
+}
+
+export interface OrdersBenchResult {
+  machine: Record<string, string | number>
+  echo: LoadResult
+  orders: LoadResult
+  /** Orders per second over bare gateway -> NATS round trips per second, same run. */
+  ordersOverEcho: number
+  text: string
+}
+
+const digits = (n: number): string => Array.from({ length: n }, () => String(randomInt(10))).join('')
+
+/** A merchant and a WeChat Pay key pair in files, as the simulator and the payment service read them. */
+function wechatPayKeys (dir: string): { sim: Record<string, string>, payment: Record<string, string>, appid: string } {
+  const file = (name: string, content: string): string => { const p = join(dir, name); writeFileSync(p, content, { mode: 0o600 }); return p }
+  const pair = (): { key: string, pub: string } => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    return { key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), pub: publicKey.export({ type: 'spki', format: 'pem' }).toString() }
+  }
+  const merchant = pair()
+  const wechatpay = pair()
+  const appid = 'wx' + randomBytes(8).toString('hex')
+  const mchid = '19' + digits(8)
+  const serial = randomBytes(20).toString('hex').toUpperCase()
+  const keyId = 'PUB_KEY_ID_01' + digits(28)
+  const apiV3 = file('apiv3-key', randomBytes(16).toString('hex'))
+  const shared = { WECHAT_APPID: appid, WECHATPAY_MCHID: mchid, WECHATPAY_MERCHANT_SERIAL_NO: serial, WECHATPAY_APIV3_KEY_FILE: apiV3 }
+  return {
+    appid,
+    sim: {
+      ...shared,
+      WECHAT_SECRET: randomBytes(16).toString('hex'),
+      SIM_MERCHANT_PUBLIC_KEY_FILE: file('merchant-public.pem', merchant.pub),
+      SIM_WECHATPAY_PRIVATE_KEY_FILE: file('wechatpay-key.pem', wechatpay.key),
+      SIM_WECHATPAY_PUBLIC_KEY_ID: keyId
+    },
+    payment: {
+      ...shared,
+      WECHATPAY_MERCHANT_PRIVATE_KEY_FILE: file('merchant-key.pem', merchant.key),
+      WECHATPAY_PUBLIC_KEYS: `${keyId}=${file('wechatpay-public.pem', wechatpay.pub)}`
+    }
+  }
+}
+
+/**
+ * Order creation through the gateway: `POST /v1/payments/orders` with a new Idempotency-Key on every request,
+ * each one a new order (catalog read, key and order written in one transaction, a signed JSAPI prepay at the
+ * WeChat simulator, pay parameters signed, the stored answer written), next to the bare gateway -> NATS echo of
+ * the same run. Every server is a process of its own: simulator, user and payment services, the stand-in that
+ * answers the echo and the JWKS, the gateway, and the load generator.
+ */
+export async function runOrdersBench (o: OrdersBenchOptions): Promise<OrdersBenchResult> {
+  const log = o.log ?? ((line: string) => process.stdout.write(line + '\n'))
+  const cleanups: Array<() => unknown> = []
+  const servers: ServerProcess[] = []
+  const dir = mkdtempSync(join(tmpdir(), 'wxmp-bench-pay-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  const teardown = { teardown: (fn: () => unknown) => { cleanups.push(fn) } }
+  const profile = (name: string): string[] => o.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`, `--cpu-prof-name=${name}.cpuprofile`]
+  try {
+    const { cert, key } = await selfSignedCert()
+    writeFileSync(join(dir, 'cert.pem'), cert)
+    writeFileSync(join(dir, 'key.pem'), key)
+    const tls = { TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem') }
+    const prefix = `bench${randomBytes(4).toString('hex')}.`
+    const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
+    const keys = wechatPayKeys(dir)
+    const signing = await generateKeyPair('ES256', { extractable: true })
+    const jwk = { ...(await exportJWK(signing.publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' }
+    const [simPort, standInPort, userPort, paymentPort, gatewayPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()]
+    const service = { NATS_URL: natsUrl, NATS_SUBJECT_PREFIX: prefix, HOST: '127.0.0.1', LOG_LEVEL: 'info' }
+
+    servers.push(await startServer({
+      name: 'wechat simulator',
+      script: 'src/server.ts',
+      cwd: `${repo}services/wechat-sim`,
+      nodeArgs: profile('wechat-sim'),
+      env: { ...keys.sim, PORT: String(simPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      waitPorts: [simPort]
+    }))
+    servers.push(await startServer({
+      name: 'stand-in services',
+      script: 'src/gateway/stand-in-services.ts',
+      cwd: benchDir,
+      env: { PORT: String(standInPort), NATS_URL: natsUrl, NATS_SUBJECT_PREFIX: prefix, BENCH_JWKS: JSON.stringify({ keys: [jwk] }), LOG_LEVEL: 'info' },
+      waitPorts: [standInPort]
+    }))
+    servers.push(await startServer({
+      name: 'user service',
+      script: 'src/server.ts',
+      cwd: `${repo}services/user`,
+      env: { ...service, PORT: String(userPort), DATABASE_URL: await testDatabase(teardown, 'bench_user') },
+      waitPorts: [userPort]
+    }))
+    const paymentDb = await testDatabase(teardown, 'bench_payment')
+    servers.push(await startServer({
+      name: 'payment service',
+      script: 'src/server.ts',
+      cwd: `${repo}services/payment`,
+      nodeArgs: profile('payment'),
+      env: {
+        ...service,
+        ...keys.payment,
+        PORT: String(paymentPort),
+        DATABASE_URL: paymentDb,
+        WECHATPAY_API_BASE_URL: `http://127.0.0.1:${simPort}`,
+        WECHATPAY_NOTIFY_URL: `https://127.0.0.1:${gatewayPort}/v1/payments/wechat/notify`
+      },
+      waitPorts: [paymentPort]
+    }))
+    servers.push(await startServer({
+      name: 'gateway',
+      script: 'src/gateway/gateway-server.ts',
+      cwd: benchDir,
+      nodeArgs: profile('gateway'),
+      env: {
+        ...tls,
+        HTTPS_PORT: String(gatewayPort),
+        NATS_URL: natsUrl,
+        NATS_SUBJECT_PREFIX: prefix,
+        REDIS_KEY_PREFIX: `bench:${prefix}`,
+        LOG_LEVEL: 'info',
+        // One client address and one user for every connection: limits out of reach, every request still counted.
+        RATE_LIMIT_MAX_SCALE: '1000000'
+      },
+      waitPorts: [gatewayPort]
+    }))
+
+    // The buyer: a WeChat user of the simulator's app, made by the user service, signed in with the bench key.
+    const nc = await connect({ servers: natsUrl })
+    let userId: string
+    try {
+      const msg = await nc.request(`${prefix}user.ensure`, JSON.stringify({ appid: keys.appid, openid: 'oBench' + randomBytes(10).toString('hex') }), { timeout: 10000 })
+      userId = (msg.json() as { user: { id: string } }).user.id
+    } finally {
+      await nc.close()
+    }
+    const now = Math.floor(Date.now() / 1000)
+    const token = await new SignJWT({ sid: randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', kid: 'bench', typ: 'JWT' })
+      .setIssuer(ACCESS_TOKEN.issuer).setAudience(ACCESS_TOKEN.audience).setSubject(userId)
+      .setJti(randomUUID()).setIssuedAt(now).setExpirationTime(now + ACCESS_TOKEN.ttlSeconds)
+      .sign(signing.privateKey)
+
+    const facts = machineFacts()
+    log(`machine: ${Object.entries(facts).map(([k, v]) => `${k}=${v}`).join(', ')}`)
+    log(`load: autocannon, ${o.connections} connections, ${o.durationS} s per scenario after ${o.warmupS} s warm-up, keep-alive TLS`)
+    const measured: Measured[] = []
+
+    const echoLoad = { url: `https://127.0.0.1:${gatewayPort}/v1/bench/echo`, connections: o.connections }
+    if (o.warmupS > 0) await runLoad({ ...echoLoad, durationS: o.warmupS })
+    const echo = await runLoad({ ...echoLoad, durationS: o.durationS })
+    measured.push({ name: 'gateway -> NATS echo (public)', result: echo })
+    log(`  echo: ${echo.rps.toFixed(0)} req/s, p99 ${echo.p99} ms`)
+
+    const orderLoad = {
+      url: `https://127.0.0.1:${gatewayPort}/v1/payments/orders`,
+      connections: o.connections,
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'bench-[<id>]' },
+      body: JSON.stringify({ productId: 'sticker-pack', quantity: 1 })
+    }
+    if (o.warmupS > 0) await runUniqueLoad({ ...orderLoad, durationS: o.warmupS })
+    const orders = await runUniqueLoad({ ...orderLoad, durationS: o.durationS })
+    measured.push({ name: 'POST /v1/payments/orders (new key each)', result: orders })
+    log(`  orders: ${orders.rps.toFixed(0)} orders/s, p99 ${orders.p99} ms`)
+
+    const ordersOverEcho = ratio(orders, echo)
+    const text = [
+      table(measured),
+      '',
+      `orders / echo:   ${ordersOverEcho.toFixed(2)}`,
+      `orders/s:        ${orders.rps.toFixed(0)}  (target >= 500: ${orders.rps >= 500 ? 'met' : 'missed'})`,
+      `answers:         ${Object.entries(orders.statusCodes).map(([k, v]) => `${v} x ${k}`).join(', ')}`
+    ].join('\n')
+    log(text)
+    return { machine: facts, echo, orders, ordersOverEcho, text }
+  } finally {
+    for (const s of servers.reverse()) await s.stop().catch(() => {})
+    for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => {})
+  }
+}

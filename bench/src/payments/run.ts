@@ -1,0 +1,20 @@
+import { parseArgs } from 'node:util'
+import { runOrdersBench } from './bench.js'
+
+// cd bench && node --import tsx --conditions=@wxmp/source src/payments/run.ts
+//   [--duration 10] [--warmup 3] [--connections 100] [--profile DIR] [--smoke]
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '100' },
+    profile: { type: 'string' },
+    smoke: { type: 'boolean', default: false }
+  }
+})
+await runOrdersBench({
+  durationS: values.smoke ? 2 : Number(values.duration),
+  warmupS: values.smoke ? 1 : Number(values.warmup),
+  connections: values.smoke ? 10 : Number(values.connections),
+  ...(values.profile === undefined ? {} : { cpuProfileDir: values.profile })
+})
