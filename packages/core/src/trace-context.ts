@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomFillSync, randomUUID } from 'node:crypto'
 
 /** What one unit of work knows about the request it serves; carried across NATS in headers. */
 export interface TraceContext {
@@ -19,8 +19,19 @@ const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/
 // W3C Trace Context: list members are key=value, at most 32 of them, and the header at most 512 characters.
 const TRACESTATE_MEMBER = /^(?:[a-z0-9][_0-9a-z\-*/]{0,255}|[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13})=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/
 
-export const newTraceId = (): string => randomBytes(16).toString('hex')
-export const newSpanId = (): string => randomBytes(8).toString('hex')
+// Ids are cut from a pooled CSPRNG buffer: one randomFillSync per 4 KiB instead of one per id,
+// which at two or three ids per request was a visible share of the gateway's CPU.
+const pool = Buffer.allocUnsafe(4096)
+let offset = pool.length
+function randomHex (bytes: number): string {
+  if (offset + bytes > pool.length) { randomFillSync(pool); offset = 0 }
+  const hex = pool.toString('hex', offset, offset + bytes)
+  offset += bytes
+  return hex
+}
+
+export const newTraceId = (): string => randomHex(16)
+export const newSpanId = (): string => randomHex(8)
 
 /** Parses a W3C traceparent; returns undefined for anything the spec says to discard. */
 export function parseTraceparent (header: unknown): { traceId: string, parentSpanId: string, traceFlags: string } | undefined {

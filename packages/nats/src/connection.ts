@@ -22,7 +22,10 @@ export async function connectNats (s: NatsSettings): Promise<TrackedConnection> 
     name: s.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
-    waitOnFirstConnect: false
+    waitOnFirstConnect: false,
+    // The client would otherwise build two Error objects per request to keep the caller's stack for a
+    // timeout that rarely comes; NatsClient maps failures to its own errors anyway.
+    noAsyncTraces: true
   })
   let connected = true
   void (async () => {
