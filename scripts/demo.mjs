@@ -25,11 +25,13 @@ const paint = (code, s) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s)
 
 // What a reader of the demo must never see in full.
 const SECRET = new Set(['accessToken', 'refreshToken', 'code', 'paySign', 'package', 'secret', 'otpauthUrl', 'authorization'])
-function mask (value) {
-  if (Array.isArray(value)) return value.map(mask)
+function mask (value, key) {
+  if (Array.isArray(value)) return value.map((v) => mask(v))
   if (value === null || typeof value !== 'object') return value
+  // An error envelope's code is a catalogue name, not a secret.
+  if (key === 'error') return value
   return Object.fromEntries(Object.entries(value).map(([k, v]) =>
-    [k, SECRET.has(k) && typeof v === 'string' ? `${v.slice(0, 6)}…(${v.length} chars)` : mask(v)]))
+    [k, SECRET.has(k) && typeof v === 'string' ? `${v.slice(0, 6)}…(${v.length} chars)` : mask(v, k)]))
 }
 
 function request (base, method, path, { body, headers = {} } = {}) {

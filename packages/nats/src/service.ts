@@ -96,7 +96,7 @@ export class NatsService {
     } finally {
       const level = status >= 500 ? 'error' : 'info'
       const ms = performance.now() - started
-      log[level]({ subject: def.subject, status, code, durationMs: Math.round(ms * 100) / 100 }, 'message handled')
+      log[level]({ subject: def.subject, status, errorCode: code, durationMs: Math.round(ms * 100) / 100 }, 'message handled')
       natsHandled.inc({ subject: def.subject, status: String(status) })
       natsHandleDuration.observe({ subject: def.subject, status: String(status) }, ms / 1000)
     }
