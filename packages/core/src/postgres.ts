@@ -89,6 +89,12 @@ export const postgres = fp(async function postgres (app: FastifyInstance, opts: 
   })
   // An idle client losing its server emits 'error' on the pool; unhandled, that would kill the process.
   app.pg.pool.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'postgres connection lost'))
+  // A client checked out of the pool (mid-transaction) emits 'error' on itself when its server goes away, and the
+  // pool listens only to idle ones: unheard, that error killed the process. The query in progress fails on its own,
+  // and the pool drops the broken client when it is released.
+  app.pg.pool.on('connect', (client) => {
+    client.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'postgres connection lost while in use'))
+  })
   const pool = app.pg.pool
   observedGauge('pg_pool_connections', 'Postgres pool connections by state (waiting = callers queued for one)', ['state'], (g) => {
     g.set({ state: 'total' }, pool.totalCount)

@@ -1,0 +1,32 @@
+import t from 'tap'
+import { tcpProxy, testDatabase } from '@wxmp/testing'
+import { createFastify, foundation, postgres } from '../src/index.js'
+
+// Regression (found by the chaos suite's Postgres restart): a connection checked out of the pool for a transaction
+// emitted 'error' when the server went away, nothing listened, and the uncaught error shut the whole service down
+// (both payment replicas at once). Now the query fails, the request answers an error, and the process stays up.
+t.test('losing Postgres in the middle of a transaction fails that query and keeps the process alive', async (t) => {
+  const url = new URL(await testDatabase(t, 'connloss'))
+  const proxy = await tcpProxy(t, Number(url.port || 5432), url.hostname)
+  url.port = String(proxy.port)
+  const app = createFastify({ service: 'test', level: 'silent' })
+  await app.register(foundation)
+  await app.register(postgres, { connectionString: url.toString(), max: 2 })
+  t.teardown(async () => { await app.close() })
+  await app.ready()
+
+  const client = await app.pg.pool.connect()
+  await client.query('BEGIN')
+  const ended = new Promise((resolve) => client.once('end', resolve))
+  await proxy.cut()
+  await ended
+  const err = await client.query('SELECT 1').then(() => undefined, (e: unknown) => e)
+  t.ok(err instanceof Error, 'the query on the lost connection fails')
+  client.release(err as Error)
+  // An unheard 'error' event would have thrown as an uncaught exception by now, failing this test.
+  await new Promise((resolve) => setTimeout(resolve, 100))
+
+  await proxy.restore()
+  const { rows } = await app.pg.pool.query<{ ok: number }>('SELECT 1 AS ok')
+  t.same(rows, [{ ok: 1 }], 'the pool serves again on a fresh connection')
+})
