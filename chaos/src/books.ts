@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { connect } from '@nats-io/transport-node'
 import { jetstream } from '@nats-io/jetstream'
+import { EVENTS_STREAM, EventSubjects, prefixedName } from '@wxmp/contracts'
 import { simCall, type Outcome } from './client.js'
 import type { Load } from './load.js'
 import type { Stack } from './stack.js'
@@ -29,7 +30,7 @@ export async function paymentEvents (stack: Stack): Promise<Array<{ id: string, 
   const nc = await connect({ servers: stack.nats.url, name: 'chaos-books' })
   try {
     const js = jetstream(nc)
-    const consumer = await js.consumers.get(`${stack.prefix}EVENTS`, { filter_subjects: [`${stack.prefix}events.payment.succeeded`] })
+    const consumer = await js.consumers.get(prefixedName(stack.prefix, EVENTS_STREAM.name), { filter_subjects: stack.prefix + EventSubjects.paymentSucceeded })
     const events: Array<{ id: string, orderId: string, userId: string }> = []
     for (;;) {
       const batch = await consumer.fetch({ max_messages: 500, expires: 1000 })

@@ -46,6 +46,8 @@ export async function runFault (ctx: ScenarioContext, spec: FaultSpec): Promise<
     if (crashes.length > 0) problems.push(`${p.name} exited on its own (${crashes.map((c) => c.signal ?? `code ${c.code}`).join(', ')})`)
   }
   if (spec.restore !== undefined) await spec.restore(ctx)
+  // A process that died on its own is a finding, reported above; it is started again so the next scenario runs whole.
+  for (const p of ctx.stack.all()) if (!p.alive) await p.start()
   await untilReady(ctx.stack)
   const recovery = recoveryMs(load.outcomes, faultEnd, ['login', 'me', 'order'])
   if (recovery === null) problems.push('some kind of request never succeeded after the fault ended')
