@@ -18,6 +18,8 @@ export const redis = fp(async function redis (app: FastifyInstance, opts: RedisO
     url: opts.url,
     keyPrefix: opts.keyPrefix,
     enableOfflineQueue: false,
+    // Commands issued in the same tick (many concurrent requests each counting a rate limit) share one write.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     connectTimeout: 3000,
     retryStrategy: (times: number) => Math.min(times * 200, 2000)
