@@ -37,15 +37,15 @@ export class Sessions {
   /** Starts a session and returns its first token pair. */
   async open (userId: string, method: 'wechat' | 'password'): Promise<TokenPair & { sessionId: string }> {
     const refreshToken = newRefreshToken()
-    const sessionId = await withTransaction(this.pool, async (c) => {
-      const { rows } = await c.query<{ id: string }>(
-        `INSERT INTO sessions (user_id, method, expires_at) VALUES ($1, $2, now() + make_interval(days => $3)) RETURNING id`,
-        [userId, method, this.settings.sessionTtlDays]
-      )
-      const id = (rows[0] as { id: string }).id
-      await c.query('INSERT INTO refresh_tokens (session_id, token_hash, expires_at) SELECT $1, $2, expires_at FROM sessions WHERE id = $1', [id, hashToken(refreshToken)])
-      return id
-    })
+    // One statement, so one round trip and atomic without an explicit transaction: logins are the hot path.
+    const { rows } = await this.pool.query<{ session_id: string }>(
+      `WITH s AS (
+         INSERT INTO sessions (user_id, method, expires_at) VALUES ($1, $2, now() + make_interval(days => $3)) RETURNING id, expires_at
+       )
+       INSERT INTO refresh_tokens (session_id, token_hash, expires_at) SELECT id, $4, expires_at FROM s RETURNING session_id`,
+      [userId, method, this.settings.sessionTtlDays, hashToken(refreshToken)]
+    )
+    const sessionId = (rows[0] as { session_id: string }).session_id
     const { accessToken, expiresIn } = await this.keys.sign(userId, sessionId)
     return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn, sessionId }
   }

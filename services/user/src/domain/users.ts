@@ -34,6 +34,13 @@ export class Users {
    * user. A unionid learnt later is kept.
    */
   async ensure (identity: { appid: string, openid: string, unionid?: string }, trace?: TraceContext): Promise<{ profile: UserProfile, created: boolean }> {
+    // Most logins are returning users: one read, no write, when nothing changed.
+    const { rows: found } = await this.pool.query<UserRow & { unionid: string | null }>(
+      `SELECT ${COLUMNS}, unionid FROM users WHERE appid = $1 AND openid = $2`, [identity.appid, identity.openid])
+    const existing = found[0]
+    if (existing !== undefined && (identity.unionid === undefined || identity.unionid === existing.unionid)) {
+      return { profile: toProfile(existing), created: false }
+    }
     return await withTransaction(this.pool, async (client) => {
       const { rows } = await client.query<UserRow & { created: boolean }>(
         `INSERT INTO users (appid, openid, unionid) VALUES ($1, $2, $3)

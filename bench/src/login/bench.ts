@@ -1,0 +1,165 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { randomBytes } from 'node:crypto'
+import { selfSignedCert, testDatabase } from '@wxmp/testing'
+import { simulatorEnv, simulatorKeys } from '@wxmp/wechat-sim/testing'
+import { authTestEnv } from '@wxmp/auth/testing'
+import { CpuMeter, cpuPerRequest, freePort, machineFacts, pidsNamed, ratio, runLoad, startServer, table, type LoadResult, type ServerProcess } from '../harness/index.js'
+
+const benchDir = fileURLToPath(new URL('../..', import.meta.url))
+const repo = fileURLToPath(new URL('../../../', import.meta.url))
+
+export interface LoginBenchOptions {
+  durationS: number
+  warmupS: number
+  connections: number
+  log?: (line: string) => void
+}
+
+export interface LoginBenchResult {
+  machine: Record<string, string | number>
+  echo: LoadResult
+  login: LoadResult
+  loginOverEcho: number
+  text: string
+}
+
+/** The users of the run: most logins are by people who logged in before, as in a live mini-program. */
+const USERS = 2000
+const openidOf = (i: number): string => `bench-user-${i % USERS}`
+
+/** Asks the simulator (the phone's wx.login) for `n` fresh codes of the run's users, 50 at a time. */
+async function mintCodes (simUrl: string, n: number): Promise<string[]> {
+  const codes: string[] = []
+  let i = 0
+  const worker = async (): Promise<void> => {
+    while (codes.length < n) {
+      const res = await fetch(`${simUrl}/sim/wx-login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ openid: openidOf(i++) }) })
+      codes.push(((await res.json()) as { code: string }).code)
+    }
+  }
+  await Promise.all(Array.from({ length: 50 }, worker))
+  return codes
+}
+
+async function loginLoad (o: { url: string, connections: number, durationS: number, codesFile: string }): Promise<LoadResult> {
+  const worker = fileURLToPath(new URL('./login-load-worker.ts', import.meta.url))
+  return await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify(o)], { stdio: ['ignore', 'pipe', 'inherit'], cwd: benchDir })
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => { out += String(c) })
+    child.on('error', reject)
+    child.on('exit', (code) => {
+      if (code !== 0) { reject(new Error(`login load generator exited with ${code}`)); return }
+      try { resolve(JSON.parse(out) as LoadResult) } catch (err) { reject(err) }
+    })
+  })
+}
+
+/**
+ * WeChat logins through the gateway (code -> code2Session at the simulator -> user.ensure -> session and
+ * tokens) next to the bare gateway -> NATS echo, every server a process of its own, in one run.
+ */
+export async function runLoginBench (o: LoginBenchOptions): Promise<LoginBenchResult> {
+  const log = o.log ?? ((line: string) => process.stdout.write(line + '\n'))
+  const servers: ServerProcess[] = []
+  const cleanups: Array<() => unknown> = []
+  const dir = mkdtempSync(join(tmpdir(), 'wxmp-bench-login-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  const teardown = { teardown: (fn: () => unknown) => { cleanups.push(fn) } }
+  try {
+    const { cert, key } = await selfSignedCert()
+    writeFileSync(join(dir, 'cert.pem'), cert)
+    writeFileSync(join(dir, 'key.pem'), key)
+    const prefix = `bench${randomBytes(4).toString('hex')}.`
+    const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
+    const common = { NATS_URL: natsUrl, NATS_SUBJECT_PREFIX: prefix, LOG_LEVEL: 'info', HOST: '127.0.0.1' }
+    const keys = await simulatorKeys()
+    const [simPort, userPort, authPort, standInPort, gatewayPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()])
+    const simUrl = `http://127.0.0.1:${simPort}`
+
+    servers.push(await startServer({ name: 'wechat simulator', script: 'src/server.ts', cwd: `${repo}services/wechat-sim`, env: { ...simulatorEnv(keys, { LOG_LEVEL: 'warn' }), PORT: String(simPort), HOST: '127.0.0.1' }, waitPorts: [simPort] }))
+    servers.push(await startServer({ name: 'user service', script: 'src/server.ts', cwd: `${repo}services/user`, env: { ...common, PORT: String(userPort), DATABASE_URL: await testDatabase(teardown, 'bench_user') }, waitPorts: [userPort] }))
+    servers.push(await startServer({
+      name: 'auth service',
+      script: 'src/server.ts',
+      cwd: `${repo}services/auth`,
+      env: {
+        ...common,
+        ...authTestEnv({ wechatBaseUrl: simUrl, appid: keys.appid, secret: keys.secret }),
+        PORT: String(authPort),
+        DATABASE_URL: await testDatabase(teardown, 'bench_auth'),
+        REDIS_KEY_PREFIX: `bench:${prefix}auth:`
+      },
+      waitPorts: [authPort]
+    }))
+    servers.push(await startServer({ name: 'stand-in services', script: 'src/gateway/stand-in-services.ts', cwd: benchDir, env: { ...common, PORT: String(standInPort) }, waitPorts: [standInPort] }))
+    servers.push(await startServer({
+      name: 'gateway',
+      script: 'src/gateway/gateway-server.ts',
+      cwd: benchDir,
+      env: {
+        ...common,
+        TLS_CERT_FILE: join(dir, 'cert.pem'),
+        TLS_KEY_FILE: join(dir, 'key.pem'),
+        HTTPS_PORT: String(gatewayPort),
+        REDIS_KEY_PREFIX: `bench:${prefix}gw:`,
+        // One client address for every connection: limits go out of reach, every request is still counted in Redis.
+        RATE_LIMIT_MAX_SCALE: '1000000'
+      },
+      waitPorts: [gatewayPort]
+    }))
+
+    const base = `https://127.0.0.1:${gatewayPort}`
+    const facts = machineFacts()
+    log(`machine: ${Object.entries(facts).map(([k, v]) => `${k}=${v}`).join(', ')}`)
+    log(`load: autocannon, ${o.connections} connections, keep-alive TLS, ${o.durationS} s per scenario, ${o.warmupS} s warm-up each`)
+    const meter = new CpuMeter({
+      gateway: () => servers.filter((s) => s.name === 'gateway').map((s) => s.pid),
+      auth: () => servers.filter((s) => s.name === 'auth service').map((s) => s.pid),
+      user: () => servers.filter((s) => s.name === 'user service').map((s) => s.pid),
+      'wechat simulator': () => servers.filter((s) => s.name === 'wechat simulator').map((s) => s.pid),
+      'nats-server': () => pidsNamed('nats-server'),
+      'redis-server': () => pidsNamed('redis-server'),
+      postgres: () => pidsNamed('postgres')
+    })
+
+    if (o.warmupS > 0) await runLoad({ url: `${base}/v1/bench/echo`, connections: o.connections, durationS: o.warmupS })
+    const before = meter.snapshot()
+    const echo = await runLoad({ url: `${base}/v1/bench/echo`, connections: o.connections, durationS: o.durationS })
+    const echoCpu = CpuMeter.delta(before, meter.snapshot())
+
+    // The warm-up logs every user of the run in once (their first login creates them); the measured window
+    // is returning users, each with a fresh code.
+    const warmCodes = await mintCodes(simUrl, Math.max(USERS, o.warmupS * 600))
+    writeFileSync(join(dir, 'warm-codes'), warmCodes.join('\n'))
+    await loginLoad({ url: `${base}/v1/auth/wechat/login`, connections: o.connections, durationS: Math.max(o.warmupS, 60), codesFile: join(dir, 'warm-codes') })
+    const codes = await mintCodes(simUrl, Math.max(500, o.durationS * 2000))
+    writeFileSync(join(dir, 'codes'), codes.join('\n'))
+    const beforeLogin = meter.snapshot()
+    const login = await loginLoad({ url: `${base}/v1/auth/wechat/login`, connections: o.connections, durationS: o.durationS, codesFile: join(dir, 'codes') })
+    const loginCpu = CpuMeter.delta(beforeLogin, meter.snapshot())
+    loginCpu.loadgen = login.loadgenCpuS ?? 0
+    echoCpu.loadgen = echo.loadgenCpuS ?? 0
+
+    const measured = [{ name: 'gateway -> NATS echo (public)', result: echo }, { name: 'WeChat login (returning user)', result: login }]
+    const loginOverEcho = ratio(login, echo)
+    const text = [
+      table(measured),
+      '',
+      cpuPerRequest(measured[0]!.name, echoCpu, echo.requests),
+      cpuPerRequest(measured[1]!.name, loginCpu, login.requests),
+      '',
+      `logins / echo: ${loginOverEcho.toFixed(2)}   (target: 1,000 logins/s on this machine; measured ${login.rps.toFixed(0)} logins/s)`,
+      `login answers: ${Object.entries(login.statusCodes).map(([k, v]) => `${k}: ${v}`).join(', ')}`
+    ].join('\n')
+    log(text)
+    return { machine: facts, echo, login, loginOverEcho, text }
+  } finally {
+    for (const s of servers.reverse()) await s.stop().catch(() => {})
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {})
+  }
+}
