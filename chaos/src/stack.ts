@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, natsPrefix, selfSignedCert } from '@wxmp/testing'
+import { natsPrefix, selfSignedCert } from '@wxmp/testing'
 import { simulatorEnv, simulatorKeys, type SimulatorKeys } from '@wxmp/wechat-sim/testing'
 import { Cleanup } from './infra/cleanup.js'
 import { throwawayPostgres, type ThrowawayPostgres } from './infra/postgres.js'
@@ -71,8 +71,6 @@ async function build (cleanup: Cleanup, opts: StackOptions): Promise<Stack> {
   ])
   const cert = file('tls-cert.pem', tls.cert)
   const tlsKey = file('tls-key.pem', tls.key)
-  const [simPort, httpsPort, httpPort] = [await freePort(), await freePort(), await freePort()]
-  const simUrl = `http://127.0.0.1:${simPort}`
   const prefix = natsPrefix()
   const logLevel = opts.logLevel ?? 'warn'
 
@@ -85,6 +83,19 @@ async function build (cleanup: Cleanup, opts: StackOptions): Promise<Stack> {
     DATABASE_CREATE: 'true',
     SHUTDOWN_GRACE_MS: '3000'
   }
+
+  const sim = await startService(cleanup, logDir, 'wechat-sim', 'wechat-sim', ([port]) => simulatorEnv(keys, {
+    LOG_LEVEL: logLevel,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    SIM_NOTIFY_CA_FILE: cert,
+    // WeChat Pay's retry schedule compressed from hours to about a minute: notifications that fail during a fault
+    // are retried within the scenario, as WeChat would over the following hours.
+    SIM_NOTIFY_SCHEDULE: '300ms,700ms,1s,2s,3s,5s,5s,8s,10s,10s,10s,15s',
+    SIM_NOTIFY_TIMEOUT_MS: '5000',
+    SIM_REFUND_SETTLE_MS: '500'
+  }), 1)
+  const simUrl = `http://127.0.0.1:${sim.port}`
   const wechat = {
     WECHAT_APPID: keys.appid,
     WECHAT_SECRET: keys.secret,
@@ -97,23 +108,30 @@ async function build (cleanup: Cleanup, opts: StackOptions): Promise<Stack> {
     WECHATPAY_PUBLIC_KEYS: `${keys.wechatpayPublicKeyId}=${keys.files.wechatpayPublicKey}`
   }
 
-  const sim = await startService(cleanup, logDir, 'wechat-sim', 'wechat-sim', simulatorEnv(keys, {
-    LOG_LEVEL: logLevel,
-    HOST: '127.0.0.1',
-    PORT: String(simPort),
-    SIM_NOTIFY_CA_FILE: cert,
-    // WeChat Pay's retry schedule compressed from hours to about a minute: notifications that fail during a fault
-    // are retried within the scenario, as WeChat would over the following hours.
-    SIM_NOTIFY_SCHEDULE: '300ms,700ms,1s,2s,3s,5s,5s,8s,10s,10s,10s,15s',
-    SIM_NOTIFY_TIMEOUT_MS: '5000',
-    SIM_REFUND_SETTLE_MS: '500'
-  }))
+  // The gateway first: payment needs its port for the notify URL, and it waits for auth's keys on its own.
+  let httpsPort = 0
+  const gateway = await startService(cleanup, logDir, 'gateway', 'gateway', ([https, http]) => {
+    httpsPort = https as number
+    return {
+      ...shared,
+      REDIS_KEY_PREFIX: 'chaos:gateway:',
+      TLS_CERT_FILE: cert,
+      TLS_KEY_FILE: tlsKey,
+      HTTPS_PORT: String(https),
+      HTTP_PORT: String(http),
+      PUBLIC_HTTPS_PORT: String(https),
+      // Every client here is 127.0.0.1: the limits are scaled up, and still counted, so they do not decide outcomes.
+      RATE_LIMIT_MAX_SCALE: '10000',
+      JWKS_RETRY_MS: '200',
+      PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0'
+    }
+  }, 2)
 
   const authKey = file('jwt-k1.pem', generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string)
   const dataKey = file('data-key', randomBytes(32).toString('base64'))
   const db = (name: string): string => pg.url(`wxmp_${name}`)
   // One at a time: each boot creates and migrates its database, and two tsx boots at once would fight for 2 cores.
-  const auth = await startService(cleanup, logDir, 'auth', 'auth', {
+  const auth = await startService(cleanup, logDir, 'auth', 'auth', () => ({
     ...shared,
     ...wechat,
     DATABASE_URL: db('auth'),
@@ -122,12 +140,12 @@ async function build (cleanup: Cleanup, opts: StackOptions): Promise<Stack> {
     AUTH_JWT_ACTIVE_KID: 'k1',
     AUTH_DATA_KEY_FILE: dataKey,
     BCRYPT_COST: '10'
-  })
+  }))
   const users: ServiceProcess[] = []
   const payments: ServiceProcess[] = []
   for (let i = 1; i <= replicas; i++) {
-    users.push(await startService(cleanup, logDir, `user-${i}`, 'user', { ...shared, DATABASE_URL: db('user') }))
-    payments.push(await startService(cleanup, logDir, `payment-${i}`, 'payment', {
+    users.push(await startService(cleanup, logDir, `user-${i}`, 'user', () => ({ ...shared, DATABASE_URL: db('user') })))
+    payments.push(await startService(cleanup, logDir, `payment-${i}`, 'payment', () => ({
       ...shared,
       ...wechat,
       DATABASE_URL: db('payment'),
@@ -138,21 +156,8 @@ async function build (cleanup: Cleanup, opts: StackOptions): Promise<Stack> {
       IDEMPOTENCY_LEASE_SECONDS: '5',
       RECONCILE_INTERVAL_MS: '2000',
       RECONCILE_AFTER_SECONDS: '15'
-    }))
+    })))
   }
-  const gateway = await startService(cleanup, logDir, 'gateway', 'gateway', {
-    ...shared,
-    REDIS_KEY_PREFIX: 'chaos:gateway:',
-    TLS_CERT_FILE: cert,
-    TLS_KEY_FILE: tlsKey,
-    HTTPS_PORT: String(httpsPort),
-    HTTP_PORT: String(httpPort),
-    PUBLIC_HTTPS_PORT: String(httpsPort),
-    // Every client here is 127.0.0.1: the limits are scaled up, and still counted, so they do not decide outcomes.
-    RATE_LIMIT_MAX_SCALE: '10000',
-    JWKS_RETRY_MS: '200',
-    PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0'
-  }, [httpsPort, httpPort])
 
   const stack: Stack = {
     cleanup,

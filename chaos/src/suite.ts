@@ -46,7 +46,9 @@ export interface SuiteRun {
 
 /** Starts one stack, runs the scenarios on it in turn, and tears it all down, whatever happens. */
 export async function runSuite (opts: SuiteOptions): Promise<Omit<SuiteRun, 'stack'>> {
-  const log = opts.log ?? ((line: string) => { process.stderr.write(`chaos: ${line}\n`) })
+  const began = Date.now()
+  const sink = opts.log ?? ((line: string) => { process.stderr.write(`chaos: ${line}\n`) })
+  const log = (line: string): void => { sink(`[${((Date.now() - began) / 1000).toFixed(1)} s] ${line}`) }
   const chosen = opts.only === undefined || opts.only.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => opts.only?.includes(s.name))
   if (opts.only !== undefined) {
     const unknown = opts.only.filter((n) => !SCENARIOS.some((s) => s.name === n))

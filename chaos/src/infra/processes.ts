@@ -98,9 +98,22 @@ export class ServiceProcess {
   }
 }
 
-export async function startService (cleanup: Cleanup, logDir: string, name: string, service: string, env: Record<string, string>, waitPorts: number[] = []): Promise<ServiceProcess> {
-  const p = new ServiceProcess(name, service, env, logDir, cleanup, Number(env.PORT ?? await freePort()), waitPorts)
-  cleanup.teardown(async () => { await p.close() })
-  await p.start()
-  return p
+/**
+ * Starts a service on spare ports. A spare port can be taken by another process on the machine between the pick and
+ * the listen, so a start that fails with EADDRINUSE is tried again on fresh ports; `envFor` receives them.
+ */
+export async function startService (cleanup: Cleanup, logDir: string, name: string, service: string, envFor: (ports: number[]) => Record<string, string>, extraPorts = 0): Promise<ServiceProcess> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = await Promise.all(Array.from({ length: extraPorts }, async () => await freePort()))
+    const env = envFor(ports)
+    const p = new ServiceProcess(name, service, env, logDir, cleanup, Number(env.PORT ?? await freePort()), ports)
+    try {
+      await p.start()
+      cleanup.teardown(async () => { await p.close() })
+      return p
+    } catch (err) {
+      await p.close()
+      if (attempt >= 5 || !String((err as Error).message).includes('EADDRINUSE')) throw err
+    }
+  }
 }
