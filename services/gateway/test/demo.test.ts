@@ -1,0 +1,46 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { tlsFiles } from './helpers/stack.js'
+import { buildPayStack } from './payments/pay-stack.js'
+
+const demo = fileURLToPath(new URL('../../../scripts/demo.mjs', import.meta.url))
+
+function runDemo (args: string[]): Promise<{ code: number | null, out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [demo, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => { out += String(d) })
+    child.stderr.on('data', (d: Buffer) => { out += String(d) })
+    child.on('exit', (code) => resolve({ code, out }))
+  })
+}
+
+t.test('npm run demo plays the whole journey against a running stack and exits 0', async (t) => {
+  const s = await buildPayStack(t)
+  const { cert } = await tlsFiles()
+  const { code, out } = await runDemo(['--gateway', s.url, '--sim', s.sim.url, '--ca', cert])
+  t.equal(code, 0, out)
+  t.match(out, /All 17 steps answered as expected/)
+  t.match(out, /✓ \d+\. The order is REFUNDED/)
+  t.match(out, /✓ \d+\. The old access token is refused at once/)
+  // Every step names its trace id, and secrets are masked.
+  const traceIds = [...out.matchAll(/trace_id=([0-9a-f]{32})/g)].map((m) => m[1] as string)
+  t.ok(traceIds.length >= 17, 'every step prints its trace id')
+  const loginTrace = /Log in with the code .*trace_id=([0-9a-f]{32})/.exec(out)?.[1] as string
+  t.ok(s.auth.logs.lines.some((l) => l.trace_id === loginTrace), 'the login step\'s trace id is in the auth service\'s logs')
+  t.notMatch(out, /"accessToken":"eyJ[A-Za-z0-9_-]{20,}/, 'tokens are masked')
+  t.notMatch(out, /"refreshToken":"rt_[A-Za-z0-9_-]{20,}/)
+})
+
+t.test('the demo stops with a non-zero exit at the first wrong answer', async (t) => {
+  const s = await buildPayStack(t)
+  const { cert } = await tlsFiles()
+  // WeChat refuses every login: step 3 gets a 401 envelope instead of tokens.
+  await s.phone('/sim/faults', { endpoint: 'jscode2session', errcode: 40029, times: 100 })
+  const { code, out } = await runDemo(['--gateway', s.url, '--sim', s.sim.url, '--ca', cert])
+  t.equal(code, 1)
+  t.match(out, /✗ 3\. Log in with the code/)
+  t.match(out, /AUTH_CODE_INVALID/)
+  t.notMatch(out, /✓ 4\./, 'nothing runs after the failure')
+})
