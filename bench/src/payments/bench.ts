@@ -7,7 +7,7 @@ import { connect } from '@nats-io/transport-node'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { ACCESS_TOKEN } from '@wxmp/contracts'
 import { selfSignedCert, testDatabase } from '@wxmp/testing'
-import { freePort, machineFacts, ratio, runLoad, startServer, table, type LoadResult, type Measured, type ServerProcess } from '../harness/index.js'
+import { CpuMeter, combine, cpuPerRequest, freePort, machineFacts, pidsNamed, ratio, runLoad, startServer, table, type LoadOptions, type LoadResult, type Measured, type ServerProcess } from '../harness/index.js'
 import { runUniqueLoad } from './order-load.js'
 
 const benchDir = fileURLToPath(new URL('../..', import.meta.url))
@@ -19,7 +19,9 @@ export interface OrdersBenchOptions {
   /** Seconds of unmeasured load before each. */
   warmupS: number
   connections: number
-  /** Folder for `node --cpu-prof` output of the payment service, the gateway and the simulator. */
+  /** Interleaved rounds of both scenarios; medians are reported, so one disturbed round does not decide. */
+  rounds?: number
+  /** Folder for `node --cpu-prof` output of the payment service, the gateway and the simulator (a subfolder each). */
   cpuProfileDir?: string
   log?: (line: string) => void
 }
@@ -30,6 +32,8 @@ export interface OrdersBenchResult {
   orders: LoadResult
   /** Orders per second over bare gateway -> NATS round trips per second, same run. */
   ordersOverEcho: number
+  /** CPU milliseconds per order spent by each process group. */
+  cpuPerOrder: Record<string, number>
   text: string
 }
 
@@ -81,7 +85,8 @@ export async function runOrdersBench (o: OrdersBenchOptions): Promise<OrdersBenc
   const dir = mkdtempSync(join(tmpdir(), 'wxmp-bench-pay-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
   const teardown = { teardown: (fn: () => unknown) => { cleanups.push(fn) } }
-  const profile = (name: string): string[] => o.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`, `--cpu-prof-name=${name}.cpuprofile`]
+  // A folder per process: every thread (tsx's loader has one) writes a profile of its own; the main one is the largest.
+  const profile = (name: string): string[] => o.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, name)}`]
   try {
     const { cert, key } = await selfSignedCert()
     writeFileSync(join(dir, 'cert.pem'), cert)
@@ -168,38 +173,69 @@ export async function runOrdersBench (o: OrdersBenchOptions): Promise<OrdersBenc
       .sign(signing.privateKey)
 
     const facts = machineFacts()
+    const rounds = Math.max(1, o.rounds ?? 1)
     log(`machine: ${Object.entries(facts).map(([k, v]) => `${k}=${v}`).join(', ')}`)
-    log(`load: autocannon, ${o.connections} connections, ${o.durationS} s per scenario after ${o.warmupS} s warm-up, keep-alive TLS`)
-    const measured: Measured[] = []
+    log(`load: autocannon, ${o.connections} connections, keep-alive TLS, ${rounds} interleaved round(s) of ${o.durationS} s per scenario, ${o.warmupS} s warm-up each`)
 
-    const echoLoad = { url: `https://127.0.0.1:${gatewayPort}/v1/bench/echo`, connections: o.connections }
-    if (o.warmupS > 0) await runLoad({ ...echoLoad, durationS: o.warmupS })
-    const echo = await runLoad({ ...echoLoad, durationS: o.durationS })
-    measured.push({ name: 'gateway -> NATS echo (public)', result: echo })
-    log(`  echo: ${echo.rps.toFixed(0)} req/s, p99 ${echo.p99} ms`)
-
-    const orderLoad = {
-      url: `https://127.0.0.1:${gatewayPort}/v1/payments/orders`,
-      connections: o.connections,
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'bench-[<id>]' },
-      body: JSON.stringify({ productId: 'sticker-pack', quantity: 1 })
+    const byName = (n: string): number[] => servers.filter((p) => p.name === n).map((p) => p.pid)
+    const meter = new CpuMeter({
+      gateway: () => byName('gateway'),
+      'payment service': () => byName('payment service'),
+      'wechat simulator': () => byName('wechat simulator'),
+      'user service': () => byName('user service'),
+      'stand-in services': () => byName('stand-in services'),
+      'nats-server': () => pidsNamed('nats-server'),
+      'redis-server': () => pidsNamed('redis-server'),
+      postgres: () => pidsNamed('postgres')
+    })
+    const scenarios: Array<{ name: string, run: (durationS: number) => Promise<LoadResult> }> = [
+      { name: 'gateway -> NATS echo (public)', run: async (durationS) => await runLoad({ url: `https://127.0.0.1:${gatewayPort}/v1/bench/echo`, connections: o.connections, durationS }) },
+      {
+        name: 'POST /v1/payments/orders (new key each)',
+        run: async (durationS) => {
+          const load: LoadOptions = {
+            url: `https://127.0.0.1:${gatewayPort}/v1/payments/orders`,
+            connections: o.connections,
+            durationS,
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'bench-[<id>]' },
+            body: JSON.stringify({ productId: 'sticker-pack', quantity: 1 })
+          }
+          return await runUniqueLoad(load)
+        }
+      }
+    ]
+    const perScenario: LoadResult[][] = scenarios.map(() => [])
+    const cpu: Array<Record<string, number>> = scenarios.map(() => ({}))
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, s] of scenarios.entries()) {
+        if (o.warmupS > 0) await s.run(o.warmupS)
+        const before = meter.snapshot()
+        const result = await s.run(o.durationS)
+        const used = CpuMeter.delta(before, meter.snapshot())
+        used.loadgen = result.loadgenCpuS ?? 0
+        for (const [k, v] of Object.entries(used)) (cpu[i] as Record<string, number>)[k] = ((cpu[i] as Record<string, number>)[k] ?? 0) + v
+        perScenario[i]?.push(result)
+        log(`  round ${round + 1} ${s.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, load ${machineFacts().loadAverage1m}`)
+      }
     }
-    if (o.warmupS > 0) await runUniqueLoad({ ...orderLoad, durationS: o.warmupS })
-    const orders = await runUniqueLoad({ ...orderLoad, durationS: o.durationS })
-    measured.push({ name: 'POST /v1/payments/orders (new key each)', result: orders })
-    log(`  orders: ${orders.rps.toFixed(0)} orders/s, p99 ${orders.p99} ms`)
-
+    const measured: Measured[] = scenarios.map((s, i) => ({ name: s.name, result: combine(perScenario[i] ?? []) }))
+    const [echo, orders] = measured.map((m) => m.result) as [LoadResult, LoadResult]
     const ordersOverEcho = ratio(orders, echo)
+    const cpuPerOrder: Record<string, number> = {}
+    for (const [k, v] of Object.entries(cpu[1] ?? {})) cpuPerOrder[k] = v * 1000 / Math.max(1, orders.requests)
     const text = [
       table(measured),
       '',
+      ...measured.map((m, i) => cpuPerRequest(m.name, cpu[i] ?? {}, m.result.requests)),
+      '',
       `orders / echo:   ${ordersOverEcho.toFixed(2)}`,
       `orders/s:        ${orders.rps.toFixed(0)}  (target >= 500: ${orders.rps >= 500 ? 'met' : 'missed'})`,
-      `answers:         ${Object.entries(orders.statusCodes).map(([k, v]) => `${v} x ${k}`).join(', ')}`
+      `answers:         ${Object.entries(orders.statusCodes).map(([k, v]) => `${v} x ${k}`).join(', ')}`,
+      '(nats-server, redis-server and postgres are the shared instances: their CPU includes any other work on them)'
     ].join('\n')
     log(text)
-    return { machine: facts, echo, orders, ordersOverEcho, text }
+    return { machine: facts, echo, orders, ordersOverEcho, cpuPerOrder, text }
   } finally {
     for (const s of servers.reverse()) await s.stop().catch(() => {})
     for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => {})

@@ -25,6 +25,7 @@ const result: LoadResult = {
   max: r.latency.max,
   errors: r.errors + r.timeouts,
   non2xx: r.non2xx,
-  statusCodes: codes
+  statusCodes: codes,
+  loadgenCpuS: (process.cpuUsage().user + process.cpuUsage().system) / 1e6
 }
 process.stdout.write(JSON.stringify(result))
