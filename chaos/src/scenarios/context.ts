@@ -14,7 +14,7 @@ export interface Timing {
   settleMs: number
 }
 
-export const SHORT: Timing = { warmupMs: 2000, faultMs: 3000, afterMs: 4000, vus: 6, settleMs: 45_000 }
+export const SHORT: Timing = { warmupMs: 1500, faultMs: 2500, afterMs: 3000, vus: 6, settleMs: 45_000 }
 export const FULL: Timing = { warmupMs: 10_000, faultMs: 10_000, afterMs: 15_000, vus: 16, settleMs: 90_000 }
 
 export interface ScenarioContext {

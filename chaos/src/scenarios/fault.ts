@@ -20,6 +20,9 @@ export interface FaultSpec {
   during?: (ctx: ScenarioContext, load: Load) => Promise<void>
 }
 
+/** The kinds of request whose first success after the fault marks recovery. */
+const KINDS = ['login', 'me', 'order']
+
 /** Load, fault, recovery, more load, then the books: the shape every fault scenario shares. */
 export async function runFault (ctx: ScenarioContext, spec: FaultSpec): Promise<ScenarioResult> {
   const { timing } = ctx
@@ -36,6 +39,10 @@ export async function runFault (ctx: ScenarioContext, spec: FaultSpec): Promise<
   const faultEnd = Date.now()
   ctx.log(`${spec.name}: recovered after ${faultEnd - faultStart} ms of fault`)
   await sleep(timing.afterMs)
+  // Recovery is waited for, not assumed: the load goes on until each kind of request has succeeded again (bounded),
+  // which a kind sent rarely (a login every few iterations) may need longer than the after-fault window for.
+  const recoverBy = Date.now() + timing.settleMs
+  while (recoveryMs(load.outcomes, faultEnd, KINDS) === null && Date.now() < recoverBy) await sleep(250)
   await during
   await load.stop()
   ctx.log(`${spec.name}: load stopped; checking the books`)
@@ -49,7 +56,7 @@ export async function runFault (ctx: ScenarioContext, spec: FaultSpec): Promise<
   // A process that died on its own is a finding, reported above; it is started again so the next scenario runs whole.
   for (const p of ctx.stack.all()) if (!p.alive) await p.start()
   await untilReady(ctx.stack)
-  const recovery = recoveryMs(load.outcomes, faultEnd, ['login', 'me', 'order'])
+  const recovery = recoveryMs(load.outcomes, faultEnd, KINDS)
   if (recovery === null) problems.push('some kind of request never succeeded after the fault ended')
   const inFault = load.outcomes.filter((o) => o.start >= faultStart && o.start < faultEnd)
   return {
