@@ -7,6 +7,7 @@ const r = await autocannon({
   url: o.url,
   connections: o.connections,
   duration: o.durationS,
+  ...(o.amount === undefined ? {} : { amount: o.amount }),
   pipelining: o.pipelining ?? 1,
   method: (o.method ?? 'GET') as never,
   headers: o.headers ?? {},

@@ -10,6 +10,8 @@ export interface LoadOptions {
   body?: string
   /** Requests in flight per connection (HTTP pipelining); 1 is what a browser or wx.request does. */
   pipelining?: number
+  /** Stop after this many requests (whichever of it and the duration comes first). */
+  amount?: number
 }
 
 export interface LoadResult {

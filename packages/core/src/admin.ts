@@ -16,7 +16,8 @@ let profiling = false
 /**
  * The internal admin surface, for the admin port only (never routed through the gateway):
  * `/metrics` (Prometheus), `/debug/pprof/profile?seconds=N` (a V8 CPU profile, `.cpuprofile`, opens in
- * speedscope and Chrome DevTools), `/debug/pprof/heap` (a V8 heap snapshot) and `/debug/log-level`.
+ * speedscope and Chrome DevTools), `/debug/pprof/heap` (a V8 heap snapshot), `/debug/log-level`, and
+ * `/debug/gc` (a full collection, when the process runs with --expose-gc).
  */
 export const admin = fp(async function admin (app: FastifyInstance, opts: AdminOptions) {
   startDefaultMetrics(opts.service)
@@ -51,6 +52,15 @@ export const admin = fp(async function admin (app: FastifyInstance, opts: AdminO
   app.get('/debug/pprof/heap', async (_request, reply) => {
     const name = `${opts.service}-${new Date().toISOString().replace(/[:.]/g, '-')}.heapsnapshot`
     return await reply.header('content-disposition', `attachment; filename="${name}"`).type('application/json').send(getHeapSnapshot())
+  })
+
+  // Only with node --expose-gc: lets a soak test tell a leak (growth that survives a full GC) from garbage.
+  app.post('/debug/gc', async (request, reply) => {
+    const gc = (globalThis as { gc?: () => void }).gc
+    if (gc === undefined) return await reply.code(501).send({ error: { code: 'GC_NOT_EXPOSED', message: 'Start the process with --expose-gc', traceId: request.trace?.traceId } })
+    gc()
+    const m = process.memoryUsage()
+    return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external }
   })
 
   app.get('/debug/log-level', async () => ({ level: app.log.level }))
