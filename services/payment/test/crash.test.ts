@@ -4,6 +4,7 @@ import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { jetstreamManager } from '@nats-io/jetstream'
+import { randomUUID } from 'node:crypto'
 import { EventSubjects, Subjects } from '@wxmp/contracts'
 import { eventsStreamName } from '@wxmp/nats'
 import { buildTestService } from '@wxmp/service/testing'
@@ -73,4 +74,40 @@ t.test('a process killed after committing a payment and before publishing its ev
   t.equal((await restarted.app.pg.query('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL')).rows[0].n, 0, 'republished')
   await new Promise((resolve) => setTimeout(resolve, 300))
   t.equal((await h.events(EventSubjects.paymentSucceeded)).length, 1, 'still one event on the stream')
+})
+
+t.test('a process killed while its request holds an Idempotency-Key: after the lease, a retry completes the same order', async (t) => {
+  const h = await buildPayment(t)
+  const userId = await h.newUser()
+  await h.payment.app.close()
+  const proc = startProcess(h.env)
+  t.teardown(() => { proc.child.kill('SIGKILL') })
+  await h.until(async () => await h.call(Subjects.payment.ping, {}).then(() => true, () => false), Boolean, 30_000)
+
+  // WeChat Pay is slow; the process dies while it waits for the prepay.
+  await h.sim_('/sim/faults', { endpoint: 'jsapi', latencyMs: 1500, times: 1 })
+  const key = randomUUID()
+  const first = h.createOrder(userId, { productId: 'latte' }, key).then(() => 'answered', () => 'no answer')
+  // WeChat Pay has the prepay request: the process claimed the key and wrote the order, and now waits.
+  await h.until(async () => (await h.sim_('/sim/stats')).calls.jsapi === 1, Boolean)
+  proc.child.kill('SIGKILL')
+  await proc.exited
+  t.equal(await first, 'no answer', 'the client never heard back')
+
+  // A new instance. The dead request's lease (IDEMPOTENCY_LEASE_SECONDS) still holds the key: for all anyone
+  // can tell, the first request is still running.
+  const restarted = await buildTestService(t, { name: 'payment', schema: ConfigSchema, app, prefix: h.prefix, env: h.env })
+  await h.until(async () => await h.call(Subjects.payment.ping, {}).then(() => true, () => false), Boolean)
+  await t.rejects(h.createOrder(userId, { productId: 'latte' }, key), { statusCode: 409, code: 'IDEMPOTENCY_KEY_IN_USE' }, 'while the lease lasts')
+  // Time passes: the lease runs out, and the retry carries the order on.
+  await restarted.app.pg.query("UPDATE idempotency_keys SET locked_until = now() - interval '1 second'")
+  const retried = await h.createOrder(userId, { productId: 'latte' }, key)
+  t.equal(retried.replayed, false)
+  const { rows } = await restarted.app.pg.query('SELECT id, out_trade_no FROM orders')
+  t.equal(rows.length, 1, 'one order')
+  t.equal(retried.order.outTradeNo, rows[0].out_trade_no)
+  const wechat = (h.sim.app as any).sim.pay.orders
+  t.equal(wechat.size, 1, 'one order at WeChat Pay')
+  t.equal(retried.order.payParams.package, `prepay_id=${wechat.get(rows[0].out_trade_no).prepayId}`, 'the prepay the dead process asked for')
+  t.same(await h.createOrder(userId, { productId: 'latte' }, key), { replayed: true, order: retried.order })
 })

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { generateKeyPairSync } from 'node:crypto'
 import type { Test } from 'tap'
-import { EventSubjects } from '@wxmp/contracts'
+import { Value } from '@sinclair/typebox/value'
+import { EventSubjects, PaymentSucceededEvent } from '@wxmp/contracts'
 import { tcpProxy, testDatabase } from '@wxmp/testing'
 import { buildPayment, signatureHeaders, signedNotification, type Delivery, type PaymentHarness } from './helpers/harness.js'
 
@@ -47,6 +48,7 @@ t.test('a payment notified by WeChat Pay makes the order PAID with one payment.s
   t.equal(events.length, 1)
   t.match(events[0], { orderId: order.id, userId, outTradeNo: order.outTradeNo, transactionId, productId: 'latte', quantity: 2, amount: 3600 })
   t.match(events[0]?.id, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  t.ok(Value.Check(PaymentSucceededEvent, events[0]), 'the event matches its contract')
   const delivered = await h.until(async () => await h.sim_(`/sim/notifications?subject=${order.outTradeNo}`), (r) => r.notifications[0]?.state === 'delivered')
   t.equal(delivered.notifications[0].state, 'delivered', 'WeChat Pay got its 200 and stops sending')
 })

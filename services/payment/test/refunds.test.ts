@@ -1,6 +1,7 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { EventSubjects, type RefundOrderReply } from '@wxmp/contracts'
+import { Value } from '@sinclair/typebox/value'
+import { EventSubjects, PaymentRefundedEvent, type RefundOrderReply } from '@wxmp/contracts'
 import { buildPayment, type PaymentHarness } from './helpers/harness.js'
 
 /** An order the phone has paid and the service knows is PAID. */
@@ -42,6 +43,7 @@ t.test('a partial refund, then the rest: PAID -> REFUNDING -> PARTIALLY_REFUNDED
   t.match(events[0], { orderId, userId, outTradeNo, outRefundNo: first.refund.outRefundNo, amount: 1000, refundedAmount: 1000, orderStatus: 'PARTIALLY_REFUNDED' })
   t.match(events[1], { orderId, outRefundNo: rest.refund.outRefundNo, amount: 1500, refundedAmount: 2500, orderStatus: 'REFUNDED' })
   t.match(events[0]?.refundId, /^50\d+$/, 'WeChat Pay\'s refund_id')
+  t.ok(events.every((e) => Value.Check(PaymentRefundedEvent, e)), 'the events match their contract')
 
   await t.rejects(h.refund(userId, orderId, 1), { statusCode: 409, code: 'ORDER_NOT_REFUNDABLE' }, 'nothing is left to refund')
   // A redelivered REFUND.SUCCESS changes nothing.
