@@ -14,6 +14,8 @@ const repo = fileURLToPath(new URL('../../../', import.meta.url))
 
 export interface LoginBenchOptions {
   durationS: number
+  /** Distinct users logging in; each logs in once during the warm-up, so the measured logins are returning users. */
+  users?: number
   warmupS: number
   connections: number
   log?: (line: string) => void
@@ -27,17 +29,13 @@ export interface LoginBenchResult {
   text: string
 }
 
-/** The users of the run: most logins are by people who logged in before, as in a live mini-program. */
-const USERS = 2000
-const openidOf = (i: number): string => `bench-user-${i % USERS}`
-
-/** Asks the simulator (the phone's wx.login) for `n` fresh codes of the run's users, 50 at a time. */
-async function mintCodes (simUrl: string, n: number): Promise<string[]> {
+/** Asks the simulator (the phone's wx.login) for `n` fresh codes of the run's `users`, 50 at a time. */
+async function mintCodes (simUrl: string, n: number, users: number): Promise<string[]> {
   const codes: string[] = []
   let i = 0
   const worker = async (): Promise<void> => {
     while (codes.length < n) {
-      const res = await fetch(`${simUrl}/sim/wx-login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ openid: openidOf(i++) }) })
+      const res = await fetch(`${simUrl}/sim/wx-login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ openid: `bench-user-${i++ % users}` }) })
       codes.push(((await res.json()) as { code: string }).code)
     }
   }
@@ -134,10 +132,12 @@ export async function runLoginBench (o: LoginBenchOptions): Promise<LoginBenchRe
 
     // The warm-up logs every user of the run in once (their first login creates them); the measured window
     // is returning users, each with a fresh code.
-    const warmCodes = await mintCodes(simUrl, Math.max(USERS, o.warmupS * 600))
+    // Most logins of a live mini-program are by people who logged in before.
+    const users = o.users ?? 2000
+    const warmCodes = await mintCodes(simUrl, users, users)
     writeFileSync(join(dir, 'warm-codes'), warmCodes.join('\n'))
     await loginLoad({ url: `${base}/v1/auth/wechat/login`, connections: o.connections, durationS: Math.max(o.warmupS, 60), codesFile: join(dir, 'warm-codes') })
-    const codes = await mintCodes(simUrl, Math.max(500, o.durationS * 2000))
+    const codes = await mintCodes(simUrl, Math.max(500, o.durationS * 2000), users)
     writeFileSync(join(dir, 'codes'), codes.join('\n'))
     const beforeLogin = meter.snapshot()
     const login = await loginLoad({ url: `${base}/v1/auth/wechat/login`, connections: o.connections, durationS: o.durationS, codesFile: join(dir, 'codes') })
