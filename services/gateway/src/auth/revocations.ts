@@ -60,12 +60,16 @@ export class Revocations {
   }
 
   private async watch (): Promise<void> {
+    let iter: Awaited<ReturnType<KV['watch']>> | undefined
     try {
       const kv = await Revocations.openBucket(this.opts.nc, this.opts.prefix)
-      const iter = await kv.watch()
+      const empty = (await kv.status()).values === 0
+      iter = await kv.watch()
       this.watcher = iter
-      if (this.stopped) { iter.stop(); return }
-      if ((await kv.status()).values === 0) this.markLoaded()
+      if (this.stopped) return
+      // The watcher's own count of initial entries; it is zero when the last ones expired meanwhile.
+      const pending = await (iter as unknown as { _data?: { info: (cached: boolean) => Promise<{ num_pending: number }> } })._data?.info(true).catch(() => undefined)
+      if (empty || pending?.num_pending === 0) this.markLoaded()
       for await (const e of iter) {
         if (e.operation === 'PUT') {
           this.revoked.set(e.key, e.created.getTime() + REVOCATION_BUCKET.ttlMs)
@@ -76,6 +80,9 @@ export class Revocations {
       }
     } catch (err) {
       this.opts.log.warn({ err: { message: (err as Error).message } }, 'revocation watch failed, retrying')
+    } finally {
+      // Every watcher is stopped, also one whose loop failed: a forgotten one keeps heartbeat timers alive.
+      iter?.stop()
     }
     if (!this.stopped) {
       this.timer = setTimeout(() => { void this.watch() }, this.opts.retryMs)
