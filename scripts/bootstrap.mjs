@@ -47,10 +47,18 @@ async function checkDependencies () {
   return down.length === 0
 }
 
+/** Every workspace package folder, from pnpm-workspace.yaml (`dir/*` globs and plain folders). */
+function workspaceDirs () {
+  const globs = [...readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8').matchAll(/^\s*-\s*['"]?([^'"\s#]+)['"]?\s*$/gm)].map((m) => m[1])
+  return globs.flatMap((g) => g.endsWith('/*')
+    ? readdirSync(join(root, g.slice(0, -2))).map((p) => join(root, g.slice(0, -2), p))
+    : [join(root, g)]).filter((d) => existsSync(join(d, 'package.json')))
+}
+
 /** Counts the top-level test points of every file tap ran, from its saved results. */
 function countTests () {
   let passed = 0; let failed = 0; let skipped = 0
-  const dirs = ['packages', 'services'].flatMap((d) => readdirSync(join(root, d)).map((p) => join(root, d, p, '.tap', 'test-results')))
+  const dirs = workspaceDirs().map((d) => join(d, '.tap', 'test-results'))
   const walk = (dir) => readdirSync(dir).flatMap((f) => statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)])
   for (const dir of dirs.filter(existsSync)) {
     for (const file of walk(dir)) {
@@ -85,9 +93,7 @@ async function main () {
   if (!(await checkDependencies())) process.exit(1)
 
   if (mode === 'test') {
-    for (const d of ['packages', 'services']) {
-      for (const p of readdirSync(join(root, d))) rmSync(join(root, d, p, '.tap', 'test-results'), { recursive: true, force: true })
-    }
+    for (const d of workspaceDirs()) rmSync(join(d, '.tap', 'test-results'), { recursive: true, force: true })
     const status = run(cmd, [...pre, 'exec', 'turbo', 'run', 'typecheck', 'test', '--concurrency=2', '--continue'])
     const { passed, failed, skipped } = countTests()
     const failures = failed + (status !== 0 && failed === 0 ? 1 : 0)

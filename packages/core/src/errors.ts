@@ -51,10 +51,6 @@ export class RemoteError extends Error implements AppError {
 export interface ErrorBody { code: string, message: string, traceId?: string, details?: unknown }
 
 /**
- * What a client sees for any error: the catalogue code and message for 4xx and for the upstream
- * statuses (502-504), and nothing internal for other 5xx.
- */
-/**
  * Postgres refuses text it cannot store: a NUL character (22021 character_not_in_repertoire) or a \u0000 escape in
  * jsonb (22P05 untranslatable_character). Both come from what a client sent, so they are its error, not the server's.
  */
@@ -64,7 +60,31 @@ function isUnstorableText (err: unknown): boolean {
   return err instanceof Error && typeof (err as { severity?: unknown }).severity === 'string' && UNSTORABLE_TEXT.has((err as { code?: string }).code ?? '')
 }
 
+// Postgres connection exceptions (class 08), shutdowns and "cannot connect now" (57P01-03), too many clients (53300).
+const PG_OUTAGE = /^(08...|57P0[123]|53300)$/
+const NET_OUTAGE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'])
+const POOL_OUTAGE = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed)/
+
+/**
+ * A backing store (Postgres, Redis) that is down or restarting: the request may well succeed in a moment, so the
+ * client gets 503 with Retry-After rather than a 500 that reads like a bug.
+ */
+export function isDependencyOutage (err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  const e = err as Error & { code?: unknown, severity?: unknown, syscall?: unknown }
+  if (typeof e.severity === 'string' && typeof e.code === 'string' && PG_OUTAGE.test(e.code)) return true
+  if (typeof e.syscall === 'string' && typeof e.code === 'string' && NET_OUTAGE.has(e.code)) return true
+  return POOL_OUTAGE.test(e.message)
+}
+
+/**
+ * What a client sees for any error: the catalogue code and message for 4xx and for the upstream
+ * statuses (502-504), and nothing internal for other 5xx.
+ */
 export function publicError (err: unknown): { statusCode: number, body: ErrorBody, headers: Record<string, string> } {
+  if (isDependencyOutage(err)) {
+    return { statusCode: 503, body: { code: 'DEPENDENCY_UNAVAILABLE', message: 'A backing service is unavailable; retry shortly' }, headers: { 'retry-after': '1' } }
+  }
   if (isUnstorableText(err)) {
     return { statusCode: 400, body: { code: 'VALIDATION_FAILED', message: 'The text contains a character that cannot be stored, such as NUL' }, headers: {} }
   }
