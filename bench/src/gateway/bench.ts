@@ -23,7 +23,9 @@ export interface GatewayBenchOptions {
   warmupS: number
   connections: number
   authenticated?: AuthenticatedTarget
-  /** Folder for `node --cpu-prof` output of the gateway; no profiling when unset. */
+  /** Run only these scenarios (`hello`, `echo`, `auth`), e.g. to profile one; ratios need all three. */
+  only?: string[]
+  /** Folder for `node --cpu-prof` output of the gateway (`gateway/`) and the user service (`service/`); none when unset. */
   cpuProfileDir?: string
   log?: (line: string) => void
 }
@@ -76,14 +78,15 @@ export async function runGatewayBench (o: GatewayBenchOptions): Promise<GatewayB
     const started = await target.start({
       prefix,
       natsUrl,
-      databaseUrl: async () => await testDatabase({ teardown: (fn) => { cleanups.push(fn) } }, 'bench')
+      databaseUrl: async () => await testDatabase({ teardown: (fn) => { cleanups.push(fn) } }, 'bench'),
+      nodeArgs: o.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}/service`]
     })
     servers.push(...started.servers)
     servers.push(await startServer({
       name: 'gateway',
       script: 'src/gateway/gateway-server.ts',
       cwd: benchDir,
-      nodeArgs: o.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`],
+      nodeArgs: o.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}/gateway`],
       env: {
         ...tls,
         HTTPS_PORT: String(gatewayPort),
@@ -104,11 +107,12 @@ export async function runGatewayBench (o: GatewayBenchOptions): Promise<GatewayB
       .setJti(randomUUID()).setIssuedAt(now).setExpirationTime(now + ACCESS_TOKEN.ttlSeconds)
       .sign(signing.privateKey)
 
-    const scenarios: Array<{ name: string, url: string, headers?: Record<string, string> }> = [
-      { name: 'fastify hello (TLS)', url: `https://127.0.0.1:${helloPort}/hello` },
-      { name: 'gateway -> NATS echo (public)', url: `https://127.0.0.1:${gatewayPort}/v1/bench/echo` },
-      { name: target.name, url: `https://127.0.0.1:${gatewayPort}${target.path}`, headers: { authorization: `Bearer ${token}` } }
+    const all: Array<{ id: string, name: string, url: string, headers?: Record<string, string> }> = [
+      { id: 'hello', name: 'fastify hello (TLS)', url: `https://127.0.0.1:${helloPort}/hello` },
+      { id: 'echo', name: 'gateway -> NATS echo (public)', url: `https://127.0.0.1:${gatewayPort}/v1/bench/echo` },
+      { id: 'auth', name: target.name, url: `https://127.0.0.1:${gatewayPort}${target.path}`, headers: { authorization: `Bearer ${token}` } }
     ]
+    const scenarios = all.filter((s) => o.only === undefined || o.only.includes(s.id))
     const facts = machineFacts()
     log(`machine: ${Object.entries(facts).map(([k, v]) => `${k}=${v}`).join(', ')}`)
     const rounds = Math.max(1, o.rounds ?? 1)
@@ -139,6 +143,12 @@ export async function runGatewayBench (o: GatewayBenchOptions): Promise<GatewayB
       }
     }
     const measured: Measured[] = scenarios.map((s, i) => ({ name: s.name, result: combine(perScenario[i] ?? []) }))
+    if (measured.length < 3) {
+      const text = table(measured) + '\n\n' + measured.map((m, i) => cpuPerRequest(m.name, cpu[i] ?? {}, m.result.requests)).join('\n')
+      log(text)
+      const none = combine([])
+      return { machine: facts, hello: none, echo: none, authenticated: none, authenticatedName: target.name, authOverEcho: 0, echoOverHello: 0, authOverHello: 0, text }
+    }
     const [hello, echo, authenticated] = measured.map((m) => m.result) as [LoadResult, LoadResult, LoadResult]
     const authOverEcho = ratio(authenticated, echo)
     const text = [

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { runGatewayBench } from './bench.js'
 import { AUTHENTICATED, STAND_IN_ME } from './targets.js'
 
-// pnpm --filter @wxmp/bench bench:gateway [--duration 10] [--rounds 3] [--warmup 3] [--connections 100] [--stand-in] [--profile DIR] [--smoke]
+// pnpm --filter @wxmp/bench bench:gateway [--duration 10] [--rounds 3] [--warmup 3] [--connections 100] [--stand-in] [--only hello,echo,auth] [--profile DIR] [--smoke]
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
@@ -11,6 +11,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '100' },
     'stand-in': { type: 'boolean', default: false },
     profile: { type: 'string' },
+    only: { type: 'string' },
     smoke: { type: 'boolean', default: false }
   }
 })
@@ -20,5 +21,6 @@ await runGatewayBench({
   warmupS: values.smoke ? 1 : Number(values.warmup),
   connections: values.smoke ? 10 : Number(values.connections),
   authenticated: values['stand-in'] ? STAND_IN_ME : AUTHENTICATED,
-  ...(values.profile === undefined ? {} : { cpuProfileDir: values.profile })
+  ...(values.profile === undefined ? {} : { cpuProfileDir: values.profile }),
+  ...(values.only === undefined ? {} : { only: values.only.split(',') })
 })

@@ -9,7 +9,7 @@ export interface AuthenticatedTarget {
   name: string
   path: string
   /** Starts what serves `path` (beyond the stand-in process, always running) and returns the user id to sign a token for. */
-  start: (env: { prefix: string, natsUrl: string, databaseUrl: () => Promise<string> }) => Promise<{ userId: string, servers: ServerProcess[] }>
+  start: (env: { prefix: string, natsUrl: string, databaseUrl: () => Promise<string>, nodeArgs: string[] }) => Promise<{ userId: string, servers: ServerProcess[] }>
 }
 
 /** `GET /v1/bench/me` on the stand-in service: the edge's cost against a service that does no I/O. */
@@ -23,12 +23,13 @@ export const STAND_IN_ME: AuthenticatedTarget = {
 export const USERS_ME: AuthenticatedTarget = {
   name: 'authenticated GET /v1/users/me (user service)',
   path: '/v1/users/me',
-  async start ({ prefix, natsUrl, databaseUrl }) {
+  async start ({ prefix, natsUrl, databaseUrl, nodeArgs }) {
     const port = await freePort()
     const user = await startServer({
       name: 'user service',
       script: 'src/server.ts',
       cwd: `${repo}services/user`,
+      nodeArgs,
       env: { PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: await databaseUrl(), NATS_URL: natsUrl, NATS_SUBJECT_PREFIX: prefix, LOG_LEVEL: 'info' },
       waitPorts: [port]
     })

@@ -19,6 +19,7 @@ export function ratio (a: LoadResult, b: LoadResult): number {
 }
 
 const median = (xs: number[]): number => {
+  if (xs.length === 0) return 0
   const s = [...xs].sort((a, b) => a - b)
   const mid = Math.floor(s.length / 2)
   return s.length % 2 === 1 ? s[mid] as number : ((s[mid - 1] as number) + (s[mid] as number)) / 2
@@ -37,7 +38,7 @@ export function combine (rounds: LoadResult[]): LoadResult {
     p50: median(rounds.map((r) => r.p50)),
     p90: median(rounds.map((r) => r.p90)),
     p99: median(rounds.map((r) => r.p99)),
-    max: Math.max(...rounds.map((r) => r.max)),
+    max: Math.max(0, ...rounds.map((r) => r.max)),
     errors: rounds.reduce((n, r) => n + r.errors, 0),
     non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),
     statusCodes: codes,
