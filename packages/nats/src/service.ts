@@ -63,6 +63,8 @@ export class NatsService {
         }
       })
     }
+    // The server has the subscriptions once flush returns: a request sent right after ready() finds a responder.
+    await this.nc.flush()
   }
 
   private async handle (def: EndpointDefinition<any, any>, check: TypeCheck<TSchema> | undefined, msg: ServiceMsg): Promise<void> {
