@@ -18,6 +18,8 @@ export interface LoginBenchOptions {
   users?: number
   warmupS: number
   connections: number
+  /** Folder for `node --cpu-prof` profiles of auth, user and the gateway (a subfolder each); none when unset. */
+  cpuProfileDir?: string
   log?: (line: string) => void
 }
 
@@ -80,11 +82,13 @@ export async function runLoginBench (o: LoginBenchOptions): Promise<LoginBenchRe
     const simUrl = `http://127.0.0.1:${simPort}`
 
     servers.push(await startServer({ name: 'wechat simulator', script: 'src/server.ts', cwd: `${repo}services/wechat-sim`, env: { ...simulatorEnv(keys, { LOG_LEVEL: 'warn' }), PORT: String(simPort), HOST: '127.0.0.1' }, waitPorts: [simPort] }))
-    servers.push(await startServer({ name: 'user service', script: 'src/server.ts', cwd: `${repo}services/user`, env: { ...common, PORT: String(userPort), DATABASE_URL: await testDatabase(teardown, 'bench_user') }, waitPorts: [userPort] }))
+    const prof = (name: string): string[] => o.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, name)}`]
+    servers.push(await startServer({ name: 'user service', script: 'src/server.ts', cwd: `${repo}services/user`, nodeArgs: prof('user'), env: { ...common, PORT: String(userPort), DATABASE_URL: await testDatabase(teardown, 'bench_user') }, waitPorts: [userPort] }))
     servers.push(await startServer({
       name: 'auth service',
       script: 'src/server.ts',
       cwd: `${repo}services/auth`,
+      nodeArgs: prof('auth'),
       env: {
         ...common,
         ...authTestEnv({ wechatBaseUrl: simUrl, appid: keys.appid, secret: keys.secret }),
@@ -99,6 +103,7 @@ export async function runLoginBench (o: LoginBenchOptions): Promise<LoginBenchRe
       name: 'gateway',
       script: 'src/gateway/gateway-server.ts',
       cwd: benchDir,
+      nodeArgs: prof('gateway'),
       env: {
         ...common,
         TLS_CERT_FILE: join(dir, 'cert.pem'),
