@@ -23,6 +23,7 @@ export class Revocations {
   private watcher: { stop: () => void } | undefined
   private sweeper: NodeJS.Timeout | undefined
   private timer: NodeJS.Timeout | undefined
+  private running: Promise<void> | undefined
 
   constructor (private readonly opts: RevocationOptions) {}
 
@@ -44,14 +45,21 @@ export class Revocations {
       for (const [sid, until] of this.revoked) if (until <= now) this.revoked.delete(sid)
     }, 60000)
     this.sweeper.unref()
-    void this.watch()
+    this.running = this.watch()
   }
 
-  stop (): void {
+  /**
+   * Stops watching, and waits for a watch being set up to finish and stop too: one created while
+   * the connection drains would keep retrying a closed connection from its heartbeat timer.
+   */
+  async stop (): Promise<void> {
     this.stopped = true
     clearInterval(this.sweeper)
     clearTimeout(this.timer)
     this.watcher?.stop()
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.running, new Promise((resolve) => { timer = setTimeout(resolve, 5000) })])
+    clearTimeout(timer)
   }
 
   /** Same options as the auth service, so whichever starts first creates the bucket and the other opens it. */
@@ -63,7 +71,9 @@ export class Revocations {
     let iter: Awaited<ReturnType<KV['watch']>> | undefined
     try {
       const kv = await Revocations.openBucket(this.opts.nc, this.opts.prefix)
+      if (this.stopped) return
       const empty = (await kv.status()).values === 0
+      if (this.stopped) return
       iter = await kv.watch()
       this.watcher = iter
       if (this.stopped) return
@@ -85,7 +95,7 @@ export class Revocations {
       iter?.stop()
     }
     if (!this.stopped) {
-      this.timer = setTimeout(() => { void this.watch() }, this.opts.retryMs)
+      this.timer = setTimeout(() => { this.running = this.watch() }, this.opts.retryMs)
       this.timer.unref()
     }
   }

@@ -85,9 +85,10 @@ export const auth = fp(async function auth (app: FastifyInstance, opts: { config
     keyring.start()
     revocations.start()
   })
+  // Before the NATS connection drains (onClose hooks run in reverse order of registration).
   app.addHook('onClose', async () => {
     keyring.stop()
-    revocations.stop()
+    await revocations.stop()
   })
   app.readiness?.add('revocations', () => revocations.ready)
 
