@@ -5,11 +5,13 @@ import { ConfigSchema } from './config.js'
 import { redirectApp } from './redirect.js'
 import { adminListener } from './admin-listener.js'
 import { logDestination, publicServerOptions } from './server-options.js'
-import { createTracing } from './telemetry.js'
 
 boot('gateway', async () => {
   const config = loadConfig(ConfigSchema)
-  const tracing = createTracing({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: 'gateway', serviceVersion: SERVICE.version })
+  // OpenTelemetry is loaded only when spans are exported: without an endpoint it costs nothing, not even the import.
+  const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT === ''
+    ? undefined
+    : (await import('./telemetry.js')).createTracing({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: 'gateway', serviceVersion: SERVICE.version })
   const stream = logDestination(config)
   const gateway = createFastify({ service: 'gateway', level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, ...(stream === undefined ? {} : { stream }), server: publicServerOptions(config) })
   // Unwrapped so the root sees `readiness`: runServer fails it first on SIGTERM, the admin listener reports it.
