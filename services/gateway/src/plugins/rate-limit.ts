@@ -5,6 +5,9 @@ import type { Config } from '../config.js'
 import { rateLimited } from '../errors.js'
 import { limitsOf, type LimitClass } from '../route-policy.js'
 import { edgeStore, type StoreState } from './rate-limit-store.js'
+import { businessCounter } from '@wxmp/core'
+
+const rateLimitHits = businessCounter('gateway_rate_limit_hits_total', 'Requests refused with 429, by limit class and by where they were counted', ['limit', 'store'] as const)
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
@@ -58,6 +61,7 @@ export const rateLimits = fp(async function rateLimits (app: FastifyInstance, op
       const r = await limiter(request)
       if (r.isAllowed) return
       if (r.isExceeded) {
+        rateLimitHits.inc({ limit: name, store: state.fallback ? 'local' : 'redis' })
         throw rateLimited(r.ttlInSeconds, { 'ratelimit-limit': String(r.max), 'ratelimit-remaining': '0', 'ratelimit-reset': String(r.ttlInSeconds) })
       }
       if (r.remaining < request.rateLimitRemaining) {
