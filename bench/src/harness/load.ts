@@ -12,6 +12,10 @@ export interface LoadOptions {
   pipelining?: number
   /** Stop after this many requests (whichever of it and the duration comes first). */
   amount?: number
+  /** Replace every `[<id>]` in the request (e.g. an Idempotency-Key header) with a new unique id per request. */
+  idReplacement?: boolean
+  /** A file with one request body per line, each sent once (single-use login codes); the run ends when they do. */
+  bodiesFile?: string
 }
 
 export interface LoadResult {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
+export { freePort } from '@wxmp/testing'
 
 export interface ServerProcess {
   name: string
@@ -21,19 +22,6 @@ export interface StartOptions {
   /** Extra node flags, e.g. `--cpu-prof`. */
   nodeArgs?: string[]
   timeoutMs?: number
-}
-
-/** A free TCP port on the loopback interface. */
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 async function portOpen (port: number): Promise<boolean> {

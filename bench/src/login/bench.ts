@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -43,20 +42,6 @@ async function mintCodes (simUrl: string, n: number, users: number): Promise<str
   }
   await Promise.all(Array.from({ length: 50 }, worker))
   return codes
-}
-
-async function loginLoad (o: { url: string, connections: number, durationS: number, codesFile: string }): Promise<LoadResult> {
-  const worker = fileURLToPath(new URL('./login-load-worker.ts', import.meta.url))
-  return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify(o)], { stdio: ['ignore', 'pipe', 'inherit'], cwd: benchDir })
-    let out = ''
-    child.stdout.on('data', (c: Buffer) => { out += String(c) })
-    child.on('error', reject)
-    child.on('exit', (code) => {
-      if (code !== 0) { reject(new Error(`login load generator exited with ${code}`)); return }
-      try { resolve(JSON.parse(out) as LoadResult) } catch (err) { reject(err) }
-    })
-  })
 }
 
 /**
@@ -140,12 +125,13 @@ export async function runLoginBench (o: LoginBenchOptions): Promise<LoginBenchRe
     // Most logins of a live mini-program are by people who logged in before.
     const users = o.users ?? 2000
     const warmCodes = await mintCodes(simUrl, users, users)
-    writeFileSync(join(dir, 'warm-codes'), warmCodes.join('\n'))
-    await loginLoad({ url: `${base}/v1/auth/wechat/login`, connections: o.connections, durationS: Math.max(o.warmupS, 60), codesFile: join(dir, 'warm-codes') })
+    writeFileSync(join(dir, 'warm-codes'), warmCodes.map((code) => JSON.stringify({ code })).join('\n'))
+    const loginAt = { url: `${base}/v1/auth/wechat/login`, method: 'POST', headers: { 'content-type': 'application/json' }, connections: o.connections }
+    await runLoad({ ...loginAt, durationS: Math.max(o.warmupS, 60), bodiesFile: join(dir, 'warm-codes') })
     const codes = await mintCodes(simUrl, Math.max(500, o.durationS * 2000), users)
-    writeFileSync(join(dir, 'codes'), codes.join('\n'))
+    writeFileSync(join(dir, 'codes'), codes.map((code) => JSON.stringify({ code })).join('\n'))
     const beforeLogin = meter.snapshot()
-    const login = await loginLoad({ url: `${base}/v1/auth/wechat/login`, connections: o.connections, durationS: o.durationS, codesFile: join(dir, 'codes') })
+    const login = await runLoad({ ...loginAt, durationS: o.durationS, bodiesFile: join(dir, 'codes') })
     const loginCpu = CpuMeter.delta(beforeLogin, meter.snapshot())
     loginCpu.loadgen = login.loadgenCpuS ?? 0
     echoCpu.loadgen = echo.loadgenCpuS ?? 0

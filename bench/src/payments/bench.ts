@@ -8,7 +8,6 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { ACCESS_TOKEN } from '@wxmp/contracts'
 import { selfSignedCert, testDatabase } from '@wxmp/testing'
 import { CpuMeter, combine, cpuPerRequest, freePort, machineFacts, pidsNamed, ratio, runLoad, startServer, table, type LoadOptions, type LoadResult, type Measured, type ServerProcess } from '../harness/index.js'
-import { runUniqueLoad } from './order-load.js'
 
 const benchDir = fileURLToPath(new URL('../..', import.meta.url))
 const repo = fileURLToPath(new URL('../../../', import.meta.url))
@@ -201,7 +200,7 @@ export async function runOrdersBench (o: OrdersBenchOptions): Promise<OrdersBenc
             headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'bench-[<id>]' },
             body: JSON.stringify({ productId: 'sticker-pack', quantity: 1 })
           }
-          return await runUniqueLoad(load)
+          return await runLoad({ ...load, idReplacement: true })
         }
       }
     ]

@@ -23,16 +23,18 @@ function quoteIdent (name: string): string {
 /** Runs fn in one transaction on a pooled client: committed when it returns, rolled back when it throws. */
 export async function withTransaction<T> (pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect()
+  let broken: Error | undefined
   try {
     await client.query('BEGIN')
     const result = await fn(client)
     await client.query('COMMIT')
     return result
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {})
+    await client.query('ROLLBACK').catch((e: Error) => { broken = e })
     throw err
   } finally {
-    client.release()
+    // A connection that could not even roll back is not handed to the next request.
+    client.release(broken)
   }
 }
 
