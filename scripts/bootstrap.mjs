@@ -94,7 +94,7 @@ async function main () {
 
   if (mode === 'test') {
     for (const d of workspaceDirs()) rmSync(join(d, '.tap', 'test-results'), { recursive: true, force: true })
-    const status = run(cmd, [...pre, 'exec', 'turbo', 'run', 'typecheck', 'test', '--concurrency=2', '--continue'])
+    const status = run(cmd, [...pre, 'exec', 'turbo', 'run', 'typecheck', 'test', '--concurrency=3', '--continue'])
     const { passed, failed, skipped } = countTests()
     const failures = failed + (status !== 0 && failed === 0 ? 1 : 0)
     console.log(`tests: ${passed} passed, ${failures} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`)

@@ -17,10 +17,10 @@ export interface EventLoopBenchResult {
  * Does the event loop stay responsive while passwords hash? The server's own event-loop delay, idle and
  * under a stream of bcrypt (cost 12) verifications done off the loop (async, as auth does) and on it (sync).
  */
-export async function runEventLoopBench (o: { durationS: number, connections: number, log?: (l: string) => void }): Promise<EventLoopBenchResult> {
+export async function runEventLoopBench (o: { durationS: number, connections: number, bcryptCost?: number, log?: (l: string) => void }): Promise<EventLoopBenchResult> {
   const log = o.log ?? ((line: string) => process.stdout.write(line + '\n'))
   const port = await freePort()
-  const server = await startServer({ name: 'hash server', script: 'src/eventloop/hash-server.ts', cwd: benchDir, env: { PORT: String(port) }, waitPorts: [port] })
+  const server = await startServer({ name: 'hash server', script: 'src/eventloop/hash-server.ts', cwd: benchDir, env: { PORT: String(port), BCRYPT_COST: String(o.bcryptCost ?? 12) }, waitPorts: [port] })
   const base = `http://127.0.0.1:${port}`
   const reset = async (): Promise<void> => { await fetch(`${base}/loop-delay/reset`, { method: 'POST' }) }
   const read = async (): Promise<LoopDelay> => await (await fetch(`${base}/loop-delay`)).json() as LoopDelay
