@@ -7,6 +7,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { ACCESS_TOKEN } from '@wxmp/contracts'
 import { selfSignedCert, testDatabase } from '@wxmp/testing'
 import { CpuMeter, combine, cpuPerRequest, freePort, pidsNamed, machineFacts, ratio, runLoad, startServer, table, type LoadResult, type Measured, type ServerProcess } from '../harness/index.js'
+import { startBenchGateway } from './start-gateway.js'
 import { AUTHENTICATED, type AuthenticatedTarget } from './targets.js'
 
 const benchDir = fileURLToPath(new URL('../..', import.meta.url))
@@ -82,23 +83,7 @@ export async function runGatewayBench (o: GatewayBenchOptions): Promise<GatewayB
       nodeArgs: o.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}/service`]
     })
     servers.push(...started.servers)
-    servers.push(await startServer({
-      name: 'gateway',
-      script: 'src/gateway/gateway-server.ts',
-      cwd: benchDir,
-      nodeArgs: o.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}/gateway`],
-      env: {
-        ...tls,
-        HTTPS_PORT: String(gatewayPort),
-        NATS_URL: natsUrl,
-        NATS_SUBJECT_PREFIX: prefix,
-        REDIS_KEY_PREFIX: `bench:${prefix}`,
-        LOG_LEVEL: 'info',
-        // One client address for every connection: limits go out of reach, every request is still counted in Redis.
-        RATE_LIMIT_MAX_SCALE: '1000000'
-      },
-      waitPorts: [gatewayPort]
-    }))
+    servers.push(await startBenchGateway({ tls, port: gatewayPort, natsUrl, prefix, nodeArgs: o.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}/gateway`] }))
 
     const now = Math.floor(Date.now() / 1000)
     const token = await new SignJWT({ sid: randomUUID() })

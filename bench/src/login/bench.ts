@@ -7,6 +7,7 @@ import { selfSignedCert, testDatabase } from '@wxmp/testing'
 import { simulatorEnv, simulatorKeys } from '@wxmp/wechat-sim/testing'
 import { authTestEnv } from '@wxmp/auth/testing'
 import { CpuMeter, cpuPerRequest, freePort, machineFacts, pidsNamed, ratio, runLoad, startServer, table, type LoadResult, type ServerProcess } from '../harness/index.js'
+import { startBenchGateway } from '../gateway/start-gateway.js'
 
 const benchDir = fileURLToPath(new URL('../..', import.meta.url))
 const repo = fileURLToPath(new URL('../../../', import.meta.url))
@@ -84,22 +85,7 @@ export async function runLoginBench (o: LoginBenchOptions): Promise<LoginBenchRe
       waitPorts: [authPort]
     }))
     servers.push(await startServer({ name: 'stand-in services', script: 'src/gateway/stand-in-services.ts', cwd: benchDir, env: { ...common, PORT: String(standInPort) }, waitPorts: [standInPort] }))
-    servers.push(await startServer({
-      name: 'gateway',
-      script: 'src/gateway/gateway-server.ts',
-      cwd: benchDir,
-      nodeArgs: prof('gateway'),
-      env: {
-        ...common,
-        TLS_CERT_FILE: join(dir, 'cert.pem'),
-        TLS_KEY_FILE: join(dir, 'key.pem'),
-        HTTPS_PORT: String(gatewayPort),
-        REDIS_KEY_PREFIX: `bench:${prefix}gw:`,
-        // One client address for every connection: limits go out of reach, every request is still counted in Redis.
-        RATE_LIMIT_MAX_SCALE: '1000000'
-      },
-      waitPorts: [gatewayPort]
-    }))
+    servers.push(await startBenchGateway({ tls: { TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem') }, port: gatewayPort, natsUrl, prefix, nodeArgs: prof('gateway') }))
 
     const base = `https://127.0.0.1:${gatewayPort}`
     const facts = machineFacts()

@@ -8,6 +8,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { ACCESS_TOKEN } from '@wxmp/contracts'
 import { selfSignedCert, testDatabase } from '@wxmp/testing'
 import { CpuMeter, combine, cpuPerRequest, freePort, machineFacts, pidsNamed, ratio, runLoad, startServer, table, type LoadOptions, type LoadResult, type Measured, type ServerProcess } from '../harness/index.js'
+import { startBenchGateway } from '../gateway/start-gateway.js'
 
 const benchDir = fileURLToPath(new URL('../..', import.meta.url))
 const repo = fileURLToPath(new URL('../../../', import.meta.url))
@@ -137,23 +138,7 @@ export async function runOrdersBench (o: OrdersBenchOptions): Promise<OrdersBenc
       },
       waitPorts: [paymentPort]
     }))
-    servers.push(await startServer({
-      name: 'gateway',
-      script: 'src/gateway/gateway-server.ts',
-      cwd: benchDir,
-      nodeArgs: profile('gateway'),
-      env: {
-        ...tls,
-        HTTPS_PORT: String(gatewayPort),
-        NATS_URL: natsUrl,
-        NATS_SUBJECT_PREFIX: prefix,
-        REDIS_KEY_PREFIX: `bench:${prefix}`,
-        LOG_LEVEL: 'info',
-        // One client address and one user for every connection: limits out of reach, every request still counted.
-        RATE_LIMIT_MAX_SCALE: '1000000'
-      },
-      waitPorts: [gatewayPort]
-    }))
+    servers.push(await startBenchGateway({ tls, port: gatewayPort, natsUrl, prefix, nodeArgs: profile('gateway') }))
 
     // The buyer: a WeChat user of the simulator's app, made by the user service, signed in with the bench key.
     const nc = await connect({ servers: natsUrl })
