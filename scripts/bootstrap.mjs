@@ -94,6 +94,9 @@ async function main () {
 
   if (mode === 'test') {
     for (const d of workspaceDirs()) rmSync(join(d, '.tap', 'test-results'), { recursive: true, force: true })
+    // tap builds its Test class for the configured plugins into the shared store on first use; every package has
+    // the same plugin list, so build it once here rather than let parallel test runs race to write it.
+    if (run(cmd, [...pre, '--filter', '@wxmp/core', 'exec', 'tap', 'build']) !== 0) process.exit(1)
     const status = run(cmd, [...pre, 'exec', 'turbo', 'run', 'typecheck', 'test', '--concurrency=3', '--continue'])
     const { passed, failed, skipped } = countTests()
     const failures = failed + (status !== 0 && failed === 0 ? 1 : 0)
