@@ -97,8 +97,10 @@ async function main () {
     // tap builds its Test class for the configured plugins into the shared store on first use; every package has
     // the same plugin list, so build it once here rather than let parallel test runs race to write it.
     if (run(cmd, [...pre, '--filter', '@wxmp/core', 'exec', 'tap', 'build']) !== 0) process.exit(1)
-    const status = run(cmd, [...pre, 'exec', 'turbo', 'run', 'typecheck', 'test', '--concurrency=3', '--continue'])
+    // Lint runs with the tests so a style finding fails the run like a failing test does.
+    const status = run(cmd, [...pre, 'exec', 'turbo', 'run', 'typecheck', 'lint', 'test', '--concurrency=3', '--continue'])
     const { passed, failed, skipped } = countTests()
+    if (status !== 0 && failed === 0) console.error('bootstrap: a typecheck, lint or test task failed; its output is above')
     const failures = failed + (status !== 0 && failed === 0 ? 1 : 0)
     console.log(`tests: ${passed} passed, ${failures} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`)
     process.exit(status === 0 && failures === 0 ? 0 : 1)
