@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bootstrap for `npm start` and `npm test` on a fresh machine with only Node.js and npm:
 // pnpm, dependencies, a check of Postgres/Redis/NATS, dev secrets, then turbo does the work.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import net from 'node:net'
 import { dirname, join, relative } from 'node:path'

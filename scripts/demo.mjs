@@ -106,11 +106,15 @@ const products = await expect('The catalog (prices in fen)', G, 'GET', '/v1/paym
 const product = products[0]
 const orderKey = randomUUID()
 const created = await expect('Create an order (Idempotency-Key)', G, 'POST', '/v1/payments/orders', {
-  headers: { ...auth, 'idempotency-key': orderKey }, body: { productId: product.id, quantity: 2 }, status: 201,
+  headers: { ...auth, 'idempotency-key': orderKey },
+  body: { productId: product.id, quantity: 2 },
+  status: 201,
   check: (b) => b.amount === product.price * 2 && b.status === 'PENDING' && b.payParams?.signType === 'RSA'
 })
 await expect('Retry with the same key: the same order, not a second one', G, 'POST', '/v1/payments/orders', {
-  headers: { ...auth, 'idempotency-key': orderKey }, body: { productId: product.id, quantity: 2 }, status: 201,
+  headers: { ...auth, 'idempotency-key': orderKey },
+  body: { productId: product.id, quantity: 2 },
+  status: 201,
   check: (b) => b.id === created.id && b.outTradeNo === created.outTradeNo
 })
 await expect('Phone: pay in WeChat (simulator sends the signed notification)', S, 'POST', '/sim/pay', { body: { outTradeNo: created.outTradeNo, result: 'SUCCESS' } })

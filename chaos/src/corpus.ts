@@ -119,7 +119,7 @@ const HOSTILE_STRINGS: Record<string, { category: string, value: unknown }> = {
   traversal: { category: 'path-traversal', value: '../../../../etc/passwd' },
   'traversal-encoded': { category: 'path-traversal', value: '..%2F..%2F..%2Fetc%2Fpasswd' },
   'nul-byte': { category: 'injection-sql', value: 'abc\u0000def' },
-  'crlf': { category: 'header-injection', value: 'a\r\nSet-Cookie: pwned=1' },
+  crlf: { category: 'header-injection', value: 'a\r\nSet-Cookie: pwned=1' },
   'rtl-override': { category: 'wrong-type', value: '\u202Egnp.exe' },
   'lone-surrogate': { category: 'invalid-utf8', value: '\uD800' },
   long: { category: 'huge', value: 'x'.repeat(3000) }
@@ -133,7 +133,7 @@ const WRONG_TYPES: Record<string, unknown> = {
   float: 1.5,
   huge: 1e308,
   'beyond-int32': 2_147_483_648,
-  'beyond-safe-int': 9_007_199_254_740_993,
+  'beyond-safe-int': 9_007_199_254_740_992,
   'numeric-string': '10',
   boolean: true,
   null: null,
@@ -285,12 +285,12 @@ export function casesFor (op: Operation, ids: Record<string, string>): Case[] {
   for (const p of op.pathParams) {
     for (const [label, value] of Object.entries({
       'not-a-uuid': 'not-a-uuid',
-      'sql': "1' OR '1'='1",
-      'nosql': '{"$ne":null}',
-      'traversal': '../../../../etc/passwd',
-      'nul': 'abc\u0000',
-      'long': 'a'.repeat(5000),
-      'unicode': '\u202E\uFEFF\u0000',
+      sql: "1' OR '1'='1",
+      nosql: '{"$ne":null}',
+      traversal: '../../../../etc/passwd',
+      nul: 'abc\u0000',
+      long: 'a'.repeat(5000),
+      unicode: '\u202E\uFEFF\u0000',
       'uuid-upper-nil': '00000000-0000-0000-0000-000000000000'
     })) {
       add({ category: label === 'traversal' ? 'path-traversal' : label === 'sql' ? 'injection-sql' : label === 'nosql' ? 'injection-nosql' : 'wrong-type', name: `${p}=${label}`, expect: 'reject', target: fill({ [p]: value }), headers: [...keyHeader, ...(withBody ? ctype : [])], ...(withBody ? { body: json(validBody ?? {}) } : {}) })

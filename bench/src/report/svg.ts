@@ -21,7 +21,7 @@ export function throughputLatencyChart (rows: ChartRow[], title: string): string
   const x2 = labelW + barW + gap
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="#fff"/>`,
+    '<rect width="100%" height="100%" fill="#fff"/>',
     `<text x="10" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`,
     `<text x="${x1}" y="${top - 10}" font-weight="bold">requests/s (higher is better)</text>`,
     `<text x="${x2}" y="${top - 10}" font-weight="bold">p99 latency ms (lower is better)</text>`

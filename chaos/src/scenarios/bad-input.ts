@@ -114,8 +114,14 @@ export const badInput = {
     const serving = await stillServes(stack)
     if (serving !== undefined) problems.push(serving)
     const outcomes: Outcome[] = results.map((r) => ({
-      kind: r.c.category, method: r.c.method, path: r.c.target, start: 0, end: 0, accepted: r.accepted,
-      ...(r.status === undefined ? {} : { status: r.status }), ...(r.error === undefined ? {} : { error: r.error })
+      kind: r.c.category,
+      method: r.c.method,
+      path: r.c.target,
+      start: 0,
+      end: 0,
+      accepted: r.accepted,
+      ...(r.status === undefined ? {} : { status: r.status }),
+      ...(r.error === undefined ? {} : { error: r.error })
     }))
     const byCategory = new Map<string, number>()
     for (const r of results) byCategory.set(r.c.category, (byCategory.get(r.c.category) ?? 0) + 1)

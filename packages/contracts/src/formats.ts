@@ -5,6 +5,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
 
 function isUri (value: string): boolean {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what a URI must not contain
   if (/[\s\u0000-\u001f]/.test(value)) return false
   try {
     const url = new URL(value)

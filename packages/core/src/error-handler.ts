@@ -34,7 +34,7 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, err: un
 /** Renders every error, including unknown routes, as the `{error: {code, message, traceId}}` envelope. */
 export const errorEnvelope = fp(async function errorEnvelope (app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError, request, reply) => sendError(request, reply, normalizeError(err)))
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, new Errors.NotFound(`Route ${request.method} ${request.url.split("?")[0]?.slice(0, 200) ?? ""} not found`)))
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, new Errors.NotFound(`Route ${request.method} ${request.url.split('?')[0]?.slice(0, 200) ?? ''} not found`)))
 }, { name: 'wxmp-error-envelope', fastify: '5.x' })
 
 export type { AppError }

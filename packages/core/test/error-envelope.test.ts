@@ -16,7 +16,6 @@ async function build (t: Teardown) {
   return { app, logs }
 }
 
-
 t.test('errors come back in the envelope with the trace id', async (t) => {
   const { app } = await build(t)
   const cases: Array<[object, number, string]> = [

@@ -51,7 +51,7 @@ export async function readEvents (nc: NatsConnection, prefix: string, subject: s
     const events: Array<Record<string, unknown>> = []
     const info = await jsm.streams.info(stream).catch(() => undefined)
     const last = info?.state.last_seq ?? 0
-    for (let seq = info?.state.first_seq ?? 1; seq <= last && last > 0; seq++) {
+    for (let seq = Math.max(info?.state.first_seq ?? 1, 1); seq <= last; seq++) {
       const m = await jsm.streams.getMessage(stream, { seq }).catch(() => undefined)
       if (m !== undefined && m !== null && m.subject === prefix + subject) events.push(m.json<Record<string, unknown>>())
     }

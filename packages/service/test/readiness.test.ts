@@ -25,7 +25,9 @@ t.test('readiness names the dependency that went away and recovers when it retur
   const db = new URL(await testDatabase(t, 'ready'))
   db.port = String(pgProxy.port)
   const { app } = await buildTestService(t, {
-    name: 'notes', schema: Schema, app: notesApp,
+    name: 'notes',
+    schema: Schema,
+    app: notesApp,
     env: { DATABASE_URL: db.toString(), REDIS_URL: redis.url, NATS_URL: nats.url }
   })
 

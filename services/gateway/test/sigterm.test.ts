@@ -50,10 +50,12 @@ t.test('SIGTERM under a steady stream: readiness fails first, in-flight requests
   let stop = false
   let routable = true
   const loops = Array.from({ length: 8 }, async () => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- the probe and the test body change them while this awaits
     while (!stop && routable) outcomes.push(await get(`${base}/v1/ping`, tls.certPem))
   })
   const readiness: Array<{ at: number, status: number }> = []
   const probe = (async () => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- the test body sets it while this awaits
     while (!stop) {
       const r = await fetch(`http://127.0.0.1:${gw.port}/readyz`).then((res) => res.status).catch(() => 0)
       readiness.push({ at: performance.now(), status: r })

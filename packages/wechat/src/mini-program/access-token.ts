@@ -28,8 +28,8 @@ export interface AccessTokenCacheOptions {
 // Treat a token as unusable this long before WeChat's expiry, for clock skew and the call that uses it.
 const EXPIRY_MARGIN_MS = 10_000
 
-const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`
-const DROP_IF_SAME = `if redis.call('hget', KEYS[1], 'token') == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`
+const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+const DROP_IF_SAME = "if redis.call('hget', KEYS[1], 'token') == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 /**
  * The server access_token shared by every replica through Redis. Exactly one replica refreshes at a time

@@ -75,7 +75,7 @@ export class Sessions {
       if (row.used_at !== null) {
         const withinGrace = now - row.used_at.getTime() <= this.settings.reuseGraceSeconds * 1000 && !row.children_used
         if (!withinGrace) {
-          await c.query(`UPDATE sessions SET revoked_at = now(), revoke_reason = 'refresh_token_reuse' WHERE id = $1`, [row.session_id])
+          await c.query("UPDATE sessions SET revoked_at = now(), revoke_reason = 'refresh_token_reuse' WHERE id = $1", [row.session_id])
           return { error: new AuthErrors.RefreshReused(), revoked: { sessionId: row.session_id, userId: row.user_id } }
         }
       } else {
@@ -128,7 +128,7 @@ export class Sessions {
    */
   async republishRecent (windowMs: number): Promise<number> {
     const { rows } = await this.pool.query<{ id: string, user_id: string, revoked_at: Date }>(
-      `SELECT id, user_id, revoked_at FROM sessions WHERE revoked_at > now() - make_interval(secs => $1)`,
+      'SELECT id, user_id, revoked_at FROM sessions WHERE revoked_at > now() - make_interval(secs => $1)',
       [windowMs / 1000]
     )
     for (const r of rows) await this.revocations.revoke(r.id, r.user_id, r.revoked_at)

@@ -68,4 +68,3 @@ export async function buildGateway (t: Teardown, prefix: string, env: Record<str
   }
   return { app, config, logs, listen }
 }
-

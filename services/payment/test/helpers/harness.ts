@@ -1,7 +1,6 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createCipheriv, createSign, randomBytes, randomUUID } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
 import type { TraceContext } from '@wxmp/core'
 import { Subjects, type CreateOrderReply, type RefundOrderReply } from '@wxmp/contracts'
 import type { NatsClient } from '@wxmp/nats'
