@@ -11,6 +11,8 @@ export interface MatrixServer {
   prefix: string
   /** A connection as `identity`, made the way services make theirs (seed file, inbox prefix). */
   as: (identity: NatsIdentity) => Promise<NatsConnection>
+  /** The file holding `identity`'s nkey seed. */
+  seedFile: (identity: NatsIdentity) => string
 }
 
 /** A private nats-server running the config rendered from the matrix, with fresh nkeys for every identity. */
@@ -19,6 +21,8 @@ export async function matrixServer (t: Teardown): Promise<MatrixServer> {
   const users = createIdentityUsers()
   const dir = mkdtempSync(join(tmpdir(), 'wxmp-nkeys-'))
   t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  const seedFile = (identity: NatsIdentity): string => join(dir, `${identity}.nk`)
+  for (const [id, u] of Object.entries(users)) writeFileSync(seedFile(id as NatsIdentity), u.seed + '\n', { mode: 0o600 })
   const nkeys = Object.fromEntries(Object.entries(users).map(([id, u]) => [id, u.publicKey])) as Record<NatsIdentity, string>
   const server = await privateNats(t, {
     config: (port, storeDir) => renderServerConfig({ prefix, nkeys, listen: `127.0.0.1:${port}`, storeDir })
@@ -27,10 +31,9 @@ export async function matrixServer (t: Teardown): Promise<MatrixServer> {
   return {
     server,
     prefix,
+    seedFile,
     async as (identity) {
-      const seedFile = join(dir, `${identity}.nk`)
-      writeFileSync(seedFile, users[identity].seed + '\n', { mode: 0o600 })
-      const { nc } = await connectNats({ servers: server.url, name: identity, log, nkeySeedFile: seedFile, inboxPrefix: inboxPrefix(identity, prefix) })
+      const { nc } = await connectNats({ servers: server.url, name: identity, log, nkeySeedFile: seedFile(identity), inboxPrefix: inboxPrefix(identity, prefix) })
       t.teardown(async () => { if (!nc.isClosed()) await nc.close() })
       return nc
     }
