@@ -18,7 +18,10 @@ export interface ServerConfigOptions {
   httpPort?: number
   /** Server TLS; clients verify the certificate against the CA. */
   tls?: { certFile: string, keyFile: string, caFile?: string }
+  /** Server name, or a `$NAME` from the environment (each clustered JetStream server needs its own). */
   serverName?: string
+  /** A cluster of servers replicating JetStream; its port should be reachable by the other servers only. */
+  cluster?: { name: string, listen: string, routes: string[] }
 }
 
 /** A value in nats-server's config language: `$NAME` stays a variable reference, strings are JSON-quoted. */
@@ -48,6 +51,7 @@ export function renderServerConfig (opts: ServerConfigOptions): string {
     listen: opts.listen,
     http_port: opts.httpPort,
     jetstream: { store_dir: opts.storeDir, max_file_store: opts.maxFileStore },
+    cluster: opts.cluster === undefined ? undefined : { name: opts.cluster.name, listen: opts.cluster.listen, routes: opts.cluster.routes },
     tls: opts.tls === undefined
       ? undefined
       : { cert_file: opts.tls.certFile, key_file: opts.tls.keyFile, ca_file: opts.tls.caFile, timeout: 2 },
