@@ -109,6 +109,9 @@ t.test('a private server with the rendered config proves each line', async (t) =
     for (const id of ['user', 'payment', 'monitoring'] as const) {
       t.equal(await outcome(nc[id].request(`$JS.API.DIRECT.GET.${kvStream}.$KV.${bucket}.s1`, '', { timeout: 5000 })), 'refused', `${id} cannot read revocations`)
     }
+    for (const op of ['PURGE', 'DELETE', 'UPDATE']) {
+      t.equal(await outcome(nc.auth.request(`$JS.API.STREAM.${op}.${kvStream}`, '{}', { timeout: 5000 })), 'refused', `not even auth can ${op} the bucket's stream`)
+    }
     t.equal((await authKv.get('s1'))?.operation, 'PUT', 'the entry survived every attempt')
     t.equal(await outcome(authKv.delete('s2')), 'ok', 'auth itself can still delete an entry')
   })
