@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generate } from 'selfsigned'
+import { createUser, fromSeed } from '@nats-io/nkeys'
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
 const dev = join(root, '.dev')
@@ -94,6 +95,21 @@ function wechat () {
   }
 }
 
+/**
+ * One nkey user per identity of the NATS permission matrix (packages/nats/src/permissions.ts): `<identity>.nk` holds
+ * the seed, `users.env` the public keys a nats-server config names. Not in dev.env yet: the shared local NATS takes
+ * anonymous connections until the local stack runs its own server with the rendered config.
+ */
+function nats () {
+  const dir = join(dev, 'nats')
+  const users = ['gateway', 'auth', 'user', 'payment', 'monitoring'].map((id) => {
+    const seed = once(join(dir, `${id}.nk`), () => new TextDecoder().decode(createUser().getSeed()) + '\n')
+    return `NATS_NKEY_${id.toUpperCase()}=${fromSeed(new TextEncoder().encode(seed)).getPublicKey()}`
+  })
+  write(join(dir, 'users.env'), users.join('\n') + '\n', 0o644)
+}
+
+nats()
 const tlsEnv = await tls()
 const env = {
   ...tlsEnv,

@@ -1,18 +1,25 @@
 #!/usr/bin/env node
 // Writes the development cluster's secrets into infra/k8s/overlays/dev/secrets/ (gitignored), where the dev
-// overlay's secretGenerator reads them: TLS for the gateway, the auth keys, a WeChat app and merchant, and the
-// simulator's side of each key pair. Files that exist are kept, so reruns change nothing; delete the folder to
+// overlay's secretGenerator reads them: TLS for the gateway and NATS, an nkey per NATS identity, the auth keys,
+// a WeChat app and merchant, and the simulator's side of each key pair. Files that exist are kept, so reruns change nothing; delete the folder to
 // start over. For development only: production secrets are created by hand (infra/README.md).
 import { generateKeyPairSync, randomBytes, randomInt } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generate } from 'selfsigned'
+import { createUser, fromSeed } from '@nats-io/nkeys'
 
 /** Where the pods mount their key Secrets (the deployments' volumeMounts). */
 export const SECRETS_MOUNT = '/etc/wxmp/secrets'
 /** The namespace of the dev overlay, which the gateway's certificate and the notify URL name. */
 export const NAMESPACE = 'wxmp'
+
+/** The identities of the NATS permission matrix (packages/nats/src/permissions.ts, NATS_IDENTITIES). */
+export const NATS_IDENTITIES = ['gateway', 'auth', 'user', 'payment', 'monitoring']
+
+/** @param {string} seed */
+const publicKeyOf = (seed) => fromSeed(new TextEncoder().encode(seed)).getPublicKey()
 
 const DEFAULT_DIR = fileURLToPath(new URL('../k8s/overlays/dev/secrets', import.meta.url))
 
@@ -62,6 +69,34 @@ export async function writeDevSecrets (dir = DEFAULT_DIR) {
   }))
   await once('gateway-tls/tls.crt', () => tls.cert)
   await once('gateway-tls/tls.key', () => tls.key)
+
+  // NATS: a certificate for the in-cluster names (its own CA, which every service trusts), and one nkey user
+  // per identity of the permission matrix: the server gets the public keys, each service only its own seed.
+  const natsTls = JSON.parse(await once('.state/nats-tls.json', async () => {
+    const names = ['nats', `nats.${NAMESPACE}.svc`, `nats.${NAMESPACE}.svc.cluster.local`, 'localhost']
+    const pems = await generate([{ name: 'commonName', value: `nats.${NAMESPACE}.svc` }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+      notAfterDate: new Date(Date.now() + 825 * 24 * 3600 * 1000),
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'extKeyUsage', serverAuth: true },
+        { name: 'subjectAltName', altNames: names.map((value) => ({ type: /** @type {const} */ (2), value })) }
+      ]
+    })
+    return JSON.stringify({ cert: pems.cert, key: pems.private })
+  }))
+  await once('nats-tls/tls.crt', () => natsTls.cert)
+  await once('nats-tls/tls.key', () => natsTls.key)
+  await once('nats-tls/ca.crt', () => natsTls.cert)
+  /** @type {Record<string, string>} */
+  const natsUsers = {}
+  for (const id of NATS_IDENTITIES) {
+    const seed = (await once(`${id}-nats/nkey.seed`, () => new TextDecoder().decode(createUser().getSeed()))).trim()
+    await once(`${id}-nats/ca.crt`, () => natsTls.cert)
+    natsUsers[`NATS_NKEY_${id.toUpperCase()}`] = publicKeyOf(seed)
+  }
+  await envFile('nats-users.env', natsUsers)
 
   const rsa = () => {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })

@@ -16,7 +16,9 @@ import { dockerfile, finalStage } from './helpers/dockerfile.js'
 import { ROOT, configEnv, find, podTemplate, render, type K8sObject } from './helpers/k8s.js'
 import { SERVICES, hasMigrations } from './helpers/services.js'
 
-const LOCAL = { NATS_URL: 'nats://127.0.0.1:4222', REDIS_URL: 'redis://127.0.0.1:6379' }
+// The shared local NATS takes anonymous plain connections, so the identity and TLS settings are left empty here;
+// nats.test.ts and packages/nats prove them against a server running the rendered config.
+const LOCAL = { NATS_URL: 'nats://127.0.0.1:4222', NATS_NKEY_SEED_FILE: '', NATS_TLS_CA_FILE: '', REDIS_URL: 'redis://127.0.0.1:6379' }
 const LISTENERS = ['PORT', 'HTTPS_PORT', 'HTTP_PORT']
 
 function parseEnvFile (file: string): Record<string, string> {

@@ -25,7 +25,14 @@ export const EXTERNAL_SECRETS: Record<string, string[]> = {
   'auth-keys': ['data-key'],
   'user-env': ['DATABASE_URL'],
   'payment-env': ['DATABASE_URL', 'REDIS_URL', 'WECHAT_APPID', 'WECHATPAY_MCHID', 'WECHATPAY_MERCHANT_SERIAL_NO', 'WECHATPAY_PUBLIC_KEYS', 'WECHATPAY_NOTIFY_URL'],
-  'payment-keys': ['merchant-key.pem', 'apiv3-key']
+  'payment-keys': ['merchant-key.pem', 'apiv3-key'],
+  // NATS: the server's certificate and the public nkey of every identity; each service's seed and the CA.
+  'nats-tls': ['tls.crt', 'tls.key', 'ca.crt'],
+  'nats-users': ['NATS_NKEY_GATEWAY', 'NATS_NKEY_AUTH', 'NATS_NKEY_USER', 'NATS_NKEY_PAYMENT', 'NATS_NKEY_MONITORING'],
+  'gateway-nats': ['nkey.seed', 'ca.crt'],
+  'auth-nats': ['nkey.seed', 'ca.crt'],
+  'user-nats': ['nkey.seed', 'ca.crt'],
+  'payment-nats': ['nkey.seed', 'ca.crt']
 }
 
 /** Settings in a service's schema for a dependency it never connects to (user registers no Redis client). */

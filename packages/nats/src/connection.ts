@@ -1,4 +1,5 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { readFileSync } from 'node:fs'
+import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from 'pino'
 
 export interface NatsSettings {
@@ -7,6 +8,12 @@ export interface NatsSettings {
   /** Connection name shown by the server (`nats server report connections`), one per process. */
   name: string
   log: Logger
+  /** File holding this process's nkey seed (`SU...`); without it the connection is anonymous. */
+  nkeySeedFile?: string
+  /** Prefix of this process's reply inboxes; the permission matrix lets only its identity subscribe there. */
+  inboxPrefix?: string
+  /** CA that signed the server's certificate; when set, the connection requires TLS and verifies the server. */
+  tlsCaFile?: string
 }
 
 /** A connection plus whether it is currently connected, tracked from the client's status stream. */
@@ -25,7 +32,10 @@ export async function connectNats (s: NatsSettings): Promise<TrackedConnection> 
     waitOnFirstConnect: false,
     // The client would otherwise build two Error objects per request to keep the caller's stack for a
     // timeout that rarely comes; NatsClient maps failures to its own errors anyway.
-    noAsyncTraces: true
+    noAsyncTraces: true,
+    ...(s.nkeySeedFile === undefined ? {} : { authenticator: nkeyAuthenticator(() => new TextEncoder().encode(readFileSync(s.nkeySeedFile as string, 'utf8').trim())) }),
+    ...(s.inboxPrefix === undefined ? {} : { inboxPrefix: s.inboxPrefix }),
+    ...(s.tlsCaFile === undefined ? {} : { tls: { caFile: s.tlsCaFile } })
   })
   let connected = true
   void (async () => {

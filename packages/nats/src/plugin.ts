@@ -5,6 +5,7 @@ import { observedGauge } from '@wxmp/core'
 import { connectNats } from './connection.js'
 import { NatsClient } from './client.js'
 import { NatsService, type EndpointDefinition } from './service.js'
+import { inboxPrefix, type NatsIdentity } from './permissions.js'
 
 export interface NatsPluginOptions {
   servers: string
@@ -15,6 +16,12 @@ export interface NatsPluginOptions {
   /** Prefix of every subject this process uses; empty in production, unique per test run. */
   prefix: string
   requestTimeoutMs: number
+  /** Identity in the permission matrix; defaults to the service name. Its inbox prefix is used once credentials are set. */
+  identity?: NatsIdentity
+  /** File with the identity's nkey seed; empty or omitted connects anonymously. */
+  nkeySeedFile?: string
+  /** CA of the server's certificate; empty or omitted connects without TLS. */
+  tlsCaFile?: string
 }
 
 declare module 'fastify' {
@@ -32,7 +39,16 @@ declare module 'fastify' {
  */
 export const nats = fp(async function nats (app: FastifyInstance, opts: NatsPluginOptions) {
   const log = app.log.child({ component: 'nats' })
-  const { nc, isConnected } = await connectNats({ servers: opts.servers, name: opts.connectionName, log: log as never })
+  const identity = opts.identity ?? opts.service?.name as NatsIdentity | undefined
+  const credentials = opts.nkeySeedFile !== undefined && opts.nkeySeedFile !== ''
+  const { nc, isConnected } = await connectNats({
+    servers: opts.servers,
+    name: opts.connectionName,
+    log: log as never,
+    ...(credentials ? { nkeySeedFile: opts.nkeySeedFile } : {}),
+    ...(credentials && identity !== undefined ? { inboxPrefix: inboxPrefix(identity, opts.prefix) } : {}),
+    ...(opts.tlsCaFile !== undefined && opts.tlsCaFile !== '' ? { tlsCaFile: opts.tlsCaFile } : {})
+  })
   app.decorate('nats', nc)
   app.decorate('natsClient', new NatsClient(nc, opts.prefix, opts.requestTimeoutMs))
   app.readiness?.add('nats', isConnected)

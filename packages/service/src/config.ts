@@ -32,6 +32,8 @@ export interface ServiceBaseConfig {
   NATS_URL: string
   NATS_SUBJECT_PREFIX: string
   NATS_REQUEST_TIMEOUT_MS: number
+  NATS_NKEY_SEED_FILE: string
+  NATS_TLS_CA_FILE: string
   SHUTDOWN_GRACE_MS: number
   DATABASE_URL: string
   DATABASE_POOL_MAX: number

@@ -40,7 +40,9 @@ export const serviceBase = fp(async function serviceBase (app: FastifyInstance, 
     connectionName: `${opts.service.name}@${hostname()}:${process.pid}`,
     service: opts.service,
     prefix: config.NATS_SUBJECT_PREFIX,
-    requestTimeoutMs: config.NATS_REQUEST_TIMEOUT_MS
+    requestTimeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
+    nkeySeedFile: config.NATS_NKEY_SEED_FILE,
+    tlsCaFile: config.NATS_TLS_CA_FILE
   })
   if (opts.useOutbox === true) await app.register(outbox, { prefix: config.NATS_SUBJECT_PREFIX })
   app.natsServe(pingEndpoint(opts.service))

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, waitForPort } from './ids.js'
@@ -47,9 +47,18 @@ async function privateServer (t: Teardown, scheme: string, command: string, args
 export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server'
 export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server'
 
-/** A private nats-server with JetStream. */
-export async function privateNats (t: Teardown): Promise<PrivateServer> {
-  return await privateServer(t, 'nats', NATS_SERVER_BIN, (port, dir) => ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir])
+/**
+ * A private nats-server with JetStream. With `config`, the server loads the file it returns for the port and
+ * store directory instead (it must turn JetStream on itself); command-line flags keep the address and port.
+ */
+export async function privateNats (t: Teardown, opts: { config?: (port: number, storeDir: string) => string } = {}): Promise<PrivateServer> {
+  return await privateServer(t, 'nats', NATS_SERVER_BIN, (port, dir) => {
+    const listen = ['-a', '127.0.0.1', '-p', String(port)]
+    if (opts.config === undefined) return [...listen, '-js', '-sd', dir]
+    const file = join(dir, 'nats-server.conf')
+    writeFileSync(file, opts.config(port, dir), { mode: 0o600 })
+    return ['-c', file, ...listen]
+  })
 }
 
 /** A private redis-server that keeps nothing on disk. */

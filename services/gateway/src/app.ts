@@ -43,8 +43,11 @@ export default async function app (fastify: FastifyInstance, opts: GatewayOption
   await fastify.register(nats, {
     servers: config.NATS_URL,
     connectionName: `gateway@${hostname()}:${process.pid}`,
+    identity: 'gateway',
     prefix: config.NATS_SUBJECT_PREFIX,
-    requestTimeoutMs: config.NATS_REQUEST_TIMEOUT_MS
+    requestTimeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
+    nkeySeedFile: config.NATS_NKEY_SEED_FILE,
+    tlsCaFile: config.NATS_TLS_CA_FILE
   })
   await fastify.register(rateLimits, { config })
   await fastify.register(auth, { config })

@@ -1,0 +1,139 @@
+import { EVENTS_STREAM, REVOCATION_BUCKET, Subjects, prefixedName } from '@wxmp/contracts'
+
+/**
+ * The internal bus's permission matrix, the one place it is written. The nats-server config of dev, tests and
+ * Kubernetes is rendered from it (server-config.ts) and the proof suite checks each line against a real server.
+ * Everything not granted here is refused: the server's permissions are allow-lists.
+ */
+
+/** One NATS identity per process kind; every replica of a service shares its kind's identity. */
+export const NATS_IDENTITIES = ['gateway', 'auth', 'user', 'payment', 'monitoring'] as const
+export type NatsIdentity = typeof NATS_IDENTITIES[number]
+
+/** The services that answer request/reply subjects (their NATS service name is their identity). */
+export type ServingIdentity = 'auth' | 'user' | 'payment'
+
+/**
+ * Who may send each request/reply subject. Public subjects carry the caller's `x-user-id`, which only the
+ * gateway sets after verifying the JWT, so only the gateway may send them; internal ones come from the
+ * services whose code calls them.
+ */
+export const CALLERS: Record<string, readonly NatsIdentity[]> = {
+  ...Object.fromEntries(Object.values(Subjects.auth).map((s) => [s, ['gateway']])),
+  ...Object.fromEntries(Object.values(Subjects.payment).map((s) => [s, ['gateway']])),
+  [Subjects.user.ping]: ['gateway'],
+  [Subjects.user.me]: ['gateway'],
+  [Subjects.user.update]: ['gateway'],
+  // auth creates, finds and links users during wx.login, password registration and phone binding.
+  [Subjects.user.ensure]: ['auth'],
+  [Subjects.user.create]: ['auth'],
+  [Subjects.user.get]: ['auth'],
+  [Subjects.user.setPhone]: ['auth'],
+  // payment needs the buyer's openid to place a WeChat Pay order.
+  [Subjects.user.identity]: ['payment']
+}
+
+/** Who answers each subject: the service of its domain, nobody else (so only auth can answer `auth.jwks`). */
+export function servingIdentity (subject: string): ServingIdentity {
+  const domain = subject.slice(0, subject.indexOf('.'))
+  if (domain !== 'auth' && domain !== 'user' && domain !== 'payment') throw new Error(`no service owns ${subject}`)
+  return domain
+}
+
+/** Services that publish domain events, each only under `events.<its domain>.>`. */
+export const EVENT_PUBLISHERS: readonly ServingIdentity[] = ['user', 'payment']
+
+/** JetStream KV buckets: the one identity that writes each, and those that may only read or watch it. */
+export const BUCKETS = [
+  { name: REVOCATION_BUCKET.name, writer: 'auth', readers: ['gateway'] }
+] as const satisfies ReadonlyArray<{ name: string, writer: NatsIdentity, readers: readonly NatsIdentity[] }>
+
+/** Server-side permissions of one user, in nats-server's config shape. */
+export interface NatsPermissions {
+  publish: { allow: string[] }
+  subscribe: { allow: string[] }
+  /** Lets a responder publish one reply to the reply subject of each request it received; services only. */
+  allow_responses?: { max: number, expires: string }
+}
+
+/**
+ * Inbox prefix of an identity: replies and JetStream deliveries land under it, and only that identity may
+ * subscribe there, so no process reads another's replies. Connections must set it as their `inboxPrefix`.
+ */
+export function inboxPrefix (identity: NatsIdentity, prefix: string): string {
+  return `_INBOX.${prefix}${identity}`
+}
+
+function streamApi (stream: string, ops: string[]): string[] {
+  return ops.map((op) => `$JS.API.STREAM.${op}.${stream}`)
+}
+
+/** What `identity` may publish and subscribe to, with every subject under the deployment `prefix`. */
+export function permissionsFor (identity: NatsIdentity, prefix: string): NatsPermissions {
+  const publish = new Set<string>()
+  const subscribe = new Set<string>([`${inboxPrefix(identity, prefix)}.>`])
+
+  for (const [subject, callers] of Object.entries(CALLERS)) {
+    if (callers.includes(identity)) publish.add(prefix + subject)
+    if (servingIdentity(subject) === identity) subscribe.add(prefix + subject)
+  }
+
+  if (identity === 'auth' || identity === 'user' || identity === 'payment') {
+    // nats.js services answer discovery for their own name: $SRV.PING, $SRV.PING.<name>, $SRV.PING.<name>.<id>.
+    for (const verb of ['PING', 'INFO', 'STATS']) {
+      subscribe.add(`$SRV.${verb}`)
+      subscribe.add(`$SRV.${verb}.${identity}`)
+      subscribe.add(`$SRV.${verb}.${identity}.*`)
+    }
+  }
+  if (identity === 'monitoring') publish.add('$SRV.>')
+
+  const usesJetStream = (EVENT_PUBLISHERS as readonly string[]).includes(identity) ||
+    BUCKETS.some((b) => b.writer === identity || (b.readers as readonly string[]).includes(identity))
+  // The client's API check: account limits only.
+  if (usesJetStream) publish.add('$JS.API.INFO')
+
+  if ((EVENT_PUBLISHERS as readonly string[]).includes(identity)) {
+    // Every publisher creates the shared EVENTS stream if missing (start order does not matter); creating a
+    // stream that exists with the same config is a no-op, and no one may update, purge or delete it.
+    const stream = prefixedName(prefix, EVENTS_STREAM.name)
+    for (const s of streamApi(stream, ['INFO', 'CREATE'])) publish.add(s)
+    publish.add(`${prefix}events.${identity}.>`)
+  }
+
+  for (const bucket of BUCKETS) {
+    const name = prefixedName(prefix, bucket.name)
+    const stream = `KV_${name}`
+    const writes = bucket.writer === identity
+    const reads = writes || (bucket.readers as readonly string[]).includes(identity)
+    if (!reads) continue
+    for (const s of streamApi(stream, ['INFO'])) publish.add(s)
+    // Get: direct get (bucket streams allow it) or the stream's message API.
+    publish.add(`$JS.API.DIRECT.GET.${stream}`)
+    publish.add(`$JS.API.DIRECT.GET.${stream}.>`)
+    publish.add(`$JS.API.STREAM.MSG.GET.${stream}`)
+    // Watch: an ordered consumer, recreated after gaps, answering the stream's flow control.
+    publish.add(`$JS.API.CONSUMER.CREATE.${stream}`)
+    publish.add(`$JS.API.CONSUMER.CREATE.${stream}.>`)
+    publish.add(`$JS.API.CONSUMER.INFO.${stream}.*`)
+    publish.add(`$JS.API.CONSUMER.DELETE.${stream}.*`)
+    publish.add(`$JS.FC.${stream}.>`)
+    if (writes) {
+      // The writer creates the bucket and puts, deletes or purges keys (a KV purge is a publish to the key).
+      publish.add(`$JS.API.STREAM.CREATE.${stream}`)
+      publish.add(`$KV.${name}.>`)
+    }
+  }
+
+  const answers = identity === 'auth' || identity === 'user' || identity === 'payment'
+  return {
+    publish: { allow: [...publish].sort() },
+    subscribe: { allow: [...subscribe].sort() },
+    ...(answers ? { allow_responses: { max: 1, expires: '1m' } } : {})
+  }
+}
+
+/** The whole matrix for a deployment prefix. */
+export function permissionMatrix (prefix: string): Record<NatsIdentity, NatsPermissions> {
+  return Object.fromEntries(NATS_IDENTITIES.map((id) => [id, permissionsFor(id, prefix)])) as Record<NatsIdentity, NatsPermissions>
+}

@@ -1,0 +1,64 @@
+import { NATS_IDENTITIES, permissionsFor, type NatsIdentity } from './permissions.js'
+
+export interface ServerConfigOptions {
+  /** Deployment prefix of every subject, stream and bucket; empty in production. */
+  prefix: string
+  /**
+   * Public nkey (`U...`) of each identity, or a `$NAME` the server resolves from its environment when it
+   * loads the file (Kubernetes passes them from a Secret, so one rendered file serves every cluster).
+   */
+  nkeys: Record<NatsIdentity, string>
+  /** Client listener, `host:port`. */
+  listen: string
+  /** Directory JetStream stores streams in. */
+  storeDir: string
+  /** JetStream file storage limit, e.g. `10G`; the server's default when omitted. */
+  maxFileStore?: string
+  /** HTTP monitoring port (`/healthz`, `/varz`), for probes; off when omitted. */
+  httpPort?: number
+  /** Server TLS; clients verify the certificate against the CA. */
+  tls?: { certFile: string, keyFile: string, caFile?: string }
+  /** Server name, or a `$NAME` from the environment (each clustered JetStream server needs its own). */
+  serverName?: string
+  /** A cluster of servers replicating JetStream; its port should be reachable by the other servers only. */
+  cluster?: { name: string, listen: string, routes: string[] }
+}
+
+/** A value in nats-server's config language: `$NAME` stays a variable reference, strings are JSON-quoted. */
+function value (v: unknown, indent: string): string {
+  if (typeof v === 'string') return /^\$[A-Z][A-Z0-9_]*$/.test(v) ? v : JSON.stringify(v)
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
+  if (Array.isArray(v)) {
+    if (v.length === 0) return '[]'
+    return `[\n${v.map((x) => `${indent}  ${value(x, indent + '  ')}`).join('\n')}\n${indent}]`
+  }
+  if (typeof v === 'object' && v !== null) return block(v as Record<string, unknown>, indent)
+  throw new Error(`cannot render ${String(v)}`)
+}
+
+function block (o: Record<string, unknown>, indent: string): string {
+  const lines = Object.entries(o).filter(([, v]) => v !== undefined).map(([k, v]) => `${indent}  ${k}: ${value(v, indent + '  ')}`)
+  return `{\n${lines.join('\n')}\n${indent}}`
+}
+
+/**
+ * Renders a nats-server config: JetStream on, one nkey user per identity with its permissions from the
+ * matrix, and no anonymous access (with users defined, a client without a valid nkey is refused).
+ */
+export function renderServerConfig (opts: ServerConfigOptions): string {
+  const top: Record<string, unknown> = {
+    server_name: opts.serverName,
+    listen: opts.listen,
+    http_port: opts.httpPort,
+    jetstream: { store_dir: opts.storeDir, max_file_store: opts.maxFileStore },
+    cluster: opts.cluster === undefined ? undefined : { name: opts.cluster.name, listen: opts.cluster.listen, routes: opts.cluster.routes },
+    tls: opts.tls === undefined
+      ? undefined
+      : { cert_file: opts.tls.certFile, key_file: opts.tls.keyFile, ca_file: opts.tls.caFile, timeout: 2 },
+    authorization: {
+      users: NATS_IDENTITIES.map((id) => ({ nkey: opts.nkeys[id], permissions: permissionsFor(id, opts.prefix) }))
+    }
+  }
+  const header = '# Rendered from packages/nats/src/permissions.ts by renderServerConfig; do not edit by hand.\n'
+  return header + Object.entries(top).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${value(v, '')}`).join('\n') + '\n'
+}

@@ -1,0 +1,160 @@
+import t from 'tap'
+import { connect, headers, nkeyAuthenticator } from '@nats-io/transport-node'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { Kvm } from '@nats-io/kv'
+import { Svcm } from '@nats-io/services'
+import { EventSubjects, REVOCATION_BUCKET, Subjects, prefixedName } from '@wxmp/contracts'
+import { createLogger } from '@wxmp/core'
+import { CALLERS, NATS_IDENTITIES, NatsService, createNkeyUser, ensureEventsStream, eventsStreamName, inboxPrefix, permissionsFor, servingIdentity, type NatsIdentity } from '../src/index.js'
+import { matrixServer, outcome, subscribeOutcome, until } from './helpers/matrix-server.js'
+
+const ALL_SUBJECTS = [...Object.values(Subjects.auth), ...Object.values(Subjects.user), ...Object.values(Subjects.payment)]
+const SERVICES = ['auth', 'user', 'payment'] as const
+
+t.test('the matrix names a caller and one owner for every subject', async (t) => {
+  t.same(Object.keys(CALLERS).sort(), [...ALL_SUBJECTS].sort(), 'every request/reply subject has callers, and only those')
+  for (const s of ALL_SUBJECTS) t.ok(CALLERS[s]!.length > 0, `${s} has a caller`)
+  for (const s of ALL_SUBJECTS) t.equal(servingIdentity(s), s.split('.')[0], `${s} is answered by its domain`)
+  // Internal subjects: what the issue lists, pinned so a widening shows up in review.
+  t.same(CALLERS[Subjects.user.identity], ['payment'])
+  t.same(CALLERS[Subjects.user.ensure], ['auth'])
+  t.same(CALLERS[Subjects.user.setPhone], ['auth'])
+  for (const s of ALL_SUBJECTS.filter((s) => !s.startsWith('user.'))) t.same(CALLERS[s], ['gateway'], `${s} is public: gateway only`)
+  t.notOk(permissionsFor('gateway', '').allow_responses, 'the gateway answers nothing')
+  t.notOk(permissionsFor('monitoring', '').allow_responses, 'monitoring answers nothing')
+})
+
+t.test('a private server with the rendered config proves each line', async (t) => {
+  const { server, prefix, as } = await matrixServer(t)
+  const nc = {} as Record<NatsIdentity, Awaited<ReturnType<typeof as>>>
+  for (const id of NATS_IDENTITIES) nc[id] = await as(id)
+
+  t.test('anonymous clients and unknown keys are refused', async (t) => {
+    await t.rejects(connect({ servers: server.url, maxReconnectAttempts: 0, reconnect: false }), /Authorization Violation/, 'no credentials')
+    const stranger = createNkeyUser()
+    await t.rejects(connect({ servers: server.url, reconnect: false, authenticator: nkeyAuthenticator(new TextEncoder().encode(stranger.seed)) }),
+      /Authorization Violation/, 'a key the config does not list')
+  })
+
+  t.test('only the owner can subscribe to (answer) a service\'s subjects', async (t) => {
+    for (const subject of ALL_SUBJECTS) {
+      for (const id of NATS_IDENTITIES) {
+        const expected = servingIdentity(subject) === id ? 'ok' : 'refused'
+        t.equal(await subscribeOutcome(nc[id], prefix + subject), expected, `${id} subscribing to ${subject}`)
+      }
+    }
+    for (const id of NATS_IDENTITIES) {
+      t.equal(await subscribeOutcome(nc[id], `${prefix}>`), 'refused', `${id} cannot subscribe to every subject`)
+      t.equal(await subscribeOutcome(nc[id], '_INBOX.>'), 'refused', `${id} cannot read every reply`)
+      for (const other of NATS_IDENTITIES.filter((o) => o !== id)) {
+        t.equal(await subscribeOutcome(nc[id], `${inboxPrefix(other, prefix)}.>`), 'refused', `${id} cannot read ${other}'s replies`)
+      }
+    }
+  })
+
+  t.test('requests reach the owner only from their callers; x-user-id comes only from the gateway', async (t) => {
+    // Each owner answers every one of its subjects with the x-user-id it received.
+    for (const svc of SERVICES) {
+      for (const subject of ALL_SUBJECTS.filter((s) => servingIdentity(s) === svc)) {
+        nc[svc].subscribe(prefix + subject, { callback: (_err, msg) => { msg.respond(msg.headers?.get('x-user-id') ?? '') } })
+      }
+      await nc[svc].flush()
+    }
+    for (const subject of ALL_SUBJECTS) {
+      for (const id of NATS_IDENTITIES) {
+        const h = headers()
+        h.set('x-user-id', 'someone-else')
+        const allowed = CALLERS[subject]!.includes(id)
+        const reply = nc[id].request(prefix + subject, '{}', { timeout: 5000, headers: h })
+        if (allowed) t.equal((await reply).string(), 'someone-else', `${id} -> ${subject} is answered`)
+        else t.equal(await outcome(reply), 'refused', `${id} -> ${subject} is refused`)
+      }
+    }
+    // The attacks of the issue, by name.
+    t.equal(await outcome(nc.user.request(prefix + Subjects.payment.getOrder, '{}', { timeout: 5000 })), 'refused', 'user cannot read an order as anyone')
+    t.equal(await outcome(nc.payment.request(prefix + Subjects.auth.logoutAll, '{}', { timeout: 5000 })), 'refused', 'payment cannot log anyone out')
+    t.equal(await outcome(nc.gateway.request(prefix + Subjects.user.identity, '{}', { timeout: 5000 })), 'refused', 'the gateway cannot look up openids')
+    t.equal(await outcome(nc.gateway.request(prefix + Subjects.user.setPhone, '{}', { timeout: 5000 })), 'refused', 'the gateway cannot set a phone directly')
+  })
+
+  t.test('only auth writes the revocation bucket; the gateway reads and watches it', async (t) => {
+    const bucket = prefixedName(prefix, REVOCATION_BUCKET.name)
+    const authKv = await new Kvm(nc.auth).create(bucket, { history: 1, ttl: REVOCATION_BUCKET.ttlMs })
+    await authKv.put('s1', JSON.stringify({ userId: 'u1', revokedAt: new Date(0).toISOString() }))
+
+    // The gateway opens it the way services/gateway does: create, which finds the existing stream.
+    const gwKv = await new Kvm(nc.gateway).create(bucket, { history: 1, ttl: REVOCATION_BUCKET.ttlMs })
+    t.equal((await gwKv.get('s1'))?.json<{ userId: string }>().userId, 'u1', 'the gateway reads an entry')
+    const seen = new Set<string>()
+    const watch = await gwKv.watch()
+    t.teardown(() => { watch.stop() })
+    void (async () => { for await (const e of watch) seen.add(e.key) })()
+    await authKv.put('s2', '{}')
+    t.ok(await until(() => seen.has('s1') && seen.has('s2')), 'the gateway\'s watch sees old and new revocations')
+
+    const kvStream = `KV_${bucket}`
+    for (const id of NATS_IDENTITIES.filter((id) => id !== 'auth')) {
+      const kv = id === 'gateway' ? gwKv : await new Kvm(nc[id]).open(bucket).catch(() => undefined)
+      if (kv !== undefined) {
+        t.equal(await outcome(kv.put('s3', '{}')), 'refused', `${id} cannot add a revocation`)
+        t.equal(await outcome(kv.delete('s1')), 'refused', `${id} cannot delete a revocation`)
+        t.equal(await outcome(kv.purge('s1')), 'refused', `${id} cannot purge a revocation`)
+      }
+      t.equal(await outcome(nc[id].request(`$KV.${bucket}.s1`, '', { timeout: 5000 })), 'refused', `${id} cannot publish to the bucket's subjects`)
+      for (const op of ['PURGE', 'DELETE', 'UPDATE']) {
+        t.equal(await outcome(nc[id].request(`$JS.API.STREAM.${op}.${kvStream}`, '{}', { timeout: 5000 })), 'refused', `${id} cannot ${op} the bucket's stream`)
+      }
+      t.equal(await outcome(nc[id].request(`$JS.API.STREAM.MSG.DELETE.${kvStream}`, '{"seq":1}', { timeout: 5000 })), 'refused', `${id} cannot delete a message`)
+    }
+    for (const id of ['user', 'payment', 'monitoring'] as const) {
+      t.equal(await outcome(nc[id].request(`$JS.API.DIRECT.GET.${kvStream}.$KV.${bucket}.s1`, '', { timeout: 5000 })), 'refused', `${id} cannot read revocations`)
+    }
+    for (const op of ['PURGE', 'DELETE', 'UPDATE']) {
+      t.equal(await outcome(nc.auth.request(`$JS.API.STREAM.${op}.${kvStream}`, '{}', { timeout: 5000 })), 'refused', `not even auth can ${op} the bucket's stream`)
+    }
+    t.equal((await authKv.get('s1'))?.operation, 'PUT', 'the entry survived every attempt')
+    t.equal(await outcome(authKv.delete('s2')), 'ok', 'auth itself can still delete an entry')
+  })
+
+  t.test('each service publishes only its own events', async (t) => {
+    await ensureEventsStream(nc.user, prefix)
+    await ensureEventsStream(nc.payment, prefix)
+    const js = (id: NatsIdentity) => jetstream(nc[id])
+    const publish = (id: NatsIdentity, subject: string) => js(id).publish(prefix + subject, '{}', { msgID: `${id}-${subject}`, timeout: 5000 })
+    t.equal(await outcome(publish('user', EventSubjects.userCreated)), 'ok', 'user publishes events.user.*')
+    t.equal(await outcome(publish('payment', EventSubjects.paymentSucceeded)), 'ok', 'payment publishes events.payment.*')
+    t.equal(await outcome(publish('user', EventSubjects.paymentSucceeded)), 'refused', 'user cannot forge a payment event')
+    t.equal(await outcome(publish('payment', EventSubjects.userCreated)), 'refused', 'payment cannot forge a user event')
+    for (const id of ['gateway', 'auth', 'monitoring'] as const) {
+      for (const subject of Object.values(EventSubjects)) t.equal(await outcome(publish(id, subject)), 'refused', `${id} cannot publish ${subject}`)
+    }
+    const stream = eventsStreamName(prefix)
+    for (const id of NATS_IDENTITIES) {
+      for (const op of ['PURGE', 'DELETE', 'UPDATE']) {
+        t.equal(await outcome(nc[id].request(`$JS.API.STREAM.${op}.${stream}`, '{}', { timeout: 5000 })), 'refused', `${id} cannot ${op} EVENTS`)
+      }
+    }
+    const jsm = await jetstreamManager(nc.user)
+    t.equal((await jsm.streams.info(stream)).state.messages, 2, 'exactly the two permitted events are stored')
+  })
+
+  t.test('monitoring discovers services over $SRV; nobody else can', async (t) => {
+    const log = createLogger({ service: 'nats-matrix', level: 'silent' })
+    const service = new NatsService(nc.user, { name: 'user', version: '1.0.0', prefix, log })
+    await service.start([])
+    t.teardown(async () => { await service.stop() })
+    const client = new Svcm(nc.monitoring).client()
+    const names = new Set<string>()
+    t.ok(await until(async () => {
+      for await (const p of await client.ping('user')) names.add(p.name)
+      return names.has('user')
+    }), 'monitoring pings the user service')
+    const infos = []
+    for await (const i of await client.info('user')) infos.push(i)
+    t.equal(infos[0]?.name, 'user', 'and reads its info')
+    for (const id of ['gateway', 'auth', 'user', 'payment'] as const) {
+      t.equal(await outcome(nc[id].request('$SRV.PING.user', '', { timeout: 5000 })), 'refused', `${id} cannot run discovery`)
+    }
+    t.equal(await subscribeOutcome(nc.auth, '$SRV.PING.user'), 'refused', 'auth cannot answer discovery as user')
+  })
+})
