@@ -147,3 +147,27 @@ t.test('is_trade_managed, set_msg_jump_path and notify_confirm_receive', async (
   await shippingApi(sim, token, 'upload_shipping_info', virtualUpload(sim, 'SHIP000007'))
   t.equal((await shippingApi(sim, token, 'notify_confirm_receive', { transaction_id: virtual, received_time: Math.floor(Date.now() / 1000) })).json.errcode, 10060005, 'express only')
 })
+
+t.test('settings: safe mode needs its key at boot; an app outside shipping management freezes nothing', async (t) => {
+  await t.rejects(startSimulator(t, { SIM_PUSH_MODE: 'safe' }), /SIM_PUSH_ENCODING_AES_KEY/)
+  const sim = await startSimulator(t, { SIM_TRADE_MANAGED: 'false' })
+  const token = await accessToken(sim)
+  t.equal((await shippingApi(sim, token, 'is_trade_managed', { appid: sim.keys.appid })).json.is_trade_managed, false)
+  const tx = await paidOrder(sim, 'SHIP000008')
+  t.equal((await call(`${sim.url}/sim/shipping?transactionId=${tx}`)).json.funds, 'settled')
+})
+
+t.test('split delivery: parcels add up until is_all_delivered, which is the first upload', async (t) => {
+  const sim = await startSimulator(t)
+  const token = await accessToken(sim)
+  const tx = await paidOrder(sim, 'SHIP000009')
+  const parcel = (n: number, all: boolean): Record<string, unknown> => ({ ...expressUpload(tx, `YT00000000${n}`), delivery_mode: 2, is_all_delivered: all })
+  t.equal((await shippingApi(sim, token, 'upload_shipping_info', parcel(1, false))).json.errcode, 0)
+  t.equal((await shippingApi(sim, token, 'get_order', { transaction_id: tx })).json.order.order_state, 1, 'not all shipped yet')
+  t.equal((await shippingApi(sim, token, 'upload_shipping_info', parcel(2, true))).json.errcode, 0)
+  const order = (await shippingApi(sim, token, 'get_order', { transaction_id: tx })).json.order
+  t.match(order, { order_state: 2, shipping: { delivery_mode: 2, finish_shipping: true, finish_shipping_count: 1 } })
+  t.same(order.shipping.shipping_list.map((p: { tracking_no: string }) => p.tracking_no), ['YT000000001', 'YT000000002'])
+  t.equal((await shippingApi(sim, token, 'upload_shipping_info', expressUpload(tx))).json.errcode, 0, 'changing the mode is the one modification')
+  t.equal((await shippingApi(sim, token, 'upload_shipping_info', expressUpload(tx))).json.errcode, 10060003)
+})

@@ -40,7 +40,8 @@ export default async function shippingTestApiRoutes (app: FastifyInstance): Prom
       transactionId: order.transactionId,
       outTradeNo: order.outTradeNo,
       orderState: state.state(order),
-      funds: state.funds(order),
+      // Outside order shipping management nothing is frozen.
+      funds: sim.config.SIM_TRADE_MANAGED ? state.funds(order) : state.state(order) === 5 ? 'refunded' : 'settled',
       uploads: sim.stats.shippingUploads[order.transactionId!] ?? 0,
       finishShippingCount: shipment?.uploads ?? 0,
       logisticsType: shipment?.logisticsType,
