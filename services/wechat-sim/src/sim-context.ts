@@ -65,6 +65,9 @@ function loadKeys (config: Config): SimKeys {
 }
 
 export function createSimContext (config: Config, log: FastifyBaseLogger): SimContext {
+  if (config.SIM_PUSH_MODE !== 'plain' && config.SIM_PUSH_ENCODING_AES_KEY === '') {
+    throw new ConfigError([{ variable: 'SIM_PUSH_ENCODING_AES_KEY', problem: `is required when SIM_PUSH_MODE is ${config.SIM_PUSH_MODE}` }])
+  }
   const keys = loadKeys(config)
   const faults = new Faults()
   const timers = new Set<NodeJS.Timeout>()
@@ -86,9 +89,6 @@ export function createSimContext (config: Config, log: FastifyBaseLogger): SimCo
   }
   const sweeper = setInterval(() => mp.sweep(), 60_000)
   sweeper.unref()
-  if (config.SIM_PUSH_MODE !== 'plain' && config.SIM_PUSH_ENCODING_AES_KEY === '') {
-    throw new ConfigError([{ variable: 'SIM_PUSH_ENCODING_AES_KEY', problem: `is required when SIM_PUSH_MODE is ${config.SIM_PUSH_MODE}` }])
-  }
   const pusher = new Pusher({
     url: config.SIM_PUSH_URL,
     token: config.SIM_PUSH_TOKEN,
