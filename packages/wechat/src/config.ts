@@ -7,6 +7,8 @@ import type { Logger } from 'pino'
 import { MiniProgramClient } from './mini-program/client.js'
 import { WechatPayClient } from './pay/client.js'
 import { toPrivateKey, toPublicKey } from './pay/crypto.js'
+import { PushCodec } from './push/codec.js'
+import { ShippingClient } from './shipping/client.js'
 
 /** Settings of the mini-program server APIs, for a service's config schema. */
 export const wechatConfigProperties = {
@@ -28,6 +30,24 @@ export const wechatPayConfigProperties = {
   WECHATPAY_NOTIFY_URL: Type.String({ pattern: '^https?://', description: 'Public URL WeChat Pay posts payment and refund results to.' }),
   WECHATPAY_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100, description: 'Deadline of one call to WeChat Pay.' })
 } satisfies TProperties
+
+/** Settings of the mini-program's message push (消息推送), for the config schema of the service that owns it. */
+export const wechatPushConfigProperties = {
+  WECHAT_PUSH_TOKEN: Type.String({ pattern: '^[A-Za-z0-9]{3,32}$', description: 'The message push Token set in the mini-program console.' }),
+  WECHAT_PUSH_ENCODING_AES_KEY: Type.String({ default: '', pattern: '^([A-Za-z0-9+/]{43})?$', description: 'The 43-character EncodingAESKey; required in compatible and safe mode.' }),
+  WECHAT_PUSH_MODE: Type.Union([Type.Literal('plain'), Type.Literal('compatible'), Type.Literal('safe')], { default: 'safe', description: 'Message encryption mode: plain (明文), compatible (兼容) or safe (安全).' }),
+  WECHAT_PUSH_FORMAT: Type.Union([Type.Literal('json'), Type.Literal('xml')], { default: 'json', description: 'Data format of pushes, as set in the console.' }),
+  WECHAT_PUSH_MAX_SKEW_SECONDS: Type.Integer({ default: 300, minimum: 1, description: 'Refuse pushes whose timestamp is further than this from now.' })
+} satisfies TProperties
+
+export interface WechatPushConfig {
+  WECHAT_APPID: string
+  WECHAT_PUSH_TOKEN: string
+  WECHAT_PUSH_ENCODING_AES_KEY: string
+  WECHAT_PUSH_MODE: 'plain' | 'compatible' | 'safe'
+  WECHAT_PUSH_FORMAT: 'json' | 'xml'
+  WECHAT_PUSH_MAX_SKEW_SECONDS: number
+}
 
 export interface WechatConfig {
   WECHAT_APPID: string
@@ -116,5 +136,30 @@ export function wechatPayClientFromConfig (config: WechatPayConfig, deps: { log:
     notifyUrl: config.WECHATPAY_NOTIFY_URL,
     log: deps.log,
     timeoutMs: config.WECHATPAY_TIMEOUT_MS
+  })
+}
+
+/** The message push codec of the service that owns the push URL; a missing key fails with the variable's name. */
+export function pushCodecFromConfig (config: WechatPushConfig): PushCodec {
+  if (config.WECHAT_PUSH_MODE !== 'plain' && config.WECHAT_PUSH_ENCODING_AES_KEY === '') {
+    throw new ConfigError([{ variable: 'WECHAT_PUSH_ENCODING_AES_KEY', problem: `is required when WECHAT_PUSH_MODE is ${config.WECHAT_PUSH_MODE}` }])
+  }
+  return new PushCodec({
+    token: config.WECHAT_PUSH_TOKEN,
+    appid: config.WECHAT_APPID,
+    ...(config.WECHAT_PUSH_ENCODING_AES_KEY === '' ? {} : { encodingAesKey: config.WECHAT_PUSH_ENCODING_AES_KEY }),
+    mode: config.WECHAT_PUSH_MODE,
+    format: config.WECHAT_PUSH_FORMAT,
+    maxSkewSeconds: config.WECHAT_PUSH_MAX_SKEW_SECONDS
+  })
+}
+
+/** The shipping management client of a service, sharing the mini-program client's access_token cache. */
+export function shippingClientFromConfig (config: WechatConfig, deps: { miniProgram: MiniProgramClient, log: Logger }): ShippingClient {
+  return new ShippingClient({
+    baseUrl: config.WECHAT_API_BASE_URL,
+    accessTokens: deps.miniProgram.accessTokens,
+    log: deps.log,
+    timeoutMs: config.WECHAT_TIMEOUT_MS
   })
 }

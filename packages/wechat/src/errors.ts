@@ -37,7 +37,20 @@ export const WechatErrors = {
   /** A notification whose signature is missing, stale, from an unknown key, or wrong. */
   PaySignatureInvalid: createError('WECHATPAY_SIGNATURE_INVALID', 'The WeChat Pay signature did not verify', 401),
   /** A signed notification that cannot be decrypted or parsed, or is for another merchant. */
-  PayNotificationInvalid: createError<[string]>('WECHATPAY_NOTIFICATION_INVALID', 'The WeChat Pay notification is not acceptable: %s', 400)
+  PayNotificationInvalid: createError<[string]>('WECHATPAY_NOTIFICATION_INVALID', 'The WeChat Pay notification is not acceptable: %s', 400),
+
+  // Message push (消息推送)
+  /** A push or URL check whose signature or msg_signature is missing, stale or wrong. */
+  PushSignatureInvalid: createError('WECHAT_PUSH_SIGNATURE_INVALID', 'The message push signature did not verify', 401),
+  /** A signed push whose body does not parse or decrypt, or names another app. */
+  PushMessageInvalid: createError<[string]>('WECHAT_PUSH_INVALID', 'The message push is not acceptable: %s', 400),
+
+  // Order shipping management (发货信息管理)
+  ShippingOrderNotFound: createError('WECHAT_SHIPPING_ORDER_NOT_FOUND', 'WeChat has no such payment to ship (10060001); a payment can take a few seconds to appear', 404),
+  ShippingAlreadyShipped: createError('WECHAT_SHIPPING_ALREADY_SHIPPED', 'The payment has finished shipping (10060002)', 409),
+  ShippingModificationUsed: createError('WECHAT_SHIPPING_MODIFICATION_USED', 'The payment\'s one shipping modification is already used (10060003)', 409),
+  ShippingNotShippable: createError('WECHAT_SHIPPING_NOT_SHIPPABLE', 'The payment cannot be shipped in its state: confirmed, settled or refunded (10060004)', 409),
+  ShippingInvalid: createError('WECHAT_SHIPPING_INVALID', 'WeChat refused the shipping information; see details.errcode', 422)
 }
 
 /** Attaches envelope details (never secrets) and response headers to a catalogue error. */

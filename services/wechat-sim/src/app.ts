@@ -5,10 +5,13 @@ import { createSimContext } from './sim-context.js'
 import miniProgramRoutes from './routes/mini-program.js'
 import payRoutes from './routes/pay.js'
 import testApiRoutes from './routes/test-api.js'
+import shippingRoutes from './routes/shipping.js'
+import shippingTestApiRoutes from './routes/shipping-test-api.js'
 
 /**
- * The WeChat simulator: WeChat's mini-program server APIs and WeChat Pay API v3 at their real paths, and the
- * phone-side test API under /sim. State lives in memory; each app instance is a fresh WeChat.
+ * The WeChat simulator: WeChat's mini-program server APIs (order shipping management and its message pushes
+ * included) and WeChat Pay API v3 at their real paths, and the phone-side test API under /sim. State lives in
+ * memory; each app instance is a fresh WeChat.
  */
 export default async function app (fastify: FastifyInstance, opts: { config: Config }): Promise<void> {
   await fastify.register(foundation)
@@ -17,5 +20,7 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   fastify.addHook('onClose', async () => { sim.close() })
   await fastify.register(miniProgramRoutes)
   await fastify.register(payRoutes)
+  await fastify.register(shippingRoutes)
   await fastify.register(testApiRoutes, { prefix: '/sim' })
+  await fastify.register(shippingTestApiRoutes, { prefix: '/sim' })
 }

@@ -29,7 +29,19 @@ export const ConfigSchema = Type.Object({
   SIM_NOTIFY_SCHEDULE_SCALE: Type.Number({ default: 1, exclusiveMinimum: 0, description: 'Multiplier on every delay of the schedule; 0.001 turns 15 s into 15 ms for tests.' }),
   SIM_NOTIFY_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 10, description: 'How long one delivery attempt waits for the merchant.' }),
   SIM_REFUND_SETTLE_MS: Type.Integer({ default: 1000, minimum: -1, description: 'Time until a refund succeeds on its own; -1 leaves it PROCESSING until POST /sim/refund.' }),
-  SIM_REFUND_NOTIFY_URL: Type.String({ default: '', description: 'Refund notification URL for refunds that name none (the merchant platform setting); the order\'s notify_url when empty.' })
+  SIM_REFUND_NOTIFY_URL: Type.String({ default: '', description: 'Refund notification URL for refunds that name none (the merchant platform setting); the order\'s notify_url when empty.' }),
+
+  SIM_PUSH_URL: Type.String({ default: '', description: 'The merchant\'s message push URL (消息推送); PUT /sim/push-config changes it at run time. Empty: pushes are dropped.' }),
+  SIM_PUSH_TOKEN: Type.String({ default: 'wxmpdevpushtoken', pattern: '^[A-Za-z0-9]{3,32}$', description: 'The push Token set in the console.' }),
+  SIM_PUSH_ENCODING_AES_KEY: Type.String({ default: '', pattern: '^([A-Za-z0-9+/]{43})?$', description: 'The 43-character EncodingAESKey; required in compatible and safe mode.' }),
+  SIM_PUSH_MODE: Type.Union([Type.Literal('plain'), Type.Literal('compatible'), Type.Literal('safe')], { default: 'plain', description: 'Message encryption mode: plain (明文), compatible (兼容) or safe (安全).' }),
+  SIM_PUSH_FORMAT: Type.Union([Type.Literal('json'), Type.Literal('xml')], { default: 'json', description: 'Data format of pushes.' }),
+  SIM_PUSH_SCHEDULE: Type.String({ default: '0,0,0', pattern: '^\\s*\\d+(ms|s|m|h)?(\\s*,\\s*\\d+(ms|s|m|h)?)*\\s*$', description: 'Delays between push attempts after a failure (scaled by SIM_NOTIFY_SCHEDULE_SCALE); WeChat retries three times, right after a failed or 5-second attempt.' }),
+  SIM_TRADE_MANAGED: Type.Boolean({ default: true, description: 'What is_trade_managed answers: the app is under order shipping management.' }),
+  SIM_VIRTUAL_AUTO_CONFIRM_MS: Type.Integer({ default: 1000, minimum: -1, description: 'Time after a virtual-goods upload (logistics_type 3) until the platform confirms receipt on its own; -1 never.' }),
+  SIM_AUTO_CONFIRM_MS: Type.Integer({ default: -1, minimum: -1, description: 'Time after any other upload until the platform confirms receipt on its own; -1 waits for POST /sim/confirm-receipt.' }),
+  SIM_SETTLEMENT_DELAY_MS: Type.Integer({ default: 1000, minimum: -1, description: 'Time from confirmed receipt to settlement; -1 waits for POST /sim/settle.' }),
+  SIM_REMIND_SHIPPING_MS: Type.Integer({ default: -1, minimum: -1, description: 'Time after payment until an unshipped payment gets trade_manage_remind_shipping; -1 only on POST /sim/remind-shipping.' })
 })
 
 export type Config = Static<typeof ConfigSchema>

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { createPrivateKey, createPublicKey } from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { ConfigError } from '@wxmp/core'
 import type { Config } from './config.js'
@@ -9,6 +9,9 @@ import { Notifier, parseSchedule } from './domain/notifier.js'
 import { PayState, type RefundRecord } from './domain/pay.js'
 import type { SimKeys } from './domain/signing.js'
 import { Stats } from './domain/stats.js'
+import { Pusher } from './domain/pusher.js'
+import { ShippingState } from './domain/shipping.js'
+import { ShippingPlatform } from './domain/shipping-platform.js'
 
 /** Everything the simulator knows, shared by its routes. */
 export interface SimContext {
@@ -19,6 +22,10 @@ export interface SimContext {
   faults: Faults
   stats: Stats
   notifier: Notifier
+  /** Message pushes to the merchant's push URL. */
+  pusher: Pusher
+  /** Order shipping management: uploads, confirmation, settlement. */
+  shipping: ShippingPlatform
   /** Runs `fn` after `ms`, unless the simulator closes first. */
   later: (ms: number, fn: () => void) => void
   /** Settles a refund and sends its REFUND.* notification. */
@@ -58,6 +65,9 @@ function loadKeys (config: Config): SimKeys {
 }
 
 export function createSimContext (config: Config, log: FastifyBaseLogger): SimContext {
+  if (config.SIM_PUSH_MODE !== 'plain' && config.SIM_PUSH_ENCODING_AES_KEY === '') {
+    throw new ConfigError([{ variable: 'SIM_PUSH_ENCODING_AES_KEY', problem: `is required when SIM_PUSH_MODE is ${config.SIM_PUSH_MODE}` }])
+  }
   const keys = loadKeys(config)
   const faults = new Faults()
   const timers = new Set<NodeJS.Timeout>()
@@ -79,6 +89,25 @@ export function createSimContext (config: Config, log: FastifyBaseLogger): SimCo
   }
   const sweeper = setInterval(() => mp.sweep(), 60_000)
   sweeper.unref()
+  const pusher = new Pusher({
+    url: config.SIM_PUSH_URL,
+    token: config.SIM_PUSH_TOKEN,
+    encodingAesKey: config.SIM_PUSH_ENCODING_AES_KEY,
+    mode: config.SIM_PUSH_MODE,
+    format: config.SIM_PUSH_FORMAT
+  }, {
+    appid: config.WECHAT_APPID,
+    schedule: parseSchedule(config.SIM_PUSH_SCHEDULE, config.SIM_NOTIFY_SCHEDULE_SCALE),
+    timeoutMs: config.SIM_NOTIFY_TIMEOUT_MS,
+    extraCa: config.SIM_NOTIFY_CA_FILE === '' ? '' : readVar(config, 'SIM_NOTIFY_CA_FILE'),
+    faults,
+    log
+  })
+  const shipping = new ShippingPlatform(new ShippingState(pay, { mchid: config.WECHATPAY_MCHID }), pusher, {
+    config,
+    originalId: 'gh_' + createHash('sha256').update(config.WECHAT_APPID).digest('hex').slice(0, 12),
+    later
+  })
   const summaries = { SUCCESS: '退款成功', CLOSED: '退款关闭', ABNORMAL: '退款异常' }
   return {
     config,
@@ -88,6 +117,8 @@ export function createSimContext (config: Config, log: FastifyBaseLogger): SimCo
     faults,
     stats: new Stats(),
     notifier,
+    pusher,
+    shipping,
     later,
     settleRefund (outRefundNo, status) {
       const refund = pay.settleRefund(outRefundNo, status)
@@ -107,6 +138,7 @@ export function createSimContext (config: Config, log: FastifyBaseLogger): SimCo
       clearInterval(sweeper)
       for (const t of timers) clearTimeout(t)
       notifier.close()
+      pusher.close()
     }
   }
 }

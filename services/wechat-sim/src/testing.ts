@@ -129,3 +129,17 @@ export async function startSimulator (t: Teardown, overrides: Record<string, str
     }
   }
 }
+
+/**
+ * Points the simulator's message pushes at `url` with push secrets of their own and returns the `WECHAT_PUSH_*`
+ * environment the receiving service needs to open them.
+ */
+export async function configurePush (sim: RunningSimulator, url: string, opts: { mode?: 'plain' | 'compatible' | 'safe', format?: 'json' | 'xml' } = {}): Promise<Record<string, string>> {
+  const token = randomBytes(12).toString('hex')
+  const encodingAesKey = randomBytes(32).toString('base64').slice(0, 43)
+  const mode = opts.mode ?? 'safe'
+  const format = opts.format ?? 'json'
+  const res = await fetch(`${sim.url}/sim/push-config`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url, token, encodingAesKey, mode, format }) })
+  if (!res.ok) throw new Error(`push-config answered ${res.status}`)
+  return { WECHAT_PUSH_TOKEN: token, WECHAT_PUSH_ENCODING_AES_KEY: encodingAesKey, WECHAT_PUSH_MODE: mode, WECHAT_PUSH_FORMAT: format }
+}

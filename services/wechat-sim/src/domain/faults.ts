@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto'
 /** The simulated endpoints a fault can target. */
 export const ENDPOINTS = [
   'jscode2session', 'stable_token', 'token', 'getuserphonenumber', 'checksession',
-  'jsapi', 'query', 'close', 'refund', 'query_refund', 'notify'
+  'jsapi', 'query', 'close', 'refund', 'query_refund', 'notify',
+  'upload_shipping_info', 'get_order', 'is_trade_managed', 'notify_confirm_receive', 'set_msg_jump_path', 'push'
 ] as const
 export type Endpoint = typeof ENDPOINTS[number]
 
@@ -24,6 +25,8 @@ export interface FaultSpec {
   badSignature?: boolean
   /** Close the connection without answering. */
   hangup?: boolean
+  /** Carry the call out, then close the connection without answering: the answer is lost on the way back. */
+  lostAnswer?: boolean
   /** Apply to this many calls, then stop; unlimited when absent. */
   times?: number
   /** Apply to each call with this probability. */
@@ -38,6 +41,7 @@ export interface Effects {
   error?: Fault
   badSignature: boolean
   hangup: boolean
+  lostAnswer: boolean
 }
 
 /** Injected faults. Each call takes its effects in one synchronous step, so concurrent calls never overspend `times`. */
@@ -59,20 +63,21 @@ export class Faults {
   }
 
   take (endpoint: Endpoint): Effects {
-    const effects: Effects = { latencyMs: 0, badSignature: false, hangup: false }
+    const effects: Effects = { latencyMs: 0, badSignature: false, hangup: false, lostAnswer: false }
     for (const f of this.faults) {
       if (f.endpoint !== '*' && f.endpoint !== endpoint) continue
       if (f.times !== undefined && f.applied >= f.times) continue
       if (f.probability !== undefined && Math.random() >= f.probability) continue
       const isError = f.errcode !== undefined || f.code !== undefined || f.status !== undefined
-      const answers = isError || f.hangup === true
+      const answers = isError || f.hangup === true || f.lostAnswer === true
       // One answer per call: a second error or hangup waits for a later call instead of being spent for nothing.
-      if (answers && (effects.error !== undefined || effects.hangup)) continue
+      if (answers && (effects.error !== undefined || effects.hangup || effects.lostAnswer)) continue
       f.applied++
       effects.latencyMs += f.latencyMs ?? 0
       if (isError) effects.error = f
       if (f.badSignature === true) effects.badSignature = true
       if (f.hangup === true) effects.hangup = true
+      if (f.lostAnswer === true) effects.lostAnswer = true
     }
     this.faults = this.faults.filter((f) => f.times === undefined || f.applied < f.times)
     return effects

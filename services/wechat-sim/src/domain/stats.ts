@@ -9,6 +9,8 @@ export class Stats {
   stableTokensIssued = 0
   /** JSAPI prepay calls per out_trade_no. */
   prepay: Record<string, number> = {}
+  /** upload_shipping_info calls the platform carried out, per transaction_id (answered or not). */
+  shippingUploads: Record<string, number> = {}
   /** The latest signed Pay calls, oldest first (at most 500). */
   payCalls: PayCall[] = []
 
@@ -25,6 +27,7 @@ export class Stats {
     this.calls = {}
     this.stableTokensIssued = 0
     this.prepay = {}
+    this.shippingUploads = {}
     this.payCalls = []
   }
 }

@@ -17,6 +17,7 @@ const FaultBody = Type.Object({
   latencyMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 120_000 })),
   badSignature: Type.Optional(Type.Boolean()),
   hangup: Type.Optional(Type.Boolean()),
+  lostAnswer: Type.Optional(Type.Boolean({ description: 'Carry the call out, then drop the connection: the answer is lost.' })),
   times: Type.Optional(Type.Integer({ minimum: 1 })),
   probability: Type.Optional(Type.Number({ minimum: 0, maximum: 1 }))
 }, { additionalProperties: false })
@@ -81,6 +82,7 @@ export default async function testApiRoutes (app: FastifyInstance): Promise<void
     const order = r.ok
     // WeChat Pay notifies successful payments only; a failed one shows up in the order query as PAYERROR.
     if (order.state !== 'SUCCESS') return { outTradeNo: order.outTradeNo, tradeState: order.state }
+    sim.shipping.paid(order)
     const delivery = sim.notifier.notify({
       url: order.notifyUrl,
       eventType: 'TRANSACTION.SUCCESS',
@@ -116,6 +118,7 @@ export default async function testApiRoutes (app: FastifyInstance): Promise<void
     calls: sim.stats.calls,
     stableTokensIssued: sim.stats.stableTokensIssued,
     prepay: sim.stats.prepay,
+    shippingUploads: sim.stats.shippingUploads,
     payCalls: sim.stats.payCalls,
     notifications: sim.notifier.list().map((d) => ({ id: d.id, eventType: d.eventType, subject: d.subject, state: d.state, attempts: d.attempts.length }))
   }))
