@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { createFastify, loadConfig } from '@wxmp/core'
 import gatewayApp from '@wxmp/gateway/app'
 import { ConfigSchema } from '@wxmp/gateway/config'
-import { PUBLIC_ROUTES } from '@wxmp/gateway/public-routes'
+import { EDGE_ROUTES } from '@wxmp/gateway/edge-routes'
 import { logDestination, publicServerOptions } from '@wxmp/gateway/server-options'
 
 /**
@@ -18,7 +18,7 @@ async function benchRoutes (app: FastifyInstance): Promise<void> {
 const config = loadConfig(ConfigSchema)
 const stream = logDestination(config)
 const app = createFastify({ service: 'gateway', level: config.LOG_LEVEL, ...(stream === undefined ? {} : { stream }), server: publicServerOptions(config) })
-await app.register(fp(gatewayApp), { config, publicRoutes: { ...PUBLIC_ROUTES, 'GET /v1/bench/echo': 'public' }, routes: [benchRoutes] })
+await app.register(fp(gatewayApp), { config, edgeRoutes: { ...EDGE_ROUTES, 'GET /v1/bench/echo': { auth: 'public', limit: 'default' }, 'GET /v1/bench/me': { auth: 'required', limit: 'default' } }, routes: [benchRoutes] })
 await app.listen({ port: config.HTTPS_PORT, host: '127.0.0.1' })
 // Readiness: keys fetched and revocations loaded, so the first measured request is judged like any other.
 while (!app.edgeAuth.keyring.ready || !app.edgeAuth.revocations.ready) await new Promise((resolve) => setTimeout(resolve, 50))

@@ -1,4 +1,4 @@
-import pino, { type LoggerOptions, type Logger } from 'pino'
+import pino, { type DestinationStream, type LoggerOptions, type Logger } from 'pino'
 
 /** Keys whose values never reach a log line, wherever they appear in the first two levels of an object. */
 export const SECRET_KEYS = [
@@ -52,7 +52,7 @@ export interface LoggerSettings {
   /** Pretty-print through pino-pretty (development terminals). */
   pretty?: boolean
   /** Where lines go; defaults to stdout. Tests pass a stream to read what was logged. */
-  stream?: NodeJS.WritableStream
+  stream?: NodeJS.WritableStream | DestinationStream
 }
 
 /** pino options implementing the log contract: one JSON line, `time`, `level` as a label, `service`, `msg`, secrets redacted. */

@@ -4,7 +4,7 @@ import { foundation, packageInfo, redis } from '@wxmp/core'
 import { nats } from '@wxmp/nats'
 import type { Config } from './config.js'
 import type { Tracing } from './telemetry.js'
-import type { RoutePolicy } from './route-policy.js'
+import type { EdgeTable } from './edge-routes.js'
 import { auth } from './plugins/auth.js'
 import { docs } from './plugins/docs.js'
 import { edgePolicy } from './plugins/edge-policy.js'
@@ -24,10 +24,8 @@ export interface GatewayOptions {
   config: Config
   /** OpenTelemetry export, when configured (telemetry.ts). */
   tracing?: Tracing
-  /** Replaces PUBLIC_ROUTES; for tests and benchmarks that add routes of their own. */
-  publicRoutes?: Readonly<Record<string, string>>
-  /** Replaces ROUTE_POLICY; for tests and benchmarks. */
-  routePolicy?: Readonly<Record<string, RoutePolicy>>
+  /** Replaces EDGE_ROUTES; for tests and benchmarks that add routes of their own. */
+  edgeRoutes?: EdgeTable
   /** More route plugins, registered under the same edge policy (tests, benchmarks). */
   routes?: FastifyPluginAsync[]
 }
@@ -52,11 +50,7 @@ export default async function app (fastify: FastifyInstance, opts: GatewayOption
   await fastify.register(rateLimits, { config })
   await fastify.register(auth, { config })
   await fastify.register(upstream, opts.tracing === undefined ? {} : { tracing: opts.tracing })
-  await fastify.register(edgePolicy, {
-    config,
-    ...(opts.publicRoutes === undefined ? {} : { publicRoutes: opts.publicRoutes }),
-    ...(opts.routePolicy === undefined ? {} : { routePolicy: opts.routePolicy })
-  })
+  await fastify.register(edgePolicy, opts.edgeRoutes === undefined ? { config } : { config, edgeRoutes: opts.edgeRoutes })
   await fastify.register(docs, { version: SERVICE.version })
 
   await fastify.register(pingRoutes, { gateway: SERVICE })

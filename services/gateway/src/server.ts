@@ -20,6 +20,7 @@ boot('gateway', async () => {
   gateway.addHook('onClose', async () => {
     await redirect.close()
     await tracing?.shutdown()
+    stream?.close()
   })
   const adminApp = await adminListener(gateway, gateway.log)
   gateway.addHook('onClose', async () => { await adminApp.close() })

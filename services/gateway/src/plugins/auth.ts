@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import fastifyJwt from '@fastify/jwt'
+import fastifyJwt, { type TokenOrHeader } from '@fastify/jwt'
 import { ACCESS_TOKEN, type AccessTokenClaims } from '@wxmp/contracts'
 import { Errors } from '@wxmp/core'
 import type { Config } from '../config.js'
 import { unauthenticated } from '../errors.js'
 import { Keyring, NoKeysError } from '../auth/keyring.js'
 import { Revocations } from '../auth/revocations.js'
-import type { AuthMode } from '../public-routes.js'
+import type { AuthMode } from '../edge-routes.js'
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
@@ -63,8 +63,9 @@ export const auth = fp(async function auth (app: FastifyInstance, opts: { config
 
   await app.register(fastifyJwt, {
     secret: {
-      public: async (_request: FastifyRequest, token: { header: { kid?: unknown } }) => await keyring.keyFor(token.header.kid)
-    } as never,
+      // decode.complete: the fetcher gets the whole decoded token, whose header names the key.
+      public: async (_request: FastifyRequest, token: TokenOrHeader) => await keyring.keyFor('header' in token ? token.header.kid : token.kid)
+    },
     decode: { complete: true },
     verify: {
       algorithms: [ACCESS_TOKEN.alg],
@@ -76,10 +77,10 @@ export const auth = fp(async function auth (app: FastifyInstance, opts: { config
       maxAge: ACCESS_TOKEN.ttlSeconds + config.JWT_CLOCK_TOLERANCE_S,
       // A client reuses one token for its whole life; caching the verified payload saves an ECDSA verify per request.
       cache: 20000
-    } as never,
+    },
     // Runs on cached verifications too, so a revocation applies to a token verified before it.
-    trusted: (_request: FastifyRequest, claims: { sid?: unknown }) => typeof claims.sid === 'string' && !revocations.isRevoked(claims.sid)
-  } as never)
+    trusted: (_request, claims) => typeof claims.sid === 'string' && !revocations.isRevoked(claims.sid)
+  })
 
   app.addHook('onReady', async () => {
     keyring.start()

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
+import { routeOf } from '../edge-routes.js'
 
 /**
  * The OpenAPI document of the public API, generated from the route schemas: every route
@@ -17,6 +18,6 @@ export const docs = fp(async function docs (app: FastifyInstance, opts: { versio
     }
   })
   const document = async (): Promise<unknown> => app.swagger()
-  app.get('/docs', { schema: { hide: true } }, document)
-  app.get('/docs/json', { schema: { hide: true } }, document)
+  app.route({ ...routeOf('GET /docs'), schema: { hide: true }, handler: document })
+  app.route({ ...routeOf('GET /docs/json'), schema: { hide: true }, handler: document })
 }, { name: 'wxmp-gateway-docs', fastify: '5.x' })

@@ -1,8 +1,7 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
-import { authModeOf, PUBLIC_ROUTES, type AuthMode } from '../public-routes.js'
-import { parseRouteTimeouts, policyOf, ROUTE_POLICY, type LimitClass, type RoutePolicy } from '../route-policy.js'
+import { EDGE_ROUTES, parseRouteTimeouts, routeKey, splitRouteId, type AuthMode, type EdgeRoute, type EdgeTable, type LimitClass } from '../edge-routes.js'
 
 /** What the edge decided for a route, readable by its handler as `request.routeOptions.config.edge`. */
 export interface EdgeRouteConfig {
@@ -19,14 +18,17 @@ declare module 'fastify' {
 
 export interface EdgePolicyOptions {
   config: Config
-  /** Replaces PUBLIC_ROUTES (tests and benchmarks that add routes of their own). */
-  publicRoutes?: Readonly<Record<string, string>>
-  /** Replaces ROUTE_POLICY (tests and benchmarks). */
-  routePolicy?: Readonly<Record<string, RoutePolicy>>
+  /** Replaces EDGE_ROUTES (tests and benchmarks that add routes of their own). */
+  edgeRoutes?: EdgeTable
 }
 
-function asArray<T> (v: T | T[] | undefined): T[] {
-  return v === undefined ? [] : Array.isArray(v) ? v : [v]
+/** A gateway route and the edge table disagree; the gateway does not boot. */
+export class EdgeTableError extends Error {
+  override name = 'EdgeTableError'
+}
+
+function asArray<T> (v: T | readonly T[] | undefined): T[] {
+  return v === undefined ? [] : Array.isArray(v) ? [...v as readonly T[]] : [v as T]
 }
 
 const BEARER_SECURITY = [{ bearerAuth: [] }]
@@ -56,25 +58,49 @@ function guard (ipLimit: Hook | undefined, authenticate: Hook, userLimit: Hook):
   }
 }
 
+const sameEntry = (a: EdgeRoute, b: EdgeRoute): boolean =>
+  a.auth === b.auth && a.limit === b.limit && a.timeoutMs === b.timeoutMs && a.bodyLimit === b.bodyLimit
+
+/** The one entry a route gets; every method of a multi-method route must have the same. */
+function entryOf (route: RouteOptions, table: EdgeTable): { key: string, entry: EdgeRoute } {
+  const found = asArray(route.method).map((method) => {
+    const key = routeKey(method, route.url, table)
+    const entry = table[key]
+    if (entry === undefined) throw new EdgeTableError(`Route ${method} ${route.url} has no entry in the edge table (src/edge-routes.ts): add one with its auth mode and limit class`)
+    return { key, entry }
+  })
+  const first = found[0]
+  if (first === undefined) throw new EdgeTableError(`Route ${route.url} has no method`)
+  for (const other of found) {
+    if (!sameEntry(other.entry, first.entry)) {
+      throw new EdgeTableError(`Route ${route.url} is registered for several methods whose edge entries differ (${first.key}, ${other.key}): register them separately`)
+    }
+  }
+  return first
+}
+
+/** Routes registered before this plugin (the foundation's probes) get no edge hooks; their entries must say so. */
+const OUTSIDE_THE_EDGE: EdgeRoute = { auth: 'public', limit: 'none' }
+
 /**
- * Applies the edge policy to every route registered after it: per-IP limit of its class, then
- * token verification per its auth mode, then the per-user limit; its body limit and upstream
- * timeout; and the security requirement shown in /docs. Route files stay free of edge concerns.
+ * Applies the edge table to every route registered after it: per-IP limit of its class, then token
+ * verification per its auth mode, then the per-user limit; its body limit and upstream timeout; and
+ * the security requirement shown in /docs. Route files stay free of edge concerns. At boot a route
+ * without an entry, an entry without a route and a ROUTE_TIMEOUTS_MS item naming no route each stop
+ * the gateway with an error naming them.
  */
 export const edgePolicy = fp(async function edgePolicy (app: FastifyInstance, opts: EdgePolicyOptions) {
   const { config } = opts
+  const table: EdgeTable = opts.edgeRoutes ?? EDGE_ROUTES
   const timeouts = parseRouteTimeouts(config.ROUTE_TIMEOUTS_MS)
-  const publicRoutes = opts.publicRoutes ?? PUBLIC_ROUTES
-  const routePolicy = opts.routePolicy ?? ROUTE_POLICY
+  const applied = new Set<string>()
 
-  app.addHook('onRoute', (route: RouteOptions) => {
-    const method = asArray(route.method)[0] ?? 'GET'
-    const id = `${method === 'HEAD' ? 'GET' : method} ${route.url}`
-    const auth = authModeOf(method, route.url, publicRoutes)
-    const policy = policyOf(method, route.url, routePolicy)
-    const limit = policy.limit ?? 'default'
-    const timeoutMs = timeouts.get(id) ?? policy.timeoutMs ?? config.NATS_REQUEST_TIMEOUT_MS
-    if (route.bodyLimit === undefined && policy.bodyLimit !== undefined) route.bodyLimit = policy.bodyLimit
+  app.addHook('onRoute', (route) => {
+    const { key, entry } = entryOf(route, table)
+    applied.add(key)
+    const { auth, limit } = entry
+    const timeoutMs = timeouts.get(key) ?? entry.timeoutMs ?? config.NATS_REQUEST_TIMEOUT_MS
+    if (route.bodyLimit === undefined && entry.bodyLimit !== undefined) route.bodyLimit = entry.bodyLimit
     route.config = { ...route.config, edge: { auth, limit, timeoutMs } }
 
     const hooks: Hook[] = []
@@ -84,12 +110,29 @@ export const edgePolicy = fp(async function edgePolicy (app: FastifyInstance, op
     } else {
       hooks.push(guard(ipLimit, app.edgeAuth.hook(auth), app.edgeLimits.user))
     }
-    route.onRequest = [...hooks, ...asArray(route.onRequest)] as never
+    const own: onRequestHookHandler[] = asArray(route.onRequest)
+    route.onRequest = [...hooks, ...own]
 
-    const schema = (route.schema ?? {}) as Record<string, unknown>
+    const schema = route.schema ?? {}
     if (schema.security === undefined) {
       schema.security = auth === 'public' ? [] : auth === 'optional' ? [{}, ...BEARER_SECURITY] : BEARER_SECURITY
     }
     route.schema = schema
+  })
+
+  app.addHook('onReady', async () => {
+    for (const [key, entry] of Object.entries(table)) {
+      if (applied.has(key)) continue
+      const { method, url } = splitRouteId(key)
+      if (!app.hasRoute({ method, url })) {
+        throw new EdgeTableError(`Edge table entry '${key}' matches no registered route: fix the key or remove the entry`)
+      }
+      if (!sameEntry(entry, OUTSIDE_THE_EDGE)) {
+        throw new EdgeTableError(`Route ${key} is registered before the edge policy, which cannot apply its entry: it must be ${JSON.stringify(OUTSIDE_THE_EDGE)}`)
+      }
+    }
+    for (const key of timeouts.keys()) {
+      if (table[key] === undefined) throw new EdgeTableError(`ROUTE_TIMEOUTS_MS names '${key}', which is no gateway route`)
+    }
   })
 }, { name: 'wxmp-gateway-edge-policy', fastify: '5.x', dependencies: ['wxmp-gateway-auth', 'wxmp-gateway-rate-limits'] })

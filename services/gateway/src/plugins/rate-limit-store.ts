@@ -1,9 +1,10 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
 
 type Redis = FastifyInstance['redis']
 
 type Counter = { current: number, ttl: number }
-type Callback = (err: Error | null, res: Counter | null) => void
+type Callback = (err: Error | null, res?: Counter) => void
 
 // Fixed window, as @fastify/rate-limit's Redis script: the first hit starts the window and sets its expiry.
 const LUA = `
@@ -52,7 +53,12 @@ export interface StoreState {
  * per-process counters while Redis is unreachable: limits keep applying per replica instead of
  * either blocking every request or none.
  */
-export function edgeStore (redis: Redis, log: FastifyBaseLogger, state: StoreState = { fallback: false }): new (params: { nameSpace?: string }) => unknown {
+/** The key prefix of a limiter: @fastify/rate-limit hands each store child the limiter's merged options, `nameSpace` among them. */
+function nameSpaceOf (params: object): string {
+  return 'nameSpace' in params && typeof params.nameSpace === 'string' ? params.nameSpace : 'rl:'
+}
+
+export function edgeStore (redis: Redis, log: FastifyBaseLogger, state: StoreState = { fallback: false }): FastifyRateLimitStoreCtor {
   const r = redis as RedisWithLimit
   if (r.wxmpRateLimit === undefined) r.defineCommand('wxmpRateLimit', { numberOfKeys: 1, lua: LUA })
   const local = new LocalWindows()
@@ -70,7 +76,7 @@ export function edgeStore (redis: Redis, log: FastifyBaseLogger, state: StoreSta
 
   return class EdgeStore {
     readonly ns: string
-    constructor (params: { nameSpace?: string }) { this.ns = params.nameSpace ?? 'rl:' }
+    constructor (params: object) { this.ns = nameSpaceOf(params) }
 
     incr (key: string, cb: Callback, windowMs: number): void {
       const k = this.ns + key
@@ -90,7 +96,7 @@ export function edgeStore (redis: Redis, log: FastifyBaseLogger, state: StoreSta
       })
     }
 
-    child (params: { nameSpace?: string }): EdgeStore {
+    child (params: object): EdgeStore {
       return new EdgeStore(params)
     }
   }

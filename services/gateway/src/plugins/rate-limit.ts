@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import rateLimit from '@fastify/rate-limit'
+import rateLimit, { type CreateRateLimitOptions } from '@fastify/rate-limit'
 import type { Config } from '../config.js'
 import { rateLimited } from '../errors.js'
-import { limitsOf, type LimitClass } from '../route-policy.js'
+import { limitsOf, type LimitClass } from '../edge-routes.js'
 import { edgeStore, type StoreState } from './rate-limit-store.js'
 import { businessCounter } from '@wxmp/core'
 
@@ -30,8 +30,6 @@ declare module 'fastify' {
   }
 }
 
-interface LimitResult { isAllowed: boolean, max: number, remaining: number, ttlInSeconds: number, isExceeded: boolean }
-
 /**
  * Rate limits on @fastify/rate-limit with a Redis store shared by every replica. Limits are applied
  * by the route policy (edge-policy.ts) as route hooks rather than globally, because a request is
@@ -45,18 +43,20 @@ export const rateLimits = fp(async function rateLimits (app: FastifyInstance, op
     global: false,
     enableDraftSpec: true,
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
-    store: edgeStore(app.redis, app.log, state) as never
+    store: edgeStore(app.redis, app.log, state)
   })
   app.decorateRequest('rateLimitRemaining', Number.POSITIVE_INFINITY)
   const limits = limitsOf(config)
 
   const hook = (name: string, max: number, keyGenerator?: (req: FastifyRequest) => string): Hook => {
-    const limiter = app.createRateLimit({
+    // nameSpace reaches the store's child(), so each class counts under keys of its own; the plugin's types leave it out.
+    const options: CreateRateLimitOptions & { nameSpace: string } = {
       max,
       timeWindow: config.RATE_LIMIT_WINDOW_MS,
       nameSpace: `rl:${name}:`,
       ...(keyGenerator === undefined ? {} : { keyGenerator })
-    } as never) as unknown as (req: FastifyRequest) => Promise<LimitResult>
+    }
+    const limiter = app.createRateLimit(options)
     return async function rateLimitHook (request, reply) {
       const r = await limiter(request)
       if (r.isAllowed) return

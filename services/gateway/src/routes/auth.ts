@@ -9,13 +9,13 @@ const tags = ['auth']
 
 /** /v1/auth: WeChat login, token refresh and logout, password accounts, TOTP, phone binding. */
 export default async function authRoutes (app: FastifyInstance): Promise<void> {
-  forward(app, { method: 'POST', url: '/v1/auth/wechat/login', subject: Subjects.auth.wechatLogin, tags, summary: 'Exchange a wx.login code for tokens', body: WechatLoginRequest, response: LoginResponse })
-  forward(app, { method: 'POST', url: '/v1/auth/refresh', subject: Subjects.auth.refresh, tags, summary: 'Rotate the token pair; a reused refresh token ends the session', body: RefreshRequest, response: TokenPair })
-  forward(app, { method: 'POST', url: '/v1/auth/logout', subject: Subjects.auth.logout, tags, summary: 'End this session', response: LogoutResponse, payload: () => ({}) })
-  forward(app, { method: 'POST', url: '/v1/auth/logout-all', subject: Subjects.auth.logoutAll, tags, summary: 'End every session of the user', response: LogoutResponse, payload: () => ({}) })
-  forward(app, { method: 'POST', url: '/v1/auth/password/register', subject: Subjects.auth.passwordRegister, tags, summary: 'Create a username + password (bound to the signed-in user if any)', body: PasswordRegisterRequest, response: LoginResponse, status: 201 })
-  forward(app, { method: 'POST', url: '/v1/auth/password/login', subject: Subjects.auth.passwordLogin, tags, summary: 'Sign in with username + password (+ TOTP once enrolled)', body: PasswordLoginRequest, response: LoginResponse })
-  forward(app, { method: 'POST', url: '/v1/auth/mfa/totp/enroll', subject: Subjects.auth.totpEnroll, tags, summary: 'Start TOTP enrollment', response: TotpEnrollResponse, payload: () => ({}) })
-  forward(app, { method: 'POST', url: '/v1/auth/mfa/totp/verify', subject: Subjects.auth.totpVerify, tags, summary: 'Confirm TOTP with a first code', body: TotpVerifyRequest, response: TotpVerifyResponse })
-  forward(app, { method: 'POST', url: '/v1/auth/wechat/phone', subject: Subjects.auth.bindPhone, tags, summary: 'Bind the phone from a getPhoneNumber code', body: BindPhoneRequest, response: BindPhoneResponse })
+  forward(app, { route: 'POST /v1/auth/wechat/login', subject: Subjects.auth.wechatLogin, tags, summary: 'Exchange a wx.login code for tokens', body: WechatLoginRequest, response: LoginResponse })
+  forward(app, { route: 'POST /v1/auth/refresh', subject: Subjects.auth.refresh, tags, summary: 'Rotate the token pair; a reused refresh token ends the session', body: RefreshRequest, response: TokenPair })
+  forward(app, { route: 'POST /v1/auth/logout', subject: Subjects.auth.logout, tags, summary: 'End this session', response: LogoutResponse, payload: () => ({}) })
+  forward(app, { route: 'POST /v1/auth/logout-all', subject: Subjects.auth.logoutAll, tags, summary: 'End every session of the user', response: LogoutResponse, payload: () => ({}) })
+  forward(app, { route: 'POST /v1/auth/password/register', subject: Subjects.auth.passwordRegister, tags, summary: 'Create a username + password (bound to the signed-in user if any)', body: PasswordRegisterRequest, response: LoginResponse, status: 201 })
+  forward(app, { route: 'POST /v1/auth/password/login', subject: Subjects.auth.passwordLogin, tags, summary: 'Sign in with username + password (+ TOTP once enrolled)', body: PasswordLoginRequest, response: LoginResponse })
+  forward(app, { route: 'POST /v1/auth/mfa/totp/enroll', subject: Subjects.auth.totpEnroll, tags, summary: 'Start TOTP enrollment', response: TotpEnrollResponse, payload: () => ({}) })
+  forward(app, { route: 'POST /v1/auth/mfa/totp/verify', subject: Subjects.auth.totpVerify, tags, summary: 'Confirm TOTP with a first code', body: TotpVerifyRequest, response: TotpVerifyResponse })
+  forward(app, { route: 'POST /v1/auth/wechat/phone', subject: Subjects.auth.bindPhone, tags, summary: 'Bind the phone from a getPhoneNumber code', body: BindPhoneRequest, response: BindPhoneResponse })
 }

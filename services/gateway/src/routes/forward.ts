@@ -1,9 +1,11 @@
-import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TSchema } from '@sinclair/typebox'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { routeOf, type RouteId } from '../edge-routes.js'
 
 export interface ForwardRoute {
-  method: HTTPMethods
-  url: string
+  /** The route's key in the edge table, which gives its method and url. */
+  route: RouteId
   /** The NATS subject that serves it. */
   subject: string
   summary: string
@@ -23,9 +25,8 @@ export interface ForwardRoute {
  */
 export function forward (app: FastifyInstance, r: ForwardRoute): void {
   const status = r.status ?? 200
-  app.route({
-    method: r.method,
-    url: r.url,
+  app.withTypeProvider<TypeBoxTypeProvider>().route({
+    ...routeOf(r.route),
     schema: {
       summary: r.summary,
       tags: r.tags,

@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createError } from '@wxmp/core'
 import {
   CreatedOrder, CreateOrderBody, ListOrdersRequest, Order, OrderIdParams, OrderPage, ProductList, RefundBody, RefundCreated, Subjects,
   type CreateOrderReply, type RefundOrderReply
 } from '@wxmp/contracts'
+import { routeOf } from '../edge-routes.js'
 import { forward } from './forward.js'
 
 const tags = ['payments']
@@ -37,9 +39,8 @@ const IdempotencyHeaders = Type.Object({
 })
 
 /** Stored answers replayed for a repeated Idempotency-Key say so, so clients and support can tell. */
-function sendReplayable (reply: FastifyReply, replayed: boolean, body: unknown): FastifyReply {
+function markReplayed (reply: Pick<FastifyReply, 'header'>, replayed: boolean): void {
   if (replayed) reply.header('idempotent-replayed', 'true')
-  return reply.code(201).send(body)
 }
 
 /**
@@ -47,9 +48,12 @@ function sendReplayable (reply: FastifyReply, replayed: boolean, body: unknown):
  * Idempotency-Key; the WeChat Pay callback is routes/wechat-notify.ts.
  */
 export default async function paymentRoutes (app: FastifyInstance): Promise<void> {
-  forward(app, { method: 'GET', url: '/v1/payments/products', subject: Subjects.payment.listProducts, tags, summary: 'The products for sale, prices in fen', response: ProductList, payload: () => ({}) })
+  forward(app, { route: 'GET /v1/payments/products', subject: Subjects.payment.listProducts, tags, summary: 'The products for sale, prices in fen', response: ProductList, payload: () => ({}) })
 
-  app.post('/v1/payments/orders', {
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>()
+
+  typed.route({
+    ...routeOf('POST /v1/payments/orders'),
     schema: {
       summary: 'Place an order and get the parameters for wx.requestPayment',
       description: 'The amount is the catalog price times the quantity. Repeating the request with the same Idempotency-Key returns the first answer (201, same body, header Idempotent-Replayed); 409 while the first is still running; 422 if the body differs.',
@@ -57,23 +61,30 @@ export default async function paymentRoutes (app: FastifyInstance): Promise<void
       headers: IdempotencyHeaders,
       body: CreateOrderBody,
       response: { 201: CreatedOrder }
+    },
+    handler: async (request, reply) => {
+      const key = idempotencyKey(request)
+      const { productId, quantity } = request.body
+      const { data } = await request.callService<CreateOrderReply>(Subjects.payment.createOrder, { idempotencyKey: key, productId, quantity })
+      markReplayed(reply, data.replayed)
+      return await reply.code(201).send(data.order)
     }
-  }, async (request, reply) => {
-    const key = idempotencyKey(request)
-    const body = request.body as { productId: string, quantity: number }
-    const { data } = await request.callService<CreateOrderReply>(Subjects.payment.createOrder, { idempotencyKey: key, productId: body.productId, quantity: body.quantity })
-    return sendReplayable(reply, data.replayed, data.order)
   })
 
-  app.get('/v1/payments/orders', {
-    schema: { summary: 'The caller\'s orders, newest first; pass nextCursor as cursor for the next page', tags, querystring: ListOrdersRequest, response: { 200: OrderPage } }
-  }, async (request) => (await request.callService(Subjects.payment.listOrders, request.query)).data)
+  typed.route({
+    ...routeOf('GET /v1/payments/orders'),
+    schema: { summary: 'The caller\'s orders, newest first; pass nextCursor as cursor for the next page', tags, querystring: ListOrdersRequest, response: { 200: OrderPage } },
+    handler: async (request) => (await request.callService<OrderPage>(Subjects.payment.listOrders, request.query)).data
+  })
 
-  app.get('/v1/payments/orders/:id', {
-    schema: { summary: 'One of the caller\'s orders (anyone else\'s is a 404)', tags, params: OrderIdParams, response: { 200: Order } }
-  }, async (request) => (await request.callService(Subjects.payment.getOrder, { id: (request.params as { id: string }).id })).data)
+  typed.route({
+    ...routeOf('GET /v1/payments/orders/:id'),
+    schema: { summary: 'One of the caller\'s orders (anyone else\'s is a 404)', tags, params: OrderIdParams, response: { 200: Order } },
+    handler: async (request) => (await request.callService<Order>(Subjects.payment.getOrder, { id: request.params.id })).data
+  })
 
-  app.post('/v1/payments/orders/:id/refunds', {
+  typed.route({
+    ...routeOf('POST /v1/payments/orders/:id/refunds'),
     schema: {
       summary: 'Refund all or part of a paid order',
       description: 'At most what is left of the paid amount. Same Idempotency-Key semantics as placing an order. The refund is PROCESSING until WeChat Pay settles it; the order then becomes PARTIALLY_REFUNDED or REFUNDED.',
@@ -82,12 +93,14 @@ export default async function paymentRoutes (app: FastifyInstance): Promise<void
       params: OrderIdParams,
       body: RefundBody,
       response: { 201: RefundCreated }
+    },
+    handler: async (request, reply) => {
+      const key = idempotencyKey(request)
+      const { amount, reason } = request.body
+      const payload = { idempotencyKey: key, orderId: request.params.id, amount, ...(reason === undefined ? {} : { reason }) }
+      const { data } = await request.callService<RefundOrderReply>(Subjects.payment.refundOrder, payload)
+      markReplayed(reply, data.replayed)
+      return await reply.code(201).send({ refund: data.refund, order: data.order })
     }
-  }, async (request, reply) => {
-    const key = idempotencyKey(request)
-    const body = request.body as { amount: number, reason?: string }
-    const payload = { idempotencyKey: key, orderId: (request.params as { id: string }).id, amount: body.amount, ...(body.reason === undefined ? {} : { reason: body.reason }) }
-    const { data } = await request.callService<RefundOrderReply>(Subjects.payment.refundOrder, payload)
-    return sendReplayable(reply, data.replayed, { refund: data.refund, order: data.order })
   })
 }

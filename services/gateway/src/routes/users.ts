@@ -6,6 +6,6 @@ const tags = ['users']
 
 /** /v1/users/me: the caller's own profile. */
 export default async function userRoutes (app: FastifyInstance): Promise<void> {
-  forward(app, { method: 'GET', url: '/v1/users/me', subject: Subjects.user.me, tags, summary: 'The caller\'s profile (phone masked)', response: UserProfile, payload: () => ({}) })
-  forward(app, { method: 'PATCH', url: '/v1/users/me', subject: Subjects.user.update, tags, summary: 'Change nickname or avatar URL', body: UpdateProfileRequest, response: UserProfile })
+  forward(app, { route: 'GET /v1/users/me', subject: Subjects.user.me, tags, summary: 'The caller\'s profile (phone masked)', response: UserProfile, payload: () => ({}) })
+  forward(app, { route: 'PATCH /v1/users/me', subject: Subjects.user.update, tags, summary: 'Change nickname or avatar URL', body: UpdateProfileRequest, response: UserProfile })
 }

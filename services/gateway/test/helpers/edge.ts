@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { natsPrefix, type Teardown } from '@wxmp/testing'
-import { PUBLIC_ROUTES } from '../../src/public-routes.js'
-import { ROUTE_POLICY, type RoutePolicy } from '../../src/route-policy.js'
+import { EDGE_ROUTES, type EdgeTable } from '../../src/edge-routes.js'
 import { buildGateway, type Gateway, type GatewayExtras } from './gateway.js'
 import { call, eventually } from './client.js'
 import { jwksResponder, testKey, type JwksResponder, type TestKey } from './tokens.js'
@@ -20,13 +19,14 @@ async function testRoutes (app: FastifyInstance): Promise<void> {
   app.post('/v1/test/echo', async (request) => (await request.callService('test.echo', request.body)).data)
 }
 
-export const TEST_PUBLIC_ROUTES = { ...PUBLIC_ROUTES, 'GET /v1/test/open': 'public', 'GET /v1/test/maybe': 'optional', 'POST /v1/test/echo': 'public', 'GET /v1/test/slow': 'public' }
-
 /** The test routes' edge policy: echo stands in for a login route (stricter limit, small body), slow has its own timeout. */
-export const TEST_ROUTE_POLICY: Record<string, RoutePolicy> = {
-  ...ROUTE_POLICY,
-  'POST /v1/test/echo': { limit: 'login', bodyLimit: 1024 },
-  'GET /v1/test/slow': { timeoutMs: 300 }
+export const TEST_EDGE_ROUTES: EdgeTable = {
+  ...EDGE_ROUTES,
+  'GET /v1/test/whoami': { auth: 'required', limit: 'default' },
+  'GET /v1/test/maybe': { auth: 'optional', limit: 'default' },
+  'GET /v1/test/open': { auth: 'public', limit: 'default' },
+  'GET /v1/test/slow': { auth: 'public', limit: 'default', timeoutMs: 300 },
+  'POST /v1/test/echo': { auth: 'public', limit: 'login', bodyLimit: 1024 }
 }
 
 export interface Edge {
@@ -66,7 +66,7 @@ export async function buildEdge (t: Teardown, env: Record<string, string> = {}, 
   const jwks = opts.jwks === false ? { nc: undefined as never, keys: [key], fetches: 0 } : await jwksResponder(t, prefix, [key])
   const seen: Seen[] = []
   const nc = await whoamiResponder(t, prefix, seen)
-  const gw = await buildGateway(t, prefix, env, true, { routes: [testRoutes], publicRoutes: TEST_PUBLIC_ROUTES, routePolicy: TEST_ROUTE_POLICY, ...opts.extras })
+  const gw = await buildGateway(t, prefix, env, true, { routes: [testRoutes], edgeRoutes: TEST_EDGE_ROUTES, ...opts.extras })
   const base = await gw.listen()
   if (opts.jwks !== false) {
     await eventually(async () => gw.app.edgeAuth.keyring.ready && gw.app.edgeAuth.revocations.ready, Boolean)

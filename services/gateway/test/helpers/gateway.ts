@@ -10,7 +10,7 @@ import gatewayApp from '../../src/app.js'
 import { ConfigSchema, type Config } from '../../src/config.js'
 import { publicServerOptions } from '../../src/server-options.js'
 import type { Tracing } from '../../src/telemetry.js'
-import type { RoutePolicy } from '../../src/route-policy.js'
+import type { EdgeTable } from '../../src/edge-routes.js'
 
 let certFiles: Promise<{ cert: string, key: string, certPem: string }> | undefined
 
@@ -37,11 +37,9 @@ export interface Gateway {
 export interface GatewayExtras {
   /** Route plugins registered under the gateway's edge policy. */
   routes?: FastifyPluginAsync[]
-  /** Replaces PUBLIC_ROUTES. */
-  publicRoutes?: Readonly<Record<string, string>>
+  /** Replaces EDGE_ROUTES. */
+  edgeRoutes?: EdgeTable
   tracing?: Tracing
-  /** Replaces ROUTE_POLICY. */
-  routePolicy?: Readonly<Record<string, RoutePolicy>>
 }
 
 /** The gateway app on real Redis and NATS, on the given subject prefix, with the production server options. */
