@@ -1,6 +1,6 @@
 import t from 'tap'
 import https from 'node:https'
-import { expiredCopy } from '@wxmp/test-stack'
+import { expiredCopy, selfSignedCert, wxBridge } from '@wxmp/test-stack'
 import { ApiError } from '../src/index'
 import { phone } from './stack'
 
@@ -157,4 +157,11 @@ t.test('errors arrive typed, and wx.request itself refuses PATCH and unconfigure
   t.equal(await call({ url: 'https://example.com/v1/users/me' }), 'request:fail url not in domain list')
   t.equal(await call({ url: p.stack.url.replace('https', 'http') + '/v1/ping' }), 'request:fail url not in domain list')
   t.equal(await call({ url: `${p.stack.url}/v1/ping` }), 'request:ok')
+
+  // A phone that trusts another CA (as a real one trusts only public CAs) refuses the gateway's certificate.
+  const stranger = wxBridge({ requestDomains: [p.stack.url], ca: (await selfSignedCert()).cert, simUrl: p.stack.sim.url })
+  const refused = await new Promise<string>((resolve) => {
+    stranger.wx.request!({ url: `${p.stack.url}/v1/ping`, success: (r: { errMsg: string }) => { resolve(r.errMsg) }, fail: (e: { errMsg: string }) => { resolve(e.errMsg) } })
+  })
+  t.match(refused, /^request:fail .*(certificate|self-signed|signature)/i, 'only the configured CA is trusted')
 })
