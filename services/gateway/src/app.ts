@@ -12,6 +12,7 @@ import { rateLimits } from './plugins/rate-limit.js'
 import { security } from './plugins/security.js'
 import { shedding } from './plugins/shedding.js'
 import { upstream } from './plugins/upstream.js'
+import { wxRequest } from './plugins/wx-request.js'
 import pingRoutes from './routes/ping.js'
 import authRoutes from './routes/auth.js'
 import userRoutes from './routes/users.js'
@@ -37,6 +38,7 @@ export default async function app (fastify: FastifyInstance, opts: GatewayOption
   if (opts.tracing !== undefined) await opts.tracing.register(fastify)
   await fastify.register(security, { config, publicHttpsPort: config.PUBLIC_HTTPS_PORT })
   await fastify.register(shedding, { config })
+  await fastify.register(wxRequest)
   await fastify.register(redis, { url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX })
   await fastify.register(nats, {
     servers: config.NATS_URL,

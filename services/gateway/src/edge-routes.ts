@@ -46,6 +46,7 @@ export const EDGE_ROUTES = {
   'POST /v1/auth/wechat/phone': { auth: 'required', limit: 'phone', bodyLimit: 4096, timeoutMs: 8000 },
 
   'GET /v1/users/me': { auth: 'required', limit: 'default' },
+  'PUT /v1/users/me': { auth: 'required', limit: 'default' },
   'PATCH /v1/users/me': { auth: 'required', limit: 'default' },
 
   'GET /v1/payments/products': { auth: 'public', limit: 'default' },

@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Errors } from '@wxmp/core'
 import { ENDPOINTS, type FaultSpec } from '../domain/faults.js'
 import { PayState } from '../domain/pay.js'
+import { openSheet } from '../domain/request-payment.js'
 
 const Endpoint = Type.Union([...ENDPOINTS.map((e) => Type.Literal(e)), Type.Literal('*')])
 
@@ -41,6 +42,15 @@ const Pay = Type.Object({
   delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'Wait before the first delivery.' }))
 }, { additionalProperties: false })
 
+const RequestPayment = Type.Object({
+  timeStamp: Type.String(),
+  nonceStr: Type.String(),
+  package: Type.String(),
+  signType: Type.String(),
+  paySign: Type.String(),
+  action: Type.Optional(Type.Union([Type.Literal('pay'), Type.Literal('cancel')], { description: 'What the buyer does on the sheet; pay by default.' }))
+}, { additionalProperties: false })
+
 const SettleRefund = Type.Object({
   outRefundNo: Type.String({ minLength: 1 }),
   result: Type.Union([Type.Literal('SUCCESS'), Type.Literal('CLOSED'), Type.Literal('ABNORMAL')])
@@ -72,15 +82,15 @@ export default async function testApiRoutes (app: FastifyInstance): Promise<void
     return sim.mp.phoneCode(request.body as Static<typeof PhoneCode>)
   })
 
-  app.post('/pay', { schema: { body: Pay } }, async (request) => {
-    const body = request.body as Static<typeof Pay>
-    const r = sim.pay.pay(body.outTradeNo, body.result)
+  // The buyer's payment of a placed order. WeChat Pay notifies successful payments only; a failed one shows up
+  // in the order query as PAYERROR.
+  const paid = (outTradeNo: string, result: 'SUCCESS' | 'FAIL', opts: { duplicates?: number, delayMs?: number } = {}): Record<string, unknown> => {
+    const r = sim.pay.pay(outTradeNo, result)
     if ('error' in r) {
-      if (r.error === 'NOT_FOUND') throw new Errors.NotFound(`No order ${body.outTradeNo.slice(0, 64)} was placed with /v3/pay/transactions/jsapi`)
+      if (r.error === 'NOT_FOUND') throw new Errors.NotFound(`No order ${outTradeNo.slice(0, 64)} was placed with /v3/pay/transactions/jsapi`)
       throw new Errors.Conflict(r.error === 'ALREADY_PAID' ? 'The order is already paid' : 'The order is closed')
     }
     const order = r.ok
-    // WeChat Pay notifies successful payments only; a failed one shows up in the order query as PAYERROR.
     if (order.state !== 'SUCCESS') return { outTradeNo: order.outTradeNo, tradeState: order.state }
     sim.shipping.paid(order)
     const delivery = sim.notifier.notify({
@@ -90,8 +100,25 @@ export default async function testApiRoutes (app: FastifyInstance): Promise<void
       originalType: 'transaction',
       subject: order.outTradeNo,
       resource: PayState.transaction(order)
-    }, { ...(body.duplicates === undefined ? {} : { duplicates: body.duplicates }), ...(body.delayMs === undefined ? {} : { delayMs: body.delayMs }) })
+    }, { ...(opts.duplicates === undefined ? {} : { duplicates: opts.duplicates }), ...(opts.delayMs === undefined ? {} : { delayMs: opts.delayMs }) })
     return { outTradeNo: order.outTradeNo, tradeState: order.state, transactionId: order.transactionId, notificationId: delivery.id }
+  }
+
+  app.post('/pay', { schema: { body: Pay } }, async (request) => {
+    const body = request.body as Static<typeof Pay>
+    return paid(body.outTradeNo, body.result, body)
+  })
+
+  // wx.requestPayment as the phone plays it: the sheet opens only for parameters signed by the merchant's key
+  // for this app, then the buyer pays or closes it. Answers with the errMsg the mini-program would see.
+  app.post('/request-payment', { schema: { body: RequestPayment } }, async (request) => {
+    const body = request.body as Static<typeof RequestPayment>
+    const sheet = openSheet(body, sim.config.WECHAT_APPID, sim.keys.merchantPublicKey, sim.pay.orders.values())
+    if ('errMsg' in sheet) return { errMsg: sheet.errMsg }
+    if (body.action === 'cancel') return { errMsg: 'requestPayment:fail cancel', outTradeNo: sheet.order.outTradeNo }
+    if (sheet.order.state === 'SUCCESS') return { errMsg: 'requestPayment:fail 该订单已支付', outTradeNo: sheet.order.outTradeNo }
+    if (sheet.order.state !== 'NOTPAY' && sheet.order.state !== 'PAYERROR') return { errMsg: 'requestPayment:fail 订单已关闭', outTradeNo: sheet.order.outTradeNo }
+    return { errMsg: 'requestPayment:ok', ...paid(sheet.order.outTradeNo, 'SUCCESS') }
   })
 
   app.post('/refund', { schema: { body: SettleRefund } }, async (request) => {

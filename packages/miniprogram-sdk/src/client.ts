@@ -1,0 +1,280 @@
+import { ApiError, NetworkError, SPENT_CODE, WxError, toApiError } from './errors'
+import { newIdempotencyKey, newTraceId, traceparent } from './ids'
+import { Limiter } from './limiter'
+import { TokenStore } from './token-store'
+import type { CreatedOrder, LoginResult, Method, Order, OrderPage, PaymentOutcome, Product, Tokens, UserProfile, WxLike } from './types'
+
+export interface ClientOptions {
+  /** The gateway's https origin, e.g. `https://api.example.com`; it must be a configured request domain. */
+  baseUrl: string
+  /** The wx object; the global `wx` unless given. */
+  wx?: WxLike
+  /** Storage key under which the tokens are kept. */
+  storageKey?: string
+  /** Most wx.request calls in flight at once; WeChat's cap is 10. */
+  maxInFlight?: number
+  /** Extra attempts after a lost answer or a 502/503/504 (only for reads and writes with an Idempotency-Key). */
+  retries?: number
+  /** wx.request timeout in ms. */
+  timeout?: number
+  /** Treat the access token as expired this many ms before it does, so it does not expire in flight. */
+  expirySkewMs?: number
+  /** After a successful payment sheet, how long to wait for the backend to see the payment. */
+  paymentConfirmMs?: number
+  /** After a failed or cancelled sheet, how long to watch for a payment that happened anyway. */
+  paymentCheckMs?: number
+}
+
+export interface RequestOptions {
+  method?: Method
+  /** Path under the gateway, e.g. `/v1/users/me`. */
+  path: string
+  data?: WechatMiniprogram.IAnyObject
+  /** Send the access token (and renew it on 401); true unless the route is public. */
+  auth?: boolean
+  /** Sent as Idempotency-Key on every attempt, which makes a write safe to retry. */
+  idempotencyKey?: string
+  header?: Record<string, string>
+}
+
+interface RawResponse { statusCode: number, data: unknown, header: Record<string, unknown> }
+
+const RETRY_STATUS = [502, 503, 504]
+const SAFE: Method[] = ['GET', 'HEAD', 'OPTIONS']
+
+function sleep (ms: number): Promise<void> {
+  return new Promise((resolve) => { setTimeout(resolve, ms) })
+}
+
+/**
+ * The mini-program's client of the wxmp gateway. One instance per app (create it in app.ts and share it): the
+ * single-flight login and refresh only hold within one instance.
+ */
+export class WxmpClient {
+  private readonly wx: WxLike
+  private readonly limiter: Limiter
+  private readonly store: TokenStore
+  private readonly opts: Required<Omit<ClientOptions, 'wx' | 'storageKey'>>
+  private renewing: Promise<LoginResult> | undefined
+
+  constructor (options: ClientOptions) {
+    if (!/^https:\/\//.test(options.baseUrl)) throw new Error('baseUrl must be an https origin: wx.request only reaches configured https domains')
+    this.wx = options.wx ?? wx
+    this.store = new TokenStore(this.wx, options.storageKey ?? 'wxmp.tokens')
+    this.opts = {
+      baseUrl: options.baseUrl.replace(/\/+$/, ''),
+      maxInFlight: options.maxInFlight ?? 10,
+      retries: options.retries ?? 2,
+      timeout: options.timeout ?? 15000,
+      expirySkewMs: options.expirySkewMs ?? 30000,
+      paymentConfirmMs: options.paymentConfirmMs ?? 15000,
+      paymentCheckMs: options.paymentCheckMs ?? 3000
+    }
+    this.limiter = new Limiter(this.opts.maxInFlight)
+  }
+
+  /** wx.request calls running now and waiting for a slot. */
+  get pending (): { inFlight: number, queued: number } {
+    return { inFlight: this.limiter.inFlight, queued: this.limiter.queued }
+  }
+
+  /** The stored tokens, if any. */
+  get tokens (): Tokens | undefined {
+    return this.store.get()
+  }
+
+  /**
+   * Signs in if needed: nothing when the access token is usable, a refresh when a refresh token is held, and
+   * wx.login only when there is none (WeChat limits wx.login per user and day). Concurrent calls share one.
+   */
+  async login (): Promise<LoginResult> {
+    const t = this.store.get()
+    if (t !== undefined && this.usable(t)) return t
+    return await this.renew(t === undefined ? undefined : t.accessToken)
+  }
+
+  /** One API call; resolves with the body of a 2xx, rejects with ApiError (any other status) or NetworkError. */
+  async request<T> (r: RequestOptions): Promise<T> {
+    const method: Method = r.method ?? 'GET'
+    const auth = r.auth !== false
+    const traceId = newTraceId()
+    let renewed = false
+    let retries = 0
+    for (;;) {
+      const token = auth ? (await this.login()).accessToken : undefined
+      const header: Record<string, string> = { ...r.header, traceparent: traceparent(traceId) }
+      if (token !== undefined) header.authorization = `Bearer ${token}`
+      if (r.idempotencyKey !== undefined) header['idempotency-key'] = r.idempotencyKey
+      const retryable = SAFE.indexOf(method) >= 0 || r.idempotencyKey !== undefined
+      let res: RawResponse
+      try {
+        res = await this.send(method, r.path, r.data, header)
+      } catch (err) {
+        if (err instanceof NetworkError && retryable && retries < this.opts.retries) {
+          retries++
+          await sleep(200 * retries)
+          continue
+        }
+        throw err
+      }
+      if (res.statusCode === 401 && token !== undefined && !renewed) {
+        // One renewal, shared with every other request that met the same expired token.
+        renewed = true
+        await this.renew(token)
+        continue
+      }
+      if (RETRY_STATUS.indexOf(res.statusCode) >= 0 && retryable && retries < this.opts.retries) {
+        retries++
+        await sleep(200 * retries)
+        continue
+      }
+      if (res.statusCode >= 200 && res.statusCode < 300) return res.data as T
+      throw toApiError(res.statusCode, res.data, res.header)
+    }
+  }
+
+  async me (): Promise<UserProfile> {
+    return await this.request<UserProfile>({ path: '/v1/users/me' })
+  }
+
+  /** Changes nickname and/or avatar URL (PUT: wx.request has no PATCH). */
+  async updateProfile (changes: { nickname?: string, avatarUrl?: string | null }): Promise<UserProfile> {
+    return await this.request<UserProfile>({ method: 'PUT', path: '/v1/users/me', data: changes })
+  }
+
+  /** Binds the phone from the code of a `<button open-type="getPhoneNumber">` event (`e.detail.code`). */
+  async bindPhone (code: string): Promise<{ phone: string }> {
+    return await this.request<{ phone: string }>({ method: 'POST', path: '/v1/auth/wechat/phone', data: { code } })
+  }
+
+  async products (): Promise<Product[]> {
+    return await this.request<Product[]>({ path: '/v1/payments/products', auth: false })
+  }
+
+  /**
+   * Places an order. Every attempt carries the same Idempotency-Key, so an answer lost on the way back and
+   * retried makes one order; pass your own key to retry across app restarts.
+   */
+  async createOrder (item: { productId: string, quantity: number }, idempotencyKey: string = newIdempotencyKey()): Promise<CreatedOrder> {
+    return await this.request<CreatedOrder>({ method: 'POST', path: '/v1/payments/orders', data: item, idempotencyKey })
+  }
+
+  async orders (cursor?: string): Promise<OrderPage> {
+    return await this.request<OrderPage>({ path: '/v1/payments/orders' + (cursor === undefined ? '' : `?cursor=${encodeURIComponent(cursor)}`) })
+  }
+
+  async order (id: string): Promise<Order> {
+    return await this.request<Order>({ path: `/v1/payments/orders/${encodeURIComponent(id)}` })
+  }
+
+  /**
+   * Opens WeChat's payment sheet with the order's payParams, then asks the backend what happened: the sheet's
+   * `fail cancel` does not prove the buyer did not pay (the network may have dropped the answer after paying),
+   * and its success arrives before WeChat Pay's notification does.
+   */
+  async requestPayment (order: { id: string, payParams: CreatedOrder['payParams'] }): Promise<PaymentOutcome> {
+    const p = order.payParams
+    const sheet = await new Promise<{ ok: boolean, errMsg: string }>((resolve) => {
+      this.wx.requestPayment({
+        timeStamp: p.timeStamp,
+        nonceStr: p.nonceStr,
+        package: p.package,
+        signType: p.signType,
+        paySign: p.paySign,
+        success: (r) => { resolve({ ok: true, errMsg: r.errMsg }) },
+        fail: (e) => { resolve({ ok: false, errMsg: e.errMsg }) }
+      })
+    })
+    const deadline = Date.now() + (sheet.ok ? this.opts.paymentConfirmMs : this.opts.paymentCheckMs)
+    let current = await this.order(order.id)
+    while (current.status === 'PENDING' && Date.now() < deadline) {
+      await sleep(300)
+      current = await this.order(order.id)
+    }
+    return { order: current, paid: current.status !== 'PENDING' && current.status !== 'CLOSED', errMsg: sheet.errMsg }
+  }
+
+  /** Ends this session at the backend (the access token is refused at once) and forgets the tokens. */
+  async logout (): Promise<void> {
+    const t = this.store.get()
+    if (t === undefined) return
+    try {
+      await this.request<unknown>({ method: 'POST', path: '/v1/auth/logout' })
+    } catch (err) {
+      // An already ended session is the goal reached; anything else leaves the tokens for another try.
+      if (!(err instanceof ApiError && err.status === 401)) throw err
+    }
+    this.store.clear()
+  }
+
+  private usable (t: Tokens): boolean {
+    return t.accessToken !== '' && t.expiresAt - this.opts.expirySkewMs > Date.now()
+  }
+
+  /**
+   * New tokens for every caller that held `stale`: one refresh (or login) in flight at a time, whoever asks.
+   * A caller whose stale token was already replaced gets the new one without another round trip.
+   */
+  private renew (stale: string | undefined): Promise<LoginResult> {
+    if (this.renewing !== undefined) return this.renewing
+    const t = this.store.get()
+    if (t !== undefined && t.accessToken !== stale && this.usable(t)) return Promise.resolve(t)
+    const done = (): void => { this.renewing = undefined }
+    // then(ok, fail) rather than finally: Promise.prototype.finally is ES2018, missing on old base libraries.
+    const p = this.renewNow().then((r) => { done(); return r }, (err) => { done(); throw err })
+    this.renewing = p
+    return p
+  }
+
+  private async renewNow (): Promise<LoginResult> {
+    const t = this.store.get()
+    if (t !== undefined && t.refreshToken !== '') {
+      try {
+        const pair = await this.call<{ accessToken: string, refreshToken: string, expiresIn: number }>('POST', '/v1/auth/refresh', { refreshToken: t.refreshToken })
+        return this.store.save(pair)
+      } catch (err) {
+        // A dead refresh token (expired, revoked, reused) means a new login; anything else is the caller's error.
+        if (!(err instanceof ApiError && err.status === 401)) throw err
+        this.store.clear()
+      }
+    }
+    return await this.wxLogin()
+  }
+
+  private async wxLogin (): Promise<LoginResult> {
+    for (let attempt = 0; ; attempt++) {
+      const code = await new Promise<string>((resolve, reject) => {
+        this.wx.login({ success: (r) => { resolve(r.code) }, fail: (e) => { reject(new WxError(e.errMsg)) } })
+      })
+      try {
+        const r = await this.call<{ accessToken: string, refreshToken: string, expiresIn: number, user: UserProfile }>('POST', '/v1/auth/wechat/login', { code })
+        return { ...this.store.save(r), user: r.user }
+      } catch (err) {
+        // A code is single-use and lives five minutes: one fresh wx.login, never a loop against WeChat's quota.
+        if (attempt === 0 && err instanceof ApiError && SPENT_CODE.indexOf(err.code) >= 0) continue
+        throw err
+      }
+    }
+  }
+
+  /** A public call with the same retries as request(), without the token logic. */
+  private async call<T> (method: Method, path: string, data: WechatMiniprogram.IAnyObject): Promise<T> {
+    return await this.request<T>({ method, path, data, auth: false })
+  }
+
+  private send (method: Method, path: string, data: WechatMiniprogram.IAnyObject | undefined, header: Record<string, string>): Promise<RawResponse> {
+    return this.limiter.run(() => new Promise<RawResponse>((resolve, reject) => {
+      const options: WechatMiniprogram.RequestOption = {
+        url: this.opts.baseUrl + path,
+        method,
+        header,
+        timeout: this.opts.timeout,
+        dataType: 'json',
+        success: (res) => { resolve({ statusCode: res.statusCode, data: res.data, header: res.header as Record<string, unknown> }) },
+        fail: (e) => { reject(new NetworkError(e.errMsg)) }
+      }
+      if (data !== undefined) options.data = data
+      this.wx.request(options)
+    }))
+  }
+}

@@ -1,0 +1,5 @@
+export { WxmpClient, type ClientOptions, type RequestOptions } from './client'
+export { ApiError, NetworkError, WxError } from './errors'
+export { Limiter } from './limiter'
+export { newIdempotencyKey } from './ids'
+export type * from './types'

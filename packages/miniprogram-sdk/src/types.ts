@@ -1,0 +1,64 @@
+/** The wx APIs the SDK uses; the global `wx` by default, any object of this shape in tests or other runtimes. */
+export type WxLike = Pick<WechatMiniprogram.Wx, 'request' | 'login' | 'requestPayment' | 'getStorageSync' | 'setStorageSync' | 'removeStorageSync'>
+
+/** The methods wx.request has: OPTIONS, GET, HEAD, POST, PUT, DELETE, TRACE, CONNECT (no PATCH). */
+export type Method = NonNullable<WechatMiniprogram.RequestOption['method']>
+
+export interface UserProfile {
+  id: string
+  nickname: string | null
+  avatarUrl: string | null
+  /** Masked, e.g. 138****8000. */
+  phone: string | null
+  [key: string]: unknown
+}
+
+export interface Tokens {
+  accessToken: string
+  refreshToken: string
+  /** Epoch ms after which the access token is treated as expired. */
+  expiresAt: number
+}
+
+export interface LoginResult extends Tokens {
+  /** The profile, when this was a wx.login; absent after a refresh. */
+  user?: UserProfile
+}
+
+export interface Product { id: string, name: string, price: number }
+
+export type OrderStatus = 'PENDING' | 'PAID' | 'REFUNDING' | 'REFUNDED' | 'PARTIALLY_REFUNDED' | 'CLOSED'
+
+export interface Order {
+  id: string
+  outTradeNo: string
+  status: OrderStatus
+  /** In fen. */
+  amount: number
+  productId: string
+  quantity: number
+  createdAt: string
+  [key: string]: unknown
+}
+
+/** What wx.requestPayment takes, signed by the merchant. */
+export interface PayParams {
+  appId: string
+  timeStamp: string
+  nonceStr: string
+  package: string
+  signType: 'RSA'
+  paySign: string
+}
+
+export interface CreatedOrder extends Order { payParams: PayParams }
+
+export interface OrderPage { orders: Order[], nextCursor: string | null }
+
+export interface PaymentOutcome {
+  /** The order as the backend has it after the payment sheet closed: the only proof of payment. */
+  order: Order
+  paid: boolean
+  /** wx.requestPayment's errMsg, e.g. `requestPayment:ok` or `requestPayment:fail cancel`. */
+  errMsg: string
+}

@@ -1,0 +1,167 @@
+import t from 'tap'
+import https from 'node:https'
+import { expiredCopy, selfSignedCert, wxBridge } from '@wxmp/test-stack'
+import { ApiError } from '../src/index'
+import { phone } from './stack'
+
+const TOKENS = 'wxmp.tokens'
+
+async function raw (url: string, ca: string, token: string): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    https.get(url, { ca, headers: { authorization: `Bearer ${token}` } }, (res) => { res.resume(); resolve(res.statusCode ?? 0) }).on('error', reject)
+  })
+}
+
+t.test('first launch logs in with wx.login and shows the profile; the next launch signs in without wx.login', async (t) => {
+  const p = await phone(t)
+  const first = p.launch()
+  const me = await first.me()
+  t.match(me, { id: String, nickname: null, phone: null })
+  t.equal(p.bridge.logins, 1, 'one wx.login')
+  t.equal(p.bridge.requests.filter((r) => r.url.endsWith('/v1/auth/wechat/login')).length, 1)
+  t.ok(p.bridge.storage.has(TOKENS), 'the tokens are kept in wx storage')
+
+  const second = p.launch()
+  t.equal((await second.me()).id, me.id, 'a usable access token from storage: no login at all')
+  t.equal(p.bridge.logins, 0)
+
+  // Next morning: the access token has lapsed, the refresh token is still good.
+  const stored = p.bridge.storage.get(TOKENS) as { accessToken: string, expiresAt: number }
+  p.bridge.storage.set(TOKENS, { ...stored, accessToken: await expiredCopy(p.stack, stored.accessToken), expiresAt: Date.now() - 1000 })
+  const third = p.launch()
+  t.equal((await third.me()).id, me.id)
+  t.equal(p.bridge.logins, 0, 'no wx.login while a refresh token is usable')
+  t.same(p.bridge.requests.map((r) => `${r.method} ${new URL(r.url).pathname}`), ['POST /v1/auth/refresh', 'GET /v1/users/me'])
+})
+
+t.test('five concurrent requests with an expired token cause one refresh, and all five are answered', async (t) => {
+  const p = await phone(t)
+  const client = p.launch()
+  const me = await client.me()
+  const stored = p.bridge.storage.get(TOKENS) as { accessToken: string, expiresAt: number }
+  // The phone's clock is wrong: it believes the token is valid, the gateway says it has expired.
+  p.bridge.storage.set(TOKENS, { ...stored, accessToken: await expiredCopy(p.stack, stored.accessToken), expiresAt: Date.now() + 3_600_000 })
+  p.bridge.relaunch()
+  const answers = await Promise.all([client.me(), client.me(), client.orders(), client.me(), client.orders()])
+  t.equal((answers[0] as { id: string }).id, me.id)
+  t.equal(answers.length, 5)
+  const refreshes = p.bridge.requests.filter((r) => r.url.endsWith('/v1/auth/refresh'))
+  t.equal(refreshes.length, 1, 'one refresh for five 401s')
+  t.equal(p.bridge.logins, 0)
+  const retried = p.bridge.requests.filter((r) => !r.url.endsWith('/v1/auth/refresh'))
+  t.equal(retried.length, 10, 'each request sent twice: with the expired token, then with the new one')
+})
+
+t.test('a dead refresh token leads to one new wx.login and the original request is still answered', async (t) => {
+  // No grace for the previous refresh token: its second use revokes the family at once.
+  const p = await phone(t, { auth: { REFRESH_REUSE_GRACE_SECONDS: '0' } })
+  const client = p.launch()
+  const me = await client.me()
+  const stored = p.bridge.storage.get(TOKENS) as { accessToken: string, refreshToken: string }
+  // Another copy of the app (a restored backup) rotated the same refresh token first.
+  const stolen = await new Promise<number>((resolve, reject) => {
+    const req = https.request(`${p.stack.url}/v1/auth/refresh`, { method: 'POST', ca: p.stack.ca, headers: { 'content-type': 'application/json' } }, (r) => { r.resume(); resolve(r.statusCode ?? 0) })
+    req.on('error', reject)
+    req.end(JSON.stringify({ refreshToken: stored.refreshToken }))
+  })
+  t.equal(stolen, 200)
+  p.bridge.storage.set(TOKENS, { ...stored, accessToken: await expiredCopy(p.stack, stored.accessToken), expiresAt: Date.now() - 1000 })
+  p.bridge.relaunch()
+  const again = await Promise.all([client.me(), client.me()])
+  t.equal(again[0].id, me.id, 'the same WeChat user, signed in again')
+  t.equal(p.bridge.logins, 1, 'one wx.login for both requests')
+  t.equal(p.bridge.requests.filter((r) => r.url.endsWith('/v1/auth/refresh')).length, 1)
+})
+
+t.test('an order whose answer is lost is retried with the same Idempotency-Key and trace: one order', async (t) => {
+  const p = await phone(t)
+  const client = p.launch()
+  const [product] = await client.products()
+  t.ok(product)
+  p.bridge.loseAnswer((r) => r.method === 'POST' && r.url.endsWith('/v1/payments/orders'))
+  const order = await client.createOrder({ productId: product!.id, quantity: 2 })
+  t.equal(order.status, 'PENDING')
+  t.equal(order.amount, product!.price * 2)
+  const posts = p.bridge.requests.filter((r) => r.method === 'POST' && r.url.endsWith('/v1/payments/orders'))
+  t.equal(posts.length, 2, 'sent twice: the first answer was lost')
+  t.equal(posts[0]!.header['idempotency-key'], posts[1]!.header['idempotency-key'])
+  t.equal(posts[0]!.header.traceparent?.split('-')[1], posts[1]!.header.traceparent?.split('-')[1], 'one trace')
+  const { orders } = await client.orders()
+  t.equal(orders.length, 1, 'one order')
+  t.equal(orders[0]!.id, order.id)
+})
+
+t.test('pay: the sheet succeeds and the backend confirms PAID; cancel: the state is asked for, still PENDING', async (t) => {
+  const p = await phone(t)
+  const client = p.launch()
+  const [product] = await client.products()
+  const order = await client.createOrder({ productId: product!.id, quantity: 1 })
+  const paid = await client.requestPayment(order)
+  t.equal(paid.errMsg, 'requestPayment:ok')
+  t.equal(paid.order.status, 'PAID', 'confirmed by the backend after WeChat Pay\'s notification')
+  t.ok(paid.paid)
+
+  const other = await client.createOrder({ productId: product!.id, quantity: 1 })
+  p.bridge.payment = 'cancel'
+  p.bridge.relaunch()
+  const cancelled = await client.requestPayment(other)
+  t.equal(cancelled.errMsg, 'requestPayment:fail cancel')
+  t.equal(cancelled.order.status, 'PENDING')
+  t.notOk(cancelled.paid)
+  t.ok(p.bridge.requests.some((r) => r.method === 'GET' && r.url.endsWith(`/v1/payments/orders/${other.id}`)), 'the SDK asked the backend after the cancel')
+
+  p.bridge.payment = 'pay'
+  const forged = { ...other, payParams: { ...other.payParams, paySign: paid.order.id.replace(/-/g, '') } }
+  const refused = await client.requestPayment(forged)
+  t.equal(refused.errMsg, 'requestPayment:fail 支付验证签名失败', 'a wrong paySign is caught by WeChat')
+  t.equal(refused.order.status, 'PENDING')
+})
+
+t.test('edit the profile with PUT, bind the phone, log out: the old token is refused', async (t) => {
+  const p = await phone(t)
+  const client = p.launch()
+  await client.me()
+  const edited = await client.updateProfile({ nickname: '小程序用户' })
+  t.equal(edited.nickname, '小程序用户')
+  t.ok(p.bridge.requests.some((r) => r.method === 'PUT' && r.url.endsWith('/v1/users/me')))
+  t.equal((await client.me()).nickname, '小程序用户')
+
+  const code = await (await fetch(`${p.stack.sim.url}/sim/phone-code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ openid: p.bridge.openid, phoneNumber: '13800138000' }) })).json() as { code: string }
+  const bound = await client.bindPhone(code.code)
+  t.equal(bound.phone, '138****8000')
+  t.equal((await client.me()).phone, '138****8000')
+
+  const old = (p.bridge.storage.get(TOKENS) as { accessToken: string }).accessToken
+  await client.logout()
+  const logout = p.bridge.requests.find((r) => r.url.endsWith('/v1/auth/logout'))
+  t.equal(logout?.body, '', 'sent as wx.request sends it: no body')
+  t.equal(logout?.header['content-type'], 'application/json')
+  t.notOk(p.bridge.storage.has(TOKENS), 'the tokens are forgotten')
+  t.equal(await raw(`${p.stack.url}/v1/users/me`, p.stack.ca, old), 401, 'the old token is refused at once')
+})
+
+t.test('errors arrive typed, and wx.request itself refuses PATCH and unconfigured domains as WeChat does', async (t) => {
+  const p = await phone(t)
+  const client = p.launch()
+  const err = await client.updateProfile({ nickname: '' }).catch((e: unknown) => e)
+  t.ok(err instanceof ApiError)
+  t.match(err, { code: 'VALIDATION_FAILED', status: 400, traceId: /^[0-9a-f]{32}$/ })
+  const missing = await client.order('0f8fad5b-d9cb-469f-a165-70867728950e').catch((e: unknown) => e)
+  t.match(missing, { status: 404 })
+
+  const wx = p.bridge.wx
+  const call = async (o: Record<string, unknown>): Promise<string> => await new Promise((resolve) => {
+    wx.request!({ ...o, success: (r: { errMsg: string }) => { resolve(r.errMsg) }, fail: (e: { errMsg: string }) => { resolve(e.errMsg) } })
+  })
+  t.equal(await call({ url: `${p.stack.url}/v1/users/me`, method: 'PATCH', data: { nickname: 'x' } }), 'request:fail method is invalid')
+  t.equal(await call({ url: 'https://example.com/v1/users/me' }), 'request:fail url not in domain list')
+  t.equal(await call({ url: p.stack.url.replace('https', 'http') + '/v1/ping' }), 'request:fail url not in domain list')
+  t.equal(await call({ url: `${p.stack.url}/v1/ping` }), 'request:ok')
+
+  // A phone that trusts another CA (as a real one trusts only public CAs) refuses the gateway's certificate.
+  const stranger = wxBridge({ requestDomains: [p.stack.url], ca: (await selfSignedCert()).cert, simUrl: p.stack.sim.url })
+  const refused = await new Promise<string>((resolve) => {
+    stranger.wx.request!({ url: `${p.stack.url}/v1/ping`, success: (r: { errMsg: string }) => { resolve(r.errMsg) }, fail: (e: { errMsg: string }) => { resolve(e.errMsg) } })
+  })
+  t.match(refused, /^request:fail .*(certificate|self-signed|signature)/i, 'only the configured CA is trusted')
+})
