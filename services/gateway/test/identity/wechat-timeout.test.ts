@@ -5,7 +5,8 @@ import { buildWechatStack } from './wechat-stack.js'
 // Regression: auth built its MiniProgramClient by hand and never read WECHAT_TIMEOUT_MS, so a slow WeChat held
 // every login for the client's built-in 5 s deadline whatever the deployment set.
 t.test('WECHAT_TIMEOUT_MS bounds code2Session: a slow WeChat gets the upstream-timeout envelope, not a wait', async (t) => {
-  const s = await buildWechatStack(t, {}, { WECHAT_TIMEOUT_MS: '200' })
+  // Shedding off: on a machine busy enough to lag the event loop a 503 OVERLOADED would hide the answer under test.
+  const s = await buildWechatStack(t, { PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' }, { WECHAT_TIMEOUT_MS: '200' })
   const fault = await fetch(`${s.sim.url}/sim/faults`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
