@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import { Session } from 'node:inspector/promises'
 import { getHeapSnapshot } from 'node:v8'
 import { Type } from '@sinclair/typebox'
+import { Errors, type AppError } from './errors.js'
 import { metricsRegistry, startDefaultMetrics } from './metrics.js'
 
 export interface AdminOptions {
@@ -12,6 +13,11 @@ export interface AdminOptions {
 }
 
 let profiling = false
+
+// Sent here rather than thrown: the admin listener may have no error envelope, and a 501 must not become a 500.
+async function refuse (reply: FastifyReply, err: AppError, traceId: string | undefined): Promise<FastifyReply> {
+  return await reply.code(err.statusCode).send({ error: { code: err.code, message: err.message, traceId } })
+}
 
 /**
  * The internal admin surface, for the admin port only (never routed through the gateway):
@@ -30,7 +36,7 @@ export const admin = fp(async function admin (app: FastifyInstance, opts: AdminO
   app.get('/debug/pprof/profile', {
     schema: { querystring: Type.Object({ seconds: Type.Integer({ minimum: 1, maximum: maxSeconds, default: 30 }) }) }
   }, async (request, reply) => {
-    if (profiling) return await reply.code(409).send({ error: { code: 'PROFILE_RUNNING', message: 'A CPU profile is already being taken', traceId: request.trace?.traceId } })
+    if (profiling) return await refuse(reply, new Errors.ProfileRunning(), request.trace?.traceId)
     profiling = true
     const session = new Session()
     session.connect()
@@ -57,7 +63,7 @@ export const admin = fp(async function admin (app: FastifyInstance, opts: AdminO
   // Only with node --expose-gc: lets a soak test tell a leak (growth that survives a full GC) from garbage.
   app.post('/debug/gc', async (request, reply) => {
     const gc = (globalThis as { gc?: () => void }).gc
-    if (gc === undefined) return await reply.code(501).send({ error: { code: 'GC_NOT_EXPOSED', message: 'Start the process with --expose-gc', traceId: request.trace?.traceId } })
+    if (gc === undefined) return await refuse(reply, new Errors.GcNotExposed(), request.trace?.traceId)
     gc()
     const m = process.memoryUsage()
     return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external }

@@ -1,12 +1,12 @@
-import createError from '@fastify/error'
+import fastifyCreateError, { type FastifyErrorConstructor } from '@fastify/error'
 
 /** An error a client may see: a stable code, an HTTP status, and a message safe to show. */
 export interface AppError extends Error {
   code: string
   statusCode: number
-  /** Extra headers for the HTTP response, such as Retry-After. */
+  /** Extra headers for the HTTP response, such as Retry-After; set them with `annotate`. */
   headers?: Record<string, string>
-  /** Extra fields for the envelope, never secrets. */
+  /** Extra fields for the envelope, never secrets; set them with `annotate`. */
   details?: unknown
 }
 
@@ -14,23 +14,105 @@ export function isAppError (err: unknown): err is AppError {
   return err instanceof Error && typeof (err as AppError).code === 'string' && typeof (err as AppError).statusCode === 'number'
 }
 
-/** The shared catalogue. Each package adds its own codes with createError. */
-export const Errors = {
-  BadRequest: createError<[string]>('BAD_REQUEST', '%s', 400),
-  ValidationFailed: createError<[string]>('VALIDATION_FAILED', '%s', 400),
-  Unauthenticated: createError<[string?]>('UNAUTHENTICATED', '%s', 401),
-  Forbidden: createError('FORBIDDEN', 'Not allowed', 403),
-  NotFound: createError<[string]>('NOT_FOUND', '%s', 404),
-  Conflict: createError<[string]>('CONFLICT', '%s', 409),
-  PayloadTooLarge: createError('PAYLOAD_TOO_LARGE', 'Request body is too large', 413),
-  UnsupportedMediaType: createError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json', 415),
-  Internal: createError('INTERNAL', 'Internal error', 500),
-  BadGateway: createError<[string]>('BAD_GATEWAY', '%s', 502),
-  ServiceUnavailable: createError<[string]>('SERVICE_UNAVAILABLE', '%s is unavailable', 503),
-  UpstreamTimeout: createError<[string]>('UPSTREAM_TIMEOUT', '%s did not answer in time', 504)
+/** What docs/errors.md says about a code, for the mini-program developers who code against it. */
+export interface ErrorDoc {
+  /** What happened, in the client's terms. */
+  meaning: string
+  /** What the client should do about it. */
+  action: string
 }
 
-export { createError }
+/** A catalogue entry: a @fastify/error constructor that also names its code, status and documentation. */
+export type CatalogueError<Args extends unknown[] = [any?, any?, any?]> =
+  FastifyErrorConstructor<{ code: string, statusCode: number }, Args> & { readonly code: string, readonly statusCode: number, readonly doc?: ErrorDoc }
+
+/**
+ * @fastify/error's createError, with the code, status and documentation readable on the constructor, so
+ * docs/errors.md is generated from the catalogues instead of written beside them.
+ */
+export function createError<Args extends unknown[] = [any?, any?, any?]> (code: string, message: string, statusCode: number, doc?: ErrorDoc): CatalogueError<Args> {
+  const ctor = fastifyCreateError<Args>(code, message, statusCode)
+  return Object.defineProperties(ctor, {
+    code: { value: code, enumerable: true },
+    statusCode: { value: statusCode, enumerable: true },
+    doc: { value: doc, enumerable: true }
+  }) as CatalogueError<Args>
+}
+
+/**
+ * The one way to add envelope details (never secrets) or response headers (Retry-After, WWW-Authenticate) to a
+ * catalogue error: `throw annotate(new AuthErrors.Locked(), { headers: { 'retry-after': '60' } })`.
+ */
+export function annotate<E extends Error> (err: E, extra: { details?: unknown, headers?: Record<string, string> }): E & AppError {
+  const e = err as E & AppError
+  if (extra.details !== undefined) e.details = extra.details
+  if (extra.headers !== undefined) e.headers = { ...e.headers, ...extra.headers }
+  return e
+}
+
+/** The shared catalogue, for errors any service or the gateway may answer. Each package adds its own codes. */
+export const Errors = {
+  BadRequest: createError<[string]>('BAD_REQUEST', '%s', 400, {
+    meaning: 'The request is malformed: a body that is not JSON, an empty JSON body, a bad header or URL',
+    action: 'Fix the request; the message says what is wrong. Retrying it unchanged fails again'
+  }),
+  ValidationFailed: createError<[string]>('VALIDATION_FAILED', '%s', 400, {
+    meaning: 'A field is missing, has the wrong type or format, or holds text that cannot be stored (such as NUL)',
+    action: 'Fix the field the message names; retrying unchanged fails again'
+  }),
+  Unauthenticated: createError<[string?]>('UNAUTHENTICATED', '%s', 401, {
+    meaning: 'No valid access token: missing, malformed, expired, or its session was revoked (WWW-Authenticate says which)',
+    action: 'Refresh the token pair with POST /v1/auth/refresh, or sign in again (wx.login) if that fails'
+  }),
+  Forbidden: createError('FORBIDDEN', 'Not allowed', 403, {
+    meaning: 'The caller is signed in but lacks the role or ownership this needs',
+    action: 'Do not retry; hide the action from this user'
+  }),
+  NotFound: createError<[string]>('NOT_FOUND', '%s', 404, {
+    meaning: 'No such route, or no such resource for this user',
+    action: 'Check the URL or id; do not retry'
+  }),
+  Conflict: createError<[string]>('CONFLICT', '%s', 409, {
+    meaning: 'The request conflicts with the current state of the resource',
+    action: 'Reload the resource and decide again'
+  }),
+  PayloadTooLarge: createError('PAYLOAD_TOO_LARGE', 'Request body is too large', 413, {
+    meaning: 'The body is larger than this route accepts',
+    action: 'Send less; do not retry unchanged'
+  }),
+  UnsupportedMediaType: createError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json', 415, {
+    meaning: 'The body is not sent as application/json',
+    action: 'Send JSON with content-type application/json (wx.request\'s default)'
+  }),
+  Internal: createError('INTERNAL', 'Internal error', 500, {
+    meaning: 'A bug or an unexpected failure on the server; the details are in its logs under the traceId',
+    action: 'Show a generic error; retry later at most once, and report the traceId'
+  }),
+  BadGateway: createError<[string]>('BAD_GATEWAY', '%s', 502, {
+    meaning: 'A backend service answered with something unreadable',
+    action: 'Retry later; report the traceId if it persists'
+  }),
+  ServiceUnavailable: createError<[string]>('SERVICE_UNAVAILABLE', '%s is unavailable', 503, {
+    meaning: 'The backend service that handles this is not running or not reachable right now',
+    action: 'Retry after a short wait (with backoff)'
+  }),
+  DependencyUnavailable: createError('DEPENDENCY_UNAVAILABLE', 'A backing service is unavailable; retry shortly', 503, {
+    meaning: 'A database or cache behind the service is down or restarting; nothing was changed',
+    action: 'Retry after the Retry-After seconds'
+  }),
+  UpstreamTimeout: createError<[string]>('UPSTREAM_TIMEOUT', '%s did not answer in time', 504, {
+    meaning: 'A backend service did not answer in time; the request may or may not have taken effect',
+    action: 'Retry; for payments repeat the same Idempotency-Key so a retry cannot pay twice'
+  }),
+  ProfileRunning: createError('PROFILE_RUNNING', 'A CPU profile is already being taken', 409, {
+    meaning: 'Admin port only: another CPU profile is being taken by this process',
+    action: 'Wait for it to finish, then ask again'
+  }),
+  GcNotExposed: createError('GC_NOT_EXPOSED', 'Start the process with --expose-gc', 501, {
+    meaning: 'Admin port only: the process was started without --expose-gc, so it cannot be asked to collect',
+    action: 'Restart the process with --expose-gc to use /debug/gc'
+  })
+}
 
 /** An error reported by another service over NATS, rebuilt with its original code and status. */
 export class RemoteError extends Error implements AppError {
@@ -82,22 +164,18 @@ export function isDependencyOutage (err: unknown): boolean {
  * statuses (502-504), and nothing internal for other 5xx.
  */
 export function publicError (err: unknown): { statusCode: number, body: ErrorBody, headers: Record<string, string> } {
-  if (isDependencyOutage(err)) {
-    return { statusCode: 503, body: { code: 'DEPENDENCY_UNAVAILABLE', message: 'A backing service is unavailable; retry shortly' }, headers: { 'retry-after': '1' } }
-  }
-  if (isUnstorableText(err)) {
-    return { statusCode: 400, body: { code: 'VALIDATION_FAILED', message: 'The text contains a character that cannot be stored, such as NUL' }, headers: {} }
-  }
+  if (isDependencyOutage(err)) return render(annotate(new Errors.DependencyUnavailable(), { headers: { 'retry-after': '1' } }))
+  if (isUnstorableText(err)) return render(new Errors.ValidationFailed('The text contains a character that cannot be stored, such as NUL'))
   if (isAppError(err) && err.statusCode >= 400 && err.statusCode < 600) {
     const exposed = err.statusCode < 500 || err.statusCode === 502 || err.statusCode === 503 || err.statusCode === 504
-    if (exposed && /^[A-Z][A-Z0-9_]{2,63}$/.test(err.code)) {
-      const body: ErrorBody = { code: err.code, message: err.message }
-      if (err.details !== undefined) body.details = err.details
-      return { statusCode: err.statusCode, body, headers: err.headers ?? {} }
-    }
-    if (err.statusCode < 500) {
-      return { statusCode: err.statusCode, body: { code: 'BAD_REQUEST', message: 'Bad request' }, headers: {} }
-    }
+    if (exposed && /^[A-Z][A-Z0-9_]{2,63}$/.test(err.code)) return render(err)
+    if (err.statusCode < 500) return { ...render(new Errors.BadRequest('Bad request')), statusCode: err.statusCode }
   }
-  return { statusCode: 500, body: { code: 'INTERNAL', message: 'Internal error' }, headers: {} }
+  return render(new Errors.Internal())
+}
+
+function render (err: AppError): { statusCode: number, body: ErrorBody, headers: Record<string, string> } {
+  const body: ErrorBody = { code: err.code, message: err.message }
+  if (err.details !== undefined) body.details = err.details
+  return { statusCode: err.statusCode, body, headers: err.headers ?? {} }
 }

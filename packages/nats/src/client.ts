@@ -31,7 +31,7 @@ function isTimeout (err: unknown): boolean {
 /** Rebuilds the error a service replied with, keeping its catalogue code and HTTP status. */
 export function replyError (status: string, description: string, data: Uint8Array): RemoteError {
   const statusCode = Number.parseInt(status, 10)
-  let code = statusCode >= 500 ? 'INTERNAL' : 'BAD_REQUEST'
+  let code = statusCode >= 500 ? Errors.Internal.code : Errors.BadRequest.code
   let message = description
   let details: unknown
   let headers: Record<string, string> | undefined

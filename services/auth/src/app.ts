@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { packageInfo, type TraceContext } from '@wxmp/core'
 import { Subjects, REVOCATION_BUCKET, type EnsureUserResponse, type UserProfile } from '@wxmp/contracts'
 import { serviceBase } from '@wxmp/service'
-import { MiniProgramClient } from '@wxmp/wechat'
+import { miniProgramClientFromConfig } from '@wxmp/wechat'
 import type { Config } from './config.js'
 import { DataBox } from './domain/data-box.js'
 import { Lockout } from './domain/lockout.js'
@@ -28,7 +28,7 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   const box = DataBox.fromFile(config.AUTH_DATA_KEY_FILE)
   const revocations = await Revocations.open(fastify.nats, config.NATS_SUBJECT_PREFIX)
   const sessions = new Sessions(fastify.pg.pool, keys, revocations, { sessionTtlDays: config.SESSION_TTL_DAYS, reuseGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS })
-  const wechat = new MiniProgramClient({ baseUrl: config.WECHAT_API_BASE_URL, appid: config.WECHAT_APPID, secret: config.WECHAT_SECRET, redis: fastify.redis, log })
+  const wechat = miniProgramClientFromConfig(config, { redis: fastify.redis, log })
   const call = async <T>(subject: string, body: unknown, trace: TraceContext): Promise<T> => (await fastify.natsClient.request<T>(subject, body, trace)).data
   const users = {
     get: async (userId: string, trace: TraceContext) => await call<UserProfile>(Subjects.user.get, { userId }, trace),

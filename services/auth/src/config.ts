@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { serviceConfigSchema } from '@wxmp/service'
+import { wechatConfigProperties } from '@wxmp/wechat'
 
 /** Every setting of the auth service, read from the environment; see README.md for each variable. */
 export const ConfigSchema = serviceConfigSchema({
@@ -13,9 +14,8 @@ export const ConfigSchema = serviceConfigSchema({
   }),
   AUTH_JWT_ACTIVE_KID: Type.String({ minLength: 1, description: 'The kid that signs new access tokens.' }),
   AUTH_DATA_KEY_FILE: Type.String({ minLength: 1, description: 'File with a base64 32-byte AES key that encrypts session_key and TOTP secrets at rest.' }),
-  WECHAT_APPID: Type.String({ pattern: '^wx[0-9a-f]{16}$', description: 'The mini-program AppID.' }),
-  WECHAT_SECRET: Type.String({ minLength: 16, description: 'The mini-program AppSecret.' }),
-  WECHAT_API_BASE_URL: Type.String({ default: 'https://api.weixin.qq.com', pattern: '^https?://', description: 'WeChat API host; the simulator in development.' }),
+  // The mini-program settings are @wxmp/wechat's own, so the client honours every one it documents (WECHAT_TIMEOUT_MS).
+  ...wechatConfigProperties,
   SESSION_TTL_DAYS: Type.Integer({ default: 30, minimum: 1, maximum: 365, description: 'Absolute lifetime of a session and its refresh tokens.' }),
   REFRESH_REUSE_GRACE_SECONDS: Type.Integer({ default: 5, minimum: 0, maximum: 60, description: 'How long the immediately previous refresh token still rotates (two tabs refreshing at once).' }),
   SESSION_KEY_TTL_SECONDS: Type.Integer({ default: 3 * 24 * 3600, minimum: 60, description: 'How long the encrypted session_key is kept in Redis after a login.' }),

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { FastifyBaseLogger } from 'fastify'
+import { Errors } from '@wxmp/core'
 
 // RFC 3986 host: a DNS name or an IPv4 literal, optional port; anything else is refused rather than echoed.
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
@@ -11,7 +12,8 @@ export function redirectApp (opts: { httpsPort: number, logger: FastifyBaseLogge
   app.all('/*', async (request, reply) => {
     const host = request.headers.host ?? ''
     if (!HOST.test(host)) {
-      return await reply.code(400).send({ error: { code: 'BAD_REQUEST', message: 'Missing or invalid Host header' } })
+      const err = new Errors.BadRequest('Missing or invalid Host header')
+      return await reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } })
     }
     const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]
     const port = opts.httpsPort === 443 ? '' : `:${opts.httpsPort}`

@@ -5,16 +5,49 @@ import { createError } from '@wxmp/core'
  * app should do next.
  */
 export const PaymentErrors = {
-  IdempotencyKeyInUse: createError('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry shortly', 409),
-  IdempotencyKeyReused: createError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different request; use a new key', 422),
-  ProductNotFound: createError('PRODUCT_NOT_FOUND', 'No such product is for sale', 404),
-  AmountTooLarge: createError('ORDER_AMOUNT_TOO_LARGE', 'The order total is larger than WeChat Pay accepts; order fewer', 422),
-  PayerUnknown: createError('PAYER_NOT_WECHAT_USER', 'This account has no WeChat identity to pay with; sign in with WeChat', 422),
-  OrderNotFound: createError('ORDER_NOT_FOUND', 'Order not found', 404),
-  OrderNotPayable: createError<[string]>('ORDER_NOT_PAYABLE', 'The order is %s and can no longer be paid; place a new order with a new Idempotency-Key', 409),
-  OrderNotRefundable: createError<[string]>('ORDER_NOT_REFUNDABLE', 'The order is %s; only a paid order can be refunded', 409),
-  RefundExceedsPaid: createError<[number]>('REFUND_EXCEEDS_PAID', 'The refund is more than is left to refund on this order (%d fen)', 422),
-  CursorInvalid: createError('CURSOR_INVALID', 'The cursor is not one this API returned', 400),
+  IdempotencyKeyInUse: createError('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry shortly', 409, {
+    meaning: 'An earlier request with this Idempotency-Key is still in progress',
+    action: 'Retry the same request, with the same key, after a short wait'
+  }),
+  IdempotencyKeyReused: createError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different request; use a new key', 422, {
+    meaning: 'This Idempotency-Key was already used with a different body or route',
+    action: 'Use a new key for a new intended payment; reuse a key only for retries of the same request'
+  }),
+  ProductNotFound: createError('PRODUCT_NOT_FOUND', 'No such product is for sale', 404, {
+    meaning: 'The productId is not in the catalog, or no longer for sale',
+    action: 'Reload GET /v1/payments/products and let the user choose again'
+  }),
+  AmountTooLarge: createError('ORDER_AMOUNT_TOO_LARGE', 'The order total is larger than WeChat Pay accepts; order fewer', 422, {
+    meaning: 'Price times quantity is more than WeChat Pay accepts for one order',
+    action: 'Order a smaller quantity'
+  }),
+  PayerUnknown: createError('PAYER_NOT_WECHAT_USER', 'This account has no WeChat identity to pay with; sign in with WeChat', 422, {
+    meaning: 'The signed-in account has no WeChat openid for this mini-program, so WeChat Pay cannot charge it',
+    action: 'Sign in with wx.login, then order again'
+  }),
+  OrderNotFound: createError('ORDER_NOT_FOUND', 'Order not found', 404, {
+    meaning: 'No order with this id belongs to the caller',
+    action: 'Reload the order list; do not retry'
+  }),
+  OrderNotPayable: createError<[string]>('ORDER_NOT_PAYABLE', 'The order is %s and can no longer be paid; place a new order with a new Idempotency-Key', 409, {
+    meaning: 'The order behind this Idempotency-Key is closed, paid, or about to expire',
+    action: 'Place a new order with a new Idempotency-Key'
+  }),
+  OrderNotRefundable: createError<[string]>('ORDER_NOT_REFUNDABLE', 'The order is %s; only a paid order can be refunded', 409, {
+    meaning: 'Only a paid (or partly refunded) order can be refunded; the message says its status',
+    action: 'Reload the order; do not retry'
+  }),
+  RefundExceedsPaid: createError<[number]>('REFUND_EXCEEDS_PAID', 'The refund is more than is left to refund on this order (%d fen)', 422, {
+    meaning: 'The refund amount is more than what is left to refund on the order',
+    action: 'Ask for at most the amount in the message (fen)'
+  }),
+  CursorInvalid: createError('CURSOR_INVALID', 'The cursor is not one this API returned', 400, {
+    meaning: 'The list cursor was not returned by this API, or was altered',
+    action: 'Start the list again without a cursor'
+  }),
   /** A signed notification that contradicts the order it names: logged and refused, nothing changes. */
-  PaymentMismatch: createError<[string]>('PAYMENT_MISMATCH', 'The notification does not match the order: %s', 400)
+  PaymentMismatch: createError<[string]>('PAYMENT_MISMATCH', 'The notification does not match the order: %s', 400, {
+    meaning: 'Notify endpoint only: a signed WeChat Pay notification that contradicts the order it names',
+    action: 'Nothing changes and the notification is refused; mini-programs never see this code'
+  })
 }

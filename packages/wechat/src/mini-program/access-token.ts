@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { WechatErrors, withDetails } from '../errors.js'
+import { annotate } from '@wxmp/core'
+import { WechatErrors } from '../errors.js'
 import { sleep } from '../http.js'
 
 /** A token as kept in Redis: when it stops working, and when a replica should start replacing it. */
@@ -83,7 +84,7 @@ export class AccessTokenCache {
       // Another replica is refreshing: the old token still works, or wait for the new one.
       if (usable !== undefined) return usable.token
       if (Date.now() >= deadline) {
-        throw withDetails(new WechatErrors.Unavailable(), { reason: 'access_token refresh by another replica did not finish in time' })
+        throw annotate(new WechatErrors.Unavailable(), { details: { reason: 'access_token refresh by another replica did not finish in time' } })
       }
       await sleep(pause)
       pause = Math.min(pause * 2, 200)

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { WechatErrors, withDetails } from '../errors.js'
+import { annotate } from '@wxmp/core'
+import { WechatErrors } from '../errors.js'
 import { backoffMs, parseJsonObject, send, sleep, TransportError } from '../http.js'
 import { AccessTokenCache } from './access-token.js'
 import { sessionSignature } from './user-data.js'
@@ -79,9 +80,9 @@ export class MiniProgramClient {
       return typeof unionid === 'string' ? { openid, sessionKey, unionid } : { openid, sessionKey }
     }
     switch (reply.errcode) {
-      case 40029: throw withDetails(new WechatErrors.AuthCodeInvalid(), { errcode: reply.errcode })
-      case 40163: throw withDetails(new WechatErrors.AuthCodeUsed(), { errcode: reply.errcode })
-      case 40226: throw withDetails(new WechatErrors.AuthUserBlocked(), { errcode: reply.errcode })
+      case 40029: throw annotate(new WechatErrors.AuthCodeInvalid(), { details: { errcode: reply.errcode } })
+      case 40163: throw annotate(new WechatErrors.AuthCodeUsed(), { details: { errcode: reply.errcode } })
+      case 40226: throw annotate(new WechatErrors.AuthUserBlocked(), { details: { errcode: reply.errcode } })
       default: throw this.mapCommon('code2Session', reply)
     }
   }
@@ -101,7 +102,7 @@ export class MiniProgramClient {
       if (info.watermark?.appid !== undefined && info.watermark.appid !== this.opts.appid) throw this.upstream('getPhoneNumber', reply, 'phone_info watermark is for another app')
       return { phoneNumber: info.phoneNumber, purePhoneNumber: info.purePhoneNumber, countryCode: String(info.countryCode ?? '') }
     }
-    if (reply.errcode === 40029 || reply.errcode === 40163) throw withDetails(new WechatErrors.PhoneCodeInvalid(), { errcode: reply.errcode })
+    if (reply.errcode === 40029 || reply.errcode === 40163) throw annotate(new WechatErrors.PhoneCodeInvalid(), { details: { errcode: reply.errcode } })
     throw this.mapCommon('getPhoneNumber', reply)
   }
 
@@ -157,15 +158,15 @@ export class MiniProgramClient {
         if (!(err instanceof TransportError)) throw err
         if (err.kind === 'timeout') {
           this.opts.log.warn({ api }, 'wechat call timed out')
-          throw withDetails(new WechatErrors.Timeout(), { api })
+          throw annotate(new WechatErrors.Timeout(), { details: { api } })
         }
         if (retry) { await this.pause(api, attempt, err.message); continue }
-        throw withDetails(new WechatErrors.Unavailable(), { api })
+        throw annotate(new WechatErrors.Unavailable(), { details: { api } })
       }
       const body = parseJsonObject(res.body)
       if (res.status >= 500 || body === undefined) {
         if (retry) { await this.pause(api, attempt, `HTTP ${res.status}`); continue }
-        throw withDetails(res.status >= 500 ? new WechatErrors.Unavailable() : new WechatErrors.Upstream(), { api, status: res.status })
+        throw annotate(res.status >= 500 ? new WechatErrors.Unavailable() : new WechatErrors.Upstream(), { details: { api, status: res.status } })
       }
       // A success body may omit errcode altogether (code2Session does).
       const errcode = typeof body.errcode === 'number' ? body.errcode : Number(body.errcode ?? 0)
@@ -184,14 +185,14 @@ export class MiniProgramClient {
 
   private mapCommon (api: string, reply: WechatReply): Error {
     switch (reply.errcode) {
-      case 45011: return withDetails(new WechatErrors.RateLimited(), { api, errcode: reply.errcode }, { 'retry-after': '60' })
-      case -1: return withDetails(new WechatErrors.Unavailable(), { api, errcode: reply.errcode })
+      case 45011: return annotate(new WechatErrors.RateLimited(), { details: { api, errcode: reply.errcode }, headers: { 'retry-after': '60' } })
+      case -1: return annotate(new WechatErrors.Unavailable(), { details: { api, errcode: reply.errcode } })
       default: return this.upstream(api, reply)
     }
   }
 
   private upstream (api: string, reply: WechatReply, why?: string): Error {
     // errmsg carries WeChat's rid, which WeChat support asks for; it never contains the request's secrets.
-    return withDetails(new WechatErrors.Upstream(), { api, errcode: reply.errcode, errmsg: reply.errmsg, ...(why === undefined ? {} : { why }) })
+    return annotate(new WechatErrors.Upstream(), { details: { api, errcode: reply.errcode, errmsg: reply.errmsg, ...(why === undefined ? {} : { why }) } })
   }
 }

@@ -1,6 +1,7 @@
 import type { KeyObject, X509Certificate } from 'node:crypto'
 import type { Logger } from 'pino'
-import { WechatErrors, withDetails } from '../errors.js'
+import { annotate } from '@wxmp/core'
+import { WechatErrors } from '../errors.js'
 import { backoffMs, parseJsonObject, send, sleep, TransportError, type RawResponse } from '../http.js'
 import { buildAuthorization, decryptResource, paySign, randomNonce, toPrivateKey, type PrivateKeyInput, type PublicKeyInput } from './crypto.js'
 import { mapPayError } from './error-map.js'
@@ -99,7 +100,7 @@ export class WechatPayClient {
     body.amount = { total: input.amountFen, currency: 'CNY' }
     body.payer = { openid: input.payerOpenid }
     const res = await this.request<{ prepay_id?: string }>('jsapiPrepay', 'POST', '/v3/pay/transactions/jsapi', body)
-    if (typeof res?.prepay_id !== 'string') throw withDetails(new WechatErrors.PayUpstream(), { api: 'jsapiPrepay', why: 'no prepay_id' })
+    if (typeof res?.prepay_id !== 'string') throw annotate(new WechatErrors.PayUpstream(), { details: { api: 'jsapiPrepay', why: 'no prepay_id' } })
     return { prepayId: res.prepay_id }
   }
 
@@ -142,7 +143,7 @@ export class WechatPayClient {
     } catch (err) {
       if (err instanceof SignatureRejected) {
         this.opts.log.warn({ reason: err.reason, serial: err.serial }, 'wechatpay notification signature rejected')
-        throw withDetails(new WechatErrors.PaySignatureInvalid(), { reason: err.reason })
+        throw annotate(new WechatErrors.PaySignatureInvalid(), { details: { reason: err.reason } })
       }
       throw err
     }
@@ -201,14 +202,14 @@ export class WechatPayClient {
       } catch (err) {
         if (!(err instanceof TransportError)) throw err
         if (retry) { await this.pause(api, attempt, err.message); continue }
-        throw withDetails(err.kind === 'timeout' ? new WechatErrors.PayTimeout() : new WechatErrors.PayUnavailable(), { api })
+        throw annotate(err.kind === 'timeout' ? new WechatErrors.PayTimeout() : new WechatErrors.PayUnavailable(), { details: { api } })
       }
       const requestId = res.headers.get('request-id') ?? undefined
       if (res.status >= 200 && res.status < 300) {
         this.verifyResponse(api, res, requestId)
         if (res.body.length === 0) return undefined
         const parsed = parseJsonObject(res.body)
-        if (parsed === undefined) throw withDetails(new WechatErrors.PayUpstream(), { api, status: res.status, requestId, why: 'body is not JSON' })
+        if (parsed === undefined) throw annotate(new WechatErrors.PayUpstream(), { details: { api, status: res.status, requestId, why: 'body is not JSON' } })
         return parsed as T
       }
       const errBody = parseJsonObject(res.body)
@@ -230,7 +231,7 @@ export class WechatPayClient {
     } catch (err) {
       if (!(err instanceof SignatureRejected)) throw err
       this.opts.log.error({ api, status: res.status, reason: err.reason, serial: err.serial, requestId }, 'wechatpay response signature rejected')
-      throw withDetails(new WechatErrors.PayResponseUnverified(), { api, reason: err.reason, ...(requestId === undefined ? {} : { requestId }) })
+      throw annotate(new WechatErrors.PayResponseUnverified(), { details: { api, reason: err.reason, ...(requestId === undefined ? {} : { requestId }) } })
     }
   }
 

@@ -1,4 +1,5 @@
-import { WechatErrors, withDetails } from '../errors.js'
+import { annotate } from '@wxmp/core'
+import { WechatErrors } from '../errors.js'
 
 type ErrorClass = new () => Error
 
@@ -64,5 +65,5 @@ export function mapPayError (api: string, status: number, code: string | undefin
   const details: Record<string, unknown> = { api, wechatStatus: status }
   if (code !== undefined) details.wechatCode = code
   if (requestId !== undefined) details.requestId = requestId
-  return withDetails(new Cls(), details, Cls === WechatErrors.PayRateLimited ? { 'retry-after': '5' } : undefined)
+  return annotate(new Cls(), { details, ...(Cls === WechatErrors.PayRateLimited ? { headers: { 'retry-after': '5' } } : {}) })
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
-import { WechatErrors, withDetails } from '../errors.js'
+import { annotate } from '@wxmp/core'
+import { WechatErrors } from '../errors.js'
 import { backoffMs, parseJsonObject, send, sleep, TransportError } from '../http.js'
 import type { GetOrderRequest, NotifyConfirmReceiveRequest, ShippingOrder, UploadShippingInfoRequest } from './types.js'
 
@@ -61,7 +62,7 @@ export class ShippingClient {
     if (reply.errcode !== 0) throw this.map('get_order', reply)
     const order = reply.body.order as ShippingOrder | undefined
     if (order === undefined || typeof order.order_state !== 'number' || typeof order.transaction_id !== 'string') {
-      throw withDetails(new WechatErrors.Upstream(), { api: 'get_order', errcode: 0, why: 'success without order' })
+      throw annotate(new WechatErrors.Upstream(), { details: { api: 'get_order', errcode: 0, why: 'success without order' } })
     }
     return order
   }
@@ -106,15 +107,15 @@ export class ShippingClient {
         if (!(err instanceof TransportError)) throw err
         if (err.kind === 'timeout') {
           this.opts.log.warn({ api }, 'wechat call timed out')
-          throw withDetails(new WechatErrors.Timeout(), { api, uncertain: !retryable })
+          throw annotate(new WechatErrors.Timeout(), { details: { api, uncertain: !retryable } })
         }
         if (retry) { await this.pause(api, attempt, err.message); continue }
-        throw withDetails(new WechatErrors.Unavailable(), { api, uncertain: !retryable })
+        throw annotate(new WechatErrors.Unavailable(), { details: { api, uncertain: !retryable } })
       }
       const body = parseJsonObject(res.body)
       if (res.status >= 500 || body === undefined) {
         if (retry) { await this.pause(api, attempt, `HTTP ${res.status}`); continue }
-        throw withDetails(res.status >= 500 ? new WechatErrors.Unavailable() : new WechatErrors.Upstream(), { api, status: res.status, uncertain: !retryable })
+        throw annotate(res.status >= 500 ? new WechatErrors.Unavailable() : new WechatErrors.Upstream(), { details: { api, status: res.status, uncertain: !retryable } })
       }
       const errcode = typeof body.errcode === 'number' ? body.errcode : Number(body.errcode ?? 0)
       const reply: Reply = { errcode: Number.isFinite(errcode) ? errcode : -1, errmsg: typeof body.errmsg === 'string' ? body.errmsg : '', body }
@@ -133,16 +134,16 @@ export class ShippingClient {
   private map (api: string, reply: Reply): Error {
     const details = { api, errcode: reply.errcode, errmsg: reply.errmsg }
     switch (reply.errcode) {
-      case 10060001: return withDetails(new WechatErrors.ShippingOrderNotFound(), details)
-      case 10060002: return withDetails(new WechatErrors.ShippingAlreadyShipped(), details)
-      case 10060003: return withDetails(new WechatErrors.ShippingModificationUsed(), details)
-      case 10060004: return withDetails(new WechatErrors.ShippingNotShippable(), details)
-      case 45011: return withDetails(new WechatErrors.RateLimited(), details, { 'retry-after': '60' })
+      case 10060001: return annotate(new WechatErrors.ShippingOrderNotFound(), { details })
+      case 10060002: return annotate(new WechatErrors.ShippingAlreadyShipped(), { details })
+      case 10060003: return annotate(new WechatErrors.ShippingModificationUsed(), { details })
+      case 10060004: return annotate(new WechatErrors.ShippingNotShippable(), { details })
+      case 45011: return annotate(new WechatErrors.RateLimited(), { details, headers: { 'retry-after': '60' } })
       // -1 on an upload is "system busy": whether it was recorded is unknown, as after a 5xx.
-      case -1: return withDetails(new WechatErrors.Unavailable(), { ...details, uncertain: api === 'upload_shipping_info' || api === 'notify_confirm_receive' })
+      case -1: return annotate(new WechatErrors.Unavailable(), { details: { ...details, uncertain: api === 'upload_shipping_info' || api === 'notify_confirm_receive' } })
       default:
-        if (INVALID.has(reply.errcode)) return withDetails(new WechatErrors.ShippingInvalid(), details)
-        return withDetails(new WechatErrors.Upstream(), details)
+        if (INVALID.has(reply.errcode)) return annotate(new WechatErrors.ShippingInvalid(), { details })
+        return annotate(new WechatErrors.Upstream(), { details })
     }
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import { annotate } from '@wxmp/core'
 import { AuthErrors } from '../errors.js'
 
 export interface LockoutSettings {
@@ -32,9 +33,7 @@ export class Lockout {
       return
     }
     if (ttl > 0) {
-      const e = new AuthErrors.Locked() as InstanceType<typeof AuthErrors.Locked> & { headers: Record<string, string> }
-      e.headers = { 'retry-after': String(Math.ceil(ttl / 1000)) }
-      throw e
+      throw annotate(new AuthErrors.Locked(), { headers: { 'retry-after': String(Math.ceil(ttl / 1000)) } })
     }
   }
 

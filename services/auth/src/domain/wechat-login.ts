@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { RemoteError, publicError, type TraceContext } from '@wxmp/core'
 import type { LoginResponse, UserProfile } from '@wxmp/contracts'
+import { WechatErrors } from '@wxmp/wechat'
 import { AuthErrors } from '../errors.js'
 import type { DataBox } from './data-box.js'
 import type { Sessions } from './sessions.js'
@@ -28,8 +29,6 @@ type CodeState =
 const CODE_LIFETIME_SECONDS = 300
 const WAIT_STEP_MS = 25
 const WAIT_LIMIT_MS = 10_000
-
-const CodeUsed = (): RemoteError => new RemoteError('AUTH_CODE_USED', 'This login code was already used; call wx.login again', 401)
 
 /**
  * wx.login -> code2Session -> user.ensure -> a session. A code is exchanged with WeChat at most once:
@@ -92,7 +91,7 @@ export class WechatLogin {
       if (raw === null) return 'retry'
       const st = JSON.parse(raw) as CodeState
       if (st.state === 'done') {
-        if (Date.now() - st.at > this.settings.replayWindowSeconds * 1000) throw CodeUsed()
+        if (Date.now() - st.at > this.settings.replayWindowSeconds * 1000) throw new WechatErrors.AuthCodeUsed()
         return JSON.parse(this.box.open(st.sealed, `login:${digest}`)) as LoginResponse
       }
       if (st.state === 'failed') throw new RemoteError(st.error.code, st.error.message, st.error.statusCode)

@@ -1,13 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { createError, type AppError } from '@wxmp/core'
-
-const MethodNotAllowedError = createError<[string, string]>('METHOD_NOT_ALLOWED', 'Method %s is not allowed on %s', 405)
+import { annotate, type AppError } from '@wxmp/core'
+import { GatewayErrors } from '../errors.js'
 
 function methodNotAllowed (method: string, path: string, allow: string[]): AppError {
-  const err = new MethodNotAllowedError(method, path.slice(0, 200)) as AppError
-  err.headers = { allow: allow.join(', ') }
-  return err
+  return annotate(new GatewayErrors.MethodNotAllowed(method, path.slice(0, 200)), { headers: { allow: allow.join(', ') } })
 }
 
 /** A registered route URL (`/v1/payments/orders/:id`, `/docs/*`) as a matcher of concrete paths. */

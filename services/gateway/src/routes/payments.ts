@@ -1,18 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { createError } from '@wxmp/core'
 import {
   CreatedOrder, CreateOrderBody, ListOrdersRequest, Order, OrderIdParams, OrderPage, ProductList, RefundBody, RefundCreated, Subjects,
   type CreateOrderReply, type RefundOrderReply
 } from '@wxmp/contracts'
 import { routeOf } from '../edge-routes.js'
+import { GatewayErrors } from '../errors.js'
 import { forward } from './forward.js'
 
 const tags = ['payments']
 
-const IdempotencyKeyMissing = createError('IDEMPOTENCY_KEY_MISSING', 'Send an Idempotency-Key header: one unique value per intended payment, repeated unchanged on every retry of it', 400)
-const IdempotencyKeyInvalid = createError('IDEMPOTENCY_KEY_INVALID', 'The Idempotency-Key header must be 1 to 255 printable ASCII characters, bare or as a quoted string', 400)
+const { IdempotencyKeyMissing, IdempotencyKeyInvalid } = GatewayErrors
 
 // draft-ietf-httpapi-idempotency-key-header: the value is a Structured Field string ("..."); clients that send it
 // bare are common, so a bare value is taken as it is.

@@ -11,12 +11,12 @@ export interface WechatStack extends Stack {
   phoneCode: (openid: string, phoneNumber: string) => Promise<string>
 }
 
-/** The whole stack on real Postgres, Redis and NATS, with a WeChat simulator, listening on real TLS. */
-export async function buildWechatStack (t: Teardown, gateway: Record<string, string> = {}): Promise<WechatStack> {
+/** The whole stack on real Postgres, Redis and NATS, with a WeChat simulator, listening on real TLS. `auth` adds to auth's settings. */
+export async function buildWechatStack (t: Teardown, gateway: Record<string, string> = {}, auth: Record<string, string> = {}): Promise<WechatStack> {
   const sim = await startSimulator(t)
   const stack = await buildStack(t, {
     gateway: { RATE_LIMIT_MAX_SCALE: '100', ...gateway },
-    services: { auth: { ...sim.env, BCRYPT_COST: '10' }, payment: sim.env }
+    services: { auth: { ...sim.env, BCRYPT_COST: '10', ...auth }, payment: sim.env }
   })
   const url = await stack.gateway.listen()
   const post = async (path: string, body: unknown): Promise<any> => {
