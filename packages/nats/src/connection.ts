@@ -1,12 +1,12 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node'
-import type { Logger } from 'pino'
+import type { Log } from '@wxmp/core'
 
 export interface NatsSettings {
   /** Comma-separated server URLs. */
   servers: string
   /** Connection name shown by the server (`nats server report connections`), one per process. */
   name: string
-  log: Logger
+  log: Log
 }
 
 /** A connection plus whether it is currently connected, tracked from the client's status stream. */

@@ -32,7 +32,7 @@ declare module 'fastify' {
  */
 export const nats = fp(async function nats (app: FastifyInstance, opts: NatsPluginOptions) {
   const log = app.log.child({ component: 'nats' })
-  const { nc, isConnected } = await connectNats({ servers: opts.servers, name: opts.connectionName, log: log as never })
+  const { nc, isConnected } = await connectNats({ servers: opts.servers, name: opts.connectionName, log })
   app.decorate('nats', nc)
   app.decorate('natsClient', new NatsClient(nc, opts.prefix, opts.requestTimeoutMs))
   app.readiness?.add('nats', isConnected)
@@ -42,7 +42,7 @@ export const nats = fp(async function nats (app: FastifyInstance, opts: NatsPlug
   app.decorate('natsServe', (...defs: Array<EndpointDefinition<any, any>>) => { endpoints.push(...defs) })
   let service: NatsService | undefined
   if (opts.service !== undefined) {
-    service = new NatsService(nc, { ...opts.service, prefix: opts.prefix, log: app.log as never })
+    service = new NatsService(nc, { ...opts.service, prefix: opts.prefix, log: app.log })
     // Endpoints start once every plugin is loaded, so a handler never runs before its dependencies exist.
     app.addHook('onReady', async () => { await service?.start(endpoints) })
   }
