@@ -12,7 +12,8 @@ import { withTransaction, type Log, type TraceContext } from '@wxmp/core'
 
 /**
  * The outbox table (`outbox`, index `outbox_pending_idx`): every service that publishes events runs this folder's
- * migration next to its own (serviceBase with `useOutbox` does).
+ * migration next to its own. serviceBase with `useOutbox` does at boot; the image's migration Job does for a service
+ * whose package.json says `"wxmp": { "outbox": true }`.
  */
 export const OUTBOX_MIGRATIONS_DIR = fileURLToPath(new URL('../src/db/migrations', import.meta.url))
 
