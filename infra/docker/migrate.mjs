@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { Type } from '@sinclair/typebox'
 import { boot, createLogger, databaseConfigProperties, ensureDatabase, loadConfig, migrate } from '@wxmp/core'
 
-const { name } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'))
+const { name, wxmp } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'))
 const service = `${name.replace(/^@wxmp\//, '')}-migrate`
 
 boot(service, async () => {
@@ -17,6 +17,8 @@ boot(service, async () => {
   const log = createLogger({ service, level: config.LOG_LEVEL })
   if (config.DATABASE_CREATE) await ensureDatabase(config.DATABASE_URL)
   const dir = fileURLToPath(new URL('./src/db/migrations', import.meta.url))
-  const applied = await migrate(config.DATABASE_URL, dir, (msg) => log.debug(msg))
+  // A service that publishes events also runs the shared outbox migration, as serviceBase does with useOutbox.
+  const dirs = wxmp?.outbox === true ? [dir, (await import('@wxmp/service')).OUTBOX_MIGRATIONS_DIR] : dir
+  const applied = await migrate(config.DATABASE_URL, dirs, (msg) => log.debug(msg))
   log.info({ migrations: applied }, applied.length > 0 ? 'migrations applied' : 'schema up to date')
 })

@@ -167,6 +167,10 @@ async function start (t: Tap, svc: string, app: string, prefix: string): Promise
     const { rows } = await client.query<{ name: string }>('SELECT name FROM pgmigrations ORDER BY run_on')
     await client.end()
     const sql = readdirSync(join(ROOT, 'services', svc, 'src', 'db', 'migrations')).filter((f) => f.endsWith('.sql'))
+    // A service that publishes events also runs the shared outbox migration of packages/service.
+    if (JSON.parse(readFileSync(join(ROOT, 'services', svc, 'package.json'), 'utf8')).wxmp?.outbox === true) {
+      sql.push(...readdirSync(join(ROOT, 'packages', 'service', 'src', 'db', 'migrations')).filter((f) => f.endsWith('.sql')))
+    }
     t.equal(rows.length, sql.length, `${svc}: ${rows.length} migrations applied`)
     t.equal(env.DATABASE_MIGRATE, 'false', `${svc}: the service itself does not migrate`)
   }

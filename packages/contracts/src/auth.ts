@@ -21,7 +21,6 @@ export const RefreshRequest = Type.Object({ refreshToken: Type.String({ minLengt
 export type RefreshRequest = Static<typeof RefreshRequest>
 export type TokenPair = Static<typeof TokenPair>
 
-export const LogoutRequest = Type.Object({}, { additionalProperties: false })
 export const LogoutResponse = Type.Object({ revokedSessions: Type.Integer() })
 
 // Usernames: letters, digits and . _ - ; compared case-insensitively.

@@ -22,7 +22,6 @@ export const Product = Type.Object({
 export type Product = Static<typeof Product>
 
 /** payment.listProducts (GET /v1/payments/products): the active catalog. */
-export const ListProductsRequest = Type.Object({}, { additionalProperties: false })
 export const ProductList = Type.Array(Product)
 
 export const OrderStatus = Type.Union([

@@ -1,8 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
 
-export const PingRequest = Type.Object({}, { additionalProperties: false })
-export type PingRequest = Static<typeof PingRequest>
-
 export const ServiceIdentity = Type.Object({
   name: Type.String({ description: 'Service name' }),
   version: Type.String({ description: 'Service version (semver)' })

@@ -24,14 +24,8 @@ export type EnsureUserRequest = Static<typeof EnsureUserRequest>
 export const EnsureUserResponse = Type.Object({ user: UserProfile, created: Type.Boolean() })
 export type EnsureUserResponse = Static<typeof EnsureUserResponse>
 
-/** user.create: a user without a WeChat identity (a password-only back-office account). */
-export const CreateUserRequest = Type.Object({}, { additionalProperties: false })
-
 /** user.get: a profile by id, for other services. */
 export const GetUserRequest = Type.Object({ userId: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
-
-/** user.me: the caller's profile; the user id comes from the verified x-user-id header. */
-export const MeRequest = Type.Object({}, { additionalProperties: false })
 
 /** user.update (PATCH /v1/users/me): only what a user may change. */
 export const UpdateProfileRequest = Type.Object({

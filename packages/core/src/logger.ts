@@ -1,4 +1,12 @@
-import pino, { type DestinationStream, type LoggerOptions, type Logger } from 'pino'
+import pino, { type BaseLogger, type DestinationStream, type Bindings, type ChildLoggerOptions, type LoggerOptions, type Logger } from 'pino'
+
+/**
+ * The log every module takes: `fastify.log`, a request's or handler's log, and pino loggers and their children
+ * all are one. Depending on this rather than pino's `Logger` lets callers pass Fastify's logger as it is.
+ */
+export interface Log extends Pick<BaseLogger, 'level' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'> {
+  child: (bindings: Bindings, options?: ChildLoggerOptions) => Log
+}
 
 /** Keys whose values never reach a log line, wherever they appear in the first two levels of an object. */
 export const SECRET_KEYS = [

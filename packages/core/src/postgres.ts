@@ -12,12 +12,20 @@ export interface PostgresOptions {
   max: number
   /** Create the database when missing (development). */
   create?: boolean
-  /** Folder of SQL migrations to apply at boot; omitted means no migrations run here. */
-  migrationsDir?: string
+  /**
+   * Folder of SQL migrations to apply at boot, or several whose files run as one sequence ordered by their
+   * timestamps (a service's own plus shared ones); omitted means no migrations run here.
+   */
+  migrationsDir?: string | string[]
 }
 
 function quoteIdent (name: string): string {
   return '"' + name.replace(/"/g, '""') + '"'
+}
+
+/** A folder path as a literal glob pattern. */
+function globEscape (path: string): string {
+  return path.replace(/[*?[\]{}()!@+\\]/g, '\\$&')
 }
 
 /** Runs fn in one transaction on a pooled client: committed when it returns, rolled back when it throws. */
@@ -62,10 +70,12 @@ export async function ensureDatabase (connectionString: string): Promise<void> {
 }
 
 /** Applies pending migrations under an advisory lock, so replicas booting together run them once. */
-export async function migrate (connectionString: string, dir: string, log: (msg: string) => void = () => {}): Promise<string[]> {
+export async function migrate (connectionString: string, dir: string | string[], log: (msg: string) => void = () => {}): Promise<string[]> {
+  const dirs = typeof dir === 'string' ? undefined : dir
   const applied = await runner({
     databaseUrl: connectionString,
-    dir,
+    // Several folders are read through globs, which node-pg-migrate sorts by file name across all of them.
+    ...(dirs === undefined ? { dir } : { dir: dirs.map((d) => `${globEscape(d)}/*`), useGlob: true }),
     direction: 'up',
     migrationsTable: 'pgmigrations',
     singleTransaction: true,

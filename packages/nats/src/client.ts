@@ -1,4 +1,5 @@
 import { errors as natsErrors, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node'
+import type { ReplyOf, RequestContract, RequestOf } from '@wxmp/contracts'
 import { Errors, RemoteError, natsCallDuration, natsCalls, type TraceContext } from '@wxmp/core'
 import { decodeJson, encodeJson, outgoingHeaders } from './codec.js'
 
@@ -26,6 +27,15 @@ function isNoResponders (err: unknown): boolean {
 
 function isTimeout (err: unknown): boolean {
   return err instanceof natsErrors.TimeoutError || (err instanceof Error && err.cause instanceof natsErrors.TimeoutError)
+}
+
+const utf8 = new TextEncoder()
+
+/** The bytes of a raw payload: bytes go as they are, text as UTF-8. */
+function rawBytes (payload: unknown): Uint8Array {
+  if (payload instanceof Uint8Array) return payload
+  if (typeof payload === 'string') return utf8.encode(payload)
+  throw new TypeError('A raw payload is bytes or a string')
 }
 
 /** Rebuilds the error a service replied with, keeping its catalogue code and HTTP status. */
@@ -61,11 +71,20 @@ export class NatsClient {
     return this.prefix + name
   }
 
-  async request<T = unknown>(subject: string, payload: unknown, ctx: TraceContext | undefined, opts: RequestOptions = {}): Promise<Reply<T>> {
+  /**
+   * Calls the endpoint of a contract: the payload must match its request schema and the reply has the type of its
+   * reply schema. A raw contract sends the payload bytes untouched.
+   */
+  async request<C extends RequestContract>(contract: C, payload: RequestOf<C>, ctx: TraceContext | undefined, opts?: RequestOptions): Promise<Reply<ReplyOf<C>>>
+  /** By subject name, for callers that forward whatever a subject takes (tests, generic routes): the reply is untyped. */
+  async request<T = unknown>(subject: string, payload: unknown, ctx: TraceContext | undefined, opts?: RequestOptions): Promise<Reply<T>>
+  async request (target: string | RequestContract, payload: unknown, ctx: TraceContext | undefined, opts: RequestOptions = {}): Promise<Reply<unknown>> {
+    const subject = typeof target === 'string' ? target : target.subject
+    const options = typeof target !== 'string' && target.raw === true ? { ...opts, raw: true } : opts
     const started = performance.now()
     let outcome = 'ok'
     try {
-      return await this.send<T>(subject, payload, ctx, opts)
+      return await this.send(subject, payload, ctx, options)
     } catch (err) {
       const status = (err as { statusCode?: number }).statusCode
       outcome = status === 503 ? 'unavailable' : status === 504 ? 'timeout' : status !== undefined && status < 500 ? 'client_error' : 'server_error'
@@ -76,10 +95,10 @@ export class NatsClient {
     }
   }
 
-  private async send<T>(subject: string, payload: unknown, ctx: TraceContext | undefined, opts: RequestOptions): Promise<Reply<T>> {
+  private async send (subject: string, payload: unknown, ctx: TraceContext | undefined, opts: RequestOptions): Promise<Reply<unknown>> {
     const { headers } = outgoingHeaders(ctx)
     for (const [k, v] of Object.entries(opts.headers ?? {})) headers.set(k, v)
-    const data = opts.raw === true ? payload as Uint8Array : encodeJson(payload)
+    const data = opts.raw === true ? rawBytes(payload) : encodeJson(payload)
     const service = subject.split('.')[0] ?? subject
     let msg
     try {
@@ -97,7 +116,7 @@ export class NatsClient {
       throw replyError(status, msg.headers?.get('Nats-Service-Error') ?? 'Service error', msg.data)
     }
     try {
-      return { data: decodeJson(msg.data) as T, headers: msg.headers }
+      return { data: decodeJson(msg.data), headers: msg.headers }
     } catch {
       throw new Errors.BadGateway(`${service} sent an unreadable reply`)
     }

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node'
-import type { Logger } from 'pino'
+import type { Log } from '@wxmp/core'
 
 export interface NatsSettings {
   /** Comma-separated server URLs. */
   servers: string
   /** Connection name shown by the server (`nats server report connections`), one per process. */
   name: string
-  log: Logger
+  log: Log
   /** File holding this process's nkey seed (`SU...`); without it the connection is anonymous. */
   nkeySeedFile?: string
   /** Prefix of this process's reply inboxes; the permission matrix lets only its identity subscribe there. */

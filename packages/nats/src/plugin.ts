@@ -44,7 +44,7 @@ export const nats = fp(async function nats (app: FastifyInstance, opts: NatsPlug
   const { nc, isConnected } = await connectNats({
     servers: opts.servers,
     name: opts.connectionName,
-    log: log as never,
+    log,
     ...(credentials ? { nkeySeedFile: opts.nkeySeedFile } : {}),
     ...(credentials && identity !== undefined ? { inboxPrefix: inboxPrefix(identity, opts.prefix) } : {}),
     ...(opts.tlsCaFile !== undefined && opts.tlsCaFile !== '' ? { tlsCaFile: opts.tlsCaFile } : {})
@@ -58,7 +58,7 @@ export const nats = fp(async function nats (app: FastifyInstance, opts: NatsPlug
   app.decorate('natsServe', (...defs: Array<EndpointDefinition<any, any>>) => { endpoints.push(...defs) })
   let service: NatsService | undefined
   if (opts.service !== undefined) {
-    service = new NatsService(nc, { ...opts.service, prefix: opts.prefix, log: app.log as never })
+    service = new NatsService(nc, { ...opts.service, prefix: opts.prefix, log: app.log })
     // Endpoints start once every plugin is loaded, so a handler never runs before its dependencies exist.
     app.addHook('onReady', async () => { await service?.start(endpoints) })
   }

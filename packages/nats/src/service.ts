@@ -2,14 +2,14 @@ import { Svcm, type Service, type ServiceMsg } from '@nats-io/services'
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node'
 import type { Static, TSchema } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
-import { Errors, formatTraceparent, isAppError, logBindings, natsHandleDuration, natsHandled, publicError, type TraceContext } from '@wxmp/core'
-import type { Logger } from 'pino'
+import type { ReplyOf, RequestContract, RequestOf } from '@wxmp/contracts'
+import { Errors, formatTraceparent, isAppError, logBindings, natsHandleDuration, natsHandled, publicError, type Log, type TraceContext } from '@wxmp/core'
 import { H, decodeJson, encodeJson, incomingContext } from './codec.js'
 
 /** What a handler gets besides its validated input. */
 export interface HandlerContext {
   trace: TraceContext
-  log: Logger
+  log: Log
   /** Raw request headers, for endpoints that need more than the trace (notification signatures). */
   headers: ServiceMsg['headers']
   /** The raw request bytes, for endpoints that verify signatures over them. */
@@ -21,11 +21,22 @@ export interface EndpointDefinition<I extends TSchema = TSchema, O = unknown> {
   subject: string
   /** Schema the JSON payload must match; a mismatch answers 400 VALIDATION_FAILED. Omit for raw endpoints. */
   input?: I
+  /** The handler gets the request bytes untouched as its input (they are also in ctx.raw). */
+  raw?: boolean
   handler: (input: Static<I>, ctx: HandlerContext) => Promise<O>
 }
 
-export function endpoint<I extends TSchema, O> (def: EndpointDefinition<I, O>): EndpointDefinition<I, O> {
-  return def
+/**
+ * The endpoint of a contract: the request is validated against its request schema (a raw contract's bytes are
+ * passed as they came) and the handler must answer with its reply type.
+ */
+export function endpoint<C extends RequestContract> (contract: C, handler: (input: RequestOf<C>, ctx: HandlerContext) => Promise<ReplyOf<C>>): EndpointDefinition<C['request'], ReplyOf<C>>
+/** An endpoint declared by hand, for subjects outside the contracts (tests, stand-ins). */
+export function endpoint<I extends TSchema, O> (def: EndpointDefinition<I, O>): EndpointDefinition<I, O>
+export function endpoint (def: RequestContract | EndpointDefinition<any, any>, handler?: EndpointDefinition<any, any>['handler']): EndpointDefinition<any, any> {
+  if (!('request' in def)) return def
+  if (handler === undefined) throw new TypeError(`endpoint ${def.subject} has no handler`)
+  return def.raw === true ? { subject: def.subject, raw: true, handler } : { subject: def.subject, input: def.request, handler }
 }
 
 function validationMessage (check: TypeCheck<TSchema>, value: unknown): string {
@@ -45,11 +56,11 @@ export class NatsService {
 
   constructor (
     private readonly nc: NatsConnection,
-    private readonly opts: { name: string, version: string, prefix: string, log: Logger }
+    private readonly opts: { name: string, version: string, prefix: string, log: Log }
   ) {}
 
   async start (endpoints: Array<EndpointDefinition<any, any>>): Promise<void> {
-    const svcm = new Svcm(this.nc as never)
+    const svcm = new Svcm(this.nc)
     this.service = await svcm.add({ name: this.opts.name, version: this.opts.version, queue: `${this.opts.prefix.replace(/\./g, '_')}${this.opts.name}` })
     for (const def of endpoints) {
       const check = def.input === undefined ? undefined : TypeCompiler.Compile(def.input)
@@ -80,7 +91,7 @@ export class NatsService {
     let status = 200
     let code: string | undefined
     try {
-      let input: unknown
+      let input: unknown = def.raw === true ? msg.data : undefined
       if (check !== undefined) {
         try { input = decodeJson(msg.data) } catch { throw new Errors.BadRequest('Payload is not valid JSON') }
         if (!check.Check(input)) throw new Errors.ValidationFailed(validationMessage(check, input))

@@ -1,4 +1,4 @@
-import { Type, type TObject, type TProperties } from '@sinclair/typebox'
+import { Type, type TProperties } from '@sinclair/typebox'
 import { baseConfigProperties, databaseConfigProperties, redisConfigProperties } from '@wxmp/core'
 
 export interface ServiceConfigDefaults {
@@ -11,7 +11,7 @@ export interface ServiceConfigDefaults {
 }
 
 /** The config schema of a backend service: the shared settings plus this service's defaults and extras. */
-export function serviceConfigSchema<P extends TProperties> (d: ServiceConfigDefaults, extra: P): TObject<P & typeof baseConfigProperties & typeof databaseConfigProperties & typeof redisConfigProperties & { PORT: ReturnType<typeof Type.Integer> }> {
+export function serviceConfigSchema<P extends TProperties> (d: ServiceConfigDefaults, extra: P) {
   return Type.Object({
     ...baseConfigProperties,
     PORT: Type.Integer({ default: d.port, minimum: 0, maximum: 65535, description: 'Port of the internal admin listener.' }),
@@ -20,7 +20,7 @@ export function serviceConfigSchema<P extends TProperties> (d: ServiceConfigDefa
     ...redisConfigProperties,
     REDIS_KEY_PREFIX: Type.String({ ...redisConfigProperties.REDIS_KEY_PREFIX, default: d.redisKeyPrefix ?? 'wxmp:' }),
     ...extra
-  }) as never
+  })
 }
 
 /** The settings serviceBase reads, whatever else a service adds. */

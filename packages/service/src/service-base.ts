@@ -5,7 +5,7 @@ import { admin, foundation, postgres, redis } from '@wxmp/core'
 import { nats } from '@wxmp/nats'
 import type { ServiceBaseConfig } from './config.js'
 import { pingEndpoint } from './ping.js'
-import { outbox } from './outbox.js'
+import { OUTBOX_MIGRATIONS_DIR, outbox } from './outbox.js'
 
 export interface ServiceBaseOptions {
   /** Short service name (`auth`) and version, as announced on NATS and in /v1/ping. */
@@ -15,7 +15,7 @@ export interface ServiceBaseOptions {
   migrationsDir: string
   /** Whether this service keeps anything in Redis. */
   useRedis: boolean
-  /** Whether this service publishes events through a transactional outbox (needs the outbox table). */
+  /** Whether this service publishes events through a transactional outbox (its table is migrated from here). */
   useOutbox?: boolean
 }
 
@@ -32,7 +32,7 @@ export const serviceBase = fp(async function serviceBase (app: FastifyInstance, 
     connectionString: config.DATABASE_URL,
     max: config.DATABASE_POOL_MAX,
     create: config.DATABASE_CREATE,
-    ...(config.DATABASE_MIGRATE ? { migrationsDir: opts.migrationsDir } : {})
+    ...(config.DATABASE_MIGRATE ? { migrationsDir: opts.useOutbox === true ? [opts.migrationsDir, OUTBOX_MIGRATIONS_DIR] : opts.migrationsDir } : {})
   })
   if (opts.useRedis) await app.register(redis, { url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX })
   await app.register(nats, {
@@ -44,6 +44,6 @@ export const serviceBase = fp(async function serviceBase (app: FastifyInstance, 
     nkeySeedFile: config.NATS_NKEY_SEED_FILE,
     tlsCaFile: config.NATS_TLS_CA_FILE
   })
-  if (opts.useOutbox === true) await app.register(outbox, { prefix: config.NATS_SUBJECT_PREFIX })
+  if (opts.useOutbox === true) await app.register(outbox, { prefix: config.NATS_SUBJECT_PREFIX, connectionString: config.DATABASE_URL })
   app.natsServe(pingEndpoint(opts.service))
 }, { name: 'wxmp-service-base', fastify: '5.x' })

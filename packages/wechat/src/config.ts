@@ -3,7 +3,7 @@ import { X509Certificate, type KeyObject } from 'node:crypto'
 import { Type, type TProperties } from '@sinclair/typebox'
 import { ConfigError } from '@wxmp/core'
 import type { Redis } from 'ioredis'
-import type { Logger } from 'pino'
+import type { Log } from '@wxmp/core'
 import { MiniProgramClient } from './mini-program/client.js'
 import { WechatPayClient } from './pay/client.js'
 import { toPrivateKey, toPublicKey } from './pay/crypto.js'
@@ -110,7 +110,7 @@ export function loadWechatPayKeys (config: WechatPayConfig): { merchantPrivateKe
 }
 
 /** The mini-program client of a service, from its config, its Redis client and its logger. */
-export function miniProgramClientFromConfig (config: WechatConfig, deps: { redis: Redis, log: Logger }): MiniProgramClient {
+export function miniProgramClientFromConfig (config: WechatConfig, deps: { redis: Redis, log: Log }): MiniProgramClient {
   return new MiniProgramClient({
     baseUrl: config.WECHAT_API_BASE_URL,
     appid: config.WECHAT_APPID,
@@ -122,7 +122,7 @@ export function miniProgramClientFromConfig (config: WechatConfig, deps: { redis
 }
 
 /** The WeChat Pay client of a service, from its config (key files read once, here) and its logger. */
-export function wechatPayClientFromConfig (config: WechatPayConfig, deps: { log: Logger }): WechatPayClient {
+export function wechatPayClientFromConfig (config: WechatPayConfig, deps: { log: Log }): WechatPayClient {
   const keys = loadWechatPayKeys(config)
   return new WechatPayClient({
     baseUrl: config.WECHATPAY_API_BASE_URL,

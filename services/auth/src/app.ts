@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { fileURLToPath } from 'node:url'
-import { packageInfo, type TraceContext } from '@wxmp/core'
-import { Subjects, REVOCATION_BUCKET, type EnsureUserResponse, type UserProfile } from '@wxmp/contracts'
+import { packageInfo } from '@wxmp/core'
+import { REVOCATION_BUCKET } from '@wxmp/contracts'
 import { serviceBase } from '@wxmp/service'
 import { miniProgramClientFromConfig } from '@wxmp/wechat'
 import type { Config } from './config.js'
@@ -23,21 +23,13 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   const { config } = opts
   await fastify.register(serviceBase, { service: SERVICE, config, migrationsDir, useRedis: true })
 
-  const log = fastify.log as never
+  const log = fastify.log
   const keys = await SigningKeys.fromFiles(config.AUTH_JWT_PRIVATE_KEY_FILES, config.AUTH_JWT_ACTIVE_KID)
   const box = DataBox.fromFile(config.AUTH_DATA_KEY_FILE)
   const revocations = await Revocations.open(fastify.nats, config.NATS_SUBJECT_PREFIX)
   const sessions = new Sessions(fastify.pg.pool, keys, revocations, { sessionTtlDays: config.SESSION_TTL_DAYS, reuseGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS })
   const wechat = miniProgramClientFromConfig(config, { redis: fastify.redis, log })
-  const call = async <T>(subject: string, body: unknown, trace: TraceContext): Promise<T> => (await fastify.natsClient.request<T>(subject, body, trace)).data
-  const users = {
-    get: async (userId: string, trace: TraceContext) => await call<UserProfile>(Subjects.user.get, { userId }, trace),
-    create: async (trace: TraceContext) => await call<UserProfile>(Subjects.user.create, {}, trace),
-    setPhone: async (userId: string, phone: string, trace: TraceContext) => await call<UserProfile>(Subjects.user.setPhone, { userId, phone }, trace)
-  }
-  const ensureUser = async (identity: { appid: string, openid: string, unionid?: string }, trace: TraceContext): Promise<UserProfile> =>
-    (await call<EnsureUserResponse>(Subjects.user.ensure, identity, trace)).user
-  const wechatLogin = new WechatLogin(wechat, ensureUser, sessions, fastify.redis, box, {
+  const wechatLogin = new WechatLogin(wechat, fastify.natsClient, sessions, fastify.redis, box, {
     appid: config.WECHAT_APPID,
     replayWindowSeconds: config.LOGIN_REPLAY_WINDOW_SECONDS,
     sessionKeyTtlSeconds: config.SESSION_KEY_TTL_SECONDS
@@ -46,7 +38,7 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   const totp = new Totp(fastify.pg.pool, box)
   const passwords = new Passwords(fastify.pg.pool, lockout, totp, config.BCRYPT_COST)
 
-  fastify.natsServe(...authEndpoints({ keys, sessions, wechatLogin, passwords, totp, users, phoneOf: async (code) => await wechat.getPhoneNumber(code) }))
+  fastify.natsServe(...authEndpoints({ keys, sessions, wechatLogin, passwords, totp, nats: fastify.natsClient, phoneOf: async (code) => await wechat.getPhoneNumber(code) }))
   fastify.addHook('onReady', async () => {
     // If NATS lost the bucket, gateways must still learn about recent logouts.
     const n = await sessions.republishRecent(REVOCATION_BUCKET.ttlMs)

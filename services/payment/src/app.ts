@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { fileURLToPath } from 'node:url'
-import { packageInfo, type TraceContext } from '@wxmp/core'
-import { Subjects, type UserIdentity } from '@wxmp/contracts'
+import { packageInfo } from '@wxmp/core'
 import { serviceBase } from '@wxmp/service'
 import { wechatPayClientFromConfig } from '@wxmp/wechat'
 import type { Config } from './config.js'
@@ -30,20 +29,17 @@ declare module 'fastify' {
 export default async function app (fastify: FastifyInstance, opts: { config: Config }): Promise<void> {
   const { config } = opts
   // Key files are read and checked first: a bad one stops the boot naming its variable, before any connection.
-  const log = fastify.log as never
+  const log = fastify.log
   const wechat = wechatPayClientFromConfig(config, { log })
   await fastify.register(serviceBase, { service: SERVICE, config, migrationsDir, useRedis: false, useOutbox: true })
 
   const pool = fastify.pg.pool
-  const kick = (): void => { fastify.outbox.kick() }
   const ledger = new Ledger(log)
   const keys = new IdempotencyKeys(config.IDEMPOTENCY_LEASE_SECONDS)
   const catalog = new Catalog(pool)
-  const identity = async (userId: string, trace: TraceContext): Promise<UserIdentity> =>
-    (await fastify.natsClient.request<UserIdentity>(Subjects.user.identity, { userId }, trace)).data
   const checkout = new Checkout({
     pool,
-    payers: new Payers(identity, config.WECHAT_APPID),
+    payers: new Payers(fastify.natsClient, config.WECHAT_APPID),
     keys,
     wechat,
     closeAfterSeconds: config.ORDER_CLOSE_AFTER_SECONDS,
@@ -52,7 +48,7 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   })
   const refunds = new Refunds({ pool, keys, ledger, wechat })
   const settlement = new Settlement({ pool, ledger, wechat, merchant: { appid: config.WECHAT_APPID, mchid: config.WECHATPAY_MCHID } })
-  const reconciler = new Reconciler({ pool, wechat, ledger, settlement, refunds, keys, log: fastify.log.child({ component: 'reconciler' }) as never, onChange: kick }, {
+  const reconciler = new Reconciler({ pool, wechat, ledger, settlement, refunds, keys, log: fastify.log.child({ component: 'reconciler' }) }, {
     intervalMs: config.RECONCILE_INTERVAL_MS,
     afterSeconds: config.RECONCILE_AFTER_SECONDS,
     batch: config.RECONCILE_BATCH,
@@ -60,7 +56,7 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   })
   fastify.decorate('reconciler', reconciler)
 
-  fastify.natsServe(...paymentEndpoints({ catalog, checkout, orders: new OrderQueries(pool), refunds, settlement, kick }))
+  fastify.natsServe(...paymentEndpoints({ catalog, checkout, orders: new OrderQueries(pool), refunds, settlement }))
   fastify.addHook('onReady', async () => { reconciler.start() })
   // Before the pool and NATS close: a pass in progress finishes its current order, and no new one starts.
   fastify.addHook('preClose', async () => { await reconciler.stop() })

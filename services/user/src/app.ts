@@ -12,5 +12,5 @@ const migrationsDir = fileURLToPath(new URL('../src/db/migrations', import.meta.
 /** The user service: profiles keyed by (appid, openid), served over NATS. */
 export default async function app (fastify: FastifyInstance, opts: { config: Config }): Promise<void> {
   await fastify.register(serviceBase, { service: SERVICE, config: opts.config, migrationsDir, useRedis: false, useOutbox: true })
-  fastify.natsServe(...userEndpoints(new Users(fastify.pg.pool), () => { fastify.outbox.kick() }))
+  fastify.natsServe(...userEndpoints(new Users(fastify.pg.pool)))
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type { Logger } from 'pino'
-import { annotate } from '@wxmp/core'
+import { annotate, type Log } from '@wxmp/core'
 import { WechatErrors } from '../errors.js'
 import { sleep } from '../http.js'
 
@@ -15,7 +14,7 @@ export interface CachedToken {
 export interface AccessTokenCacheOptions {
   redis: Redis
   appid: string
-  log: Logger
+  log: Log
   /** Fetches a fresh token from WeChat; called by at most one replica at a time. */
   fetch: () => Promise<{ token: string, expiresInSeconds: number, fetchedAt: number }>
   /** Start replacing a token this long before it expires. */

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { Logger } from 'pino'
-import { annotate } from '@wxmp/core'
+import { annotate, type Log } from '@wxmp/core'
 import { WechatErrors } from '../errors.js'
 import { backoffMs, parseJsonObject, send, sleep, TransportError } from '../http.js'
 import { AccessTokenCache } from './access-token.js'
@@ -13,7 +12,7 @@ export interface MiniProgramClientOptions {
   secret: string
   /** An ioredis client with this service's key prefix; shared by every replica for the access_token. */
   redis: Redis
-  log: Logger
+  log: Log
   /** Deadline of one HTTP call to WeChat. */
   timeoutMs?: number
   /** How many times a "system busy" (-1), a 5xx or a refused connection is retried. */

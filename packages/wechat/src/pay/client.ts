@@ -1,6 +1,5 @@
 import type { KeyObject, X509Certificate } from 'node:crypto'
-import type { Logger } from 'pino'
-import { annotate } from '@wxmp/core'
+import { annotate, type Log } from '@wxmp/core'
 import { WechatErrors } from '../errors.js'
 import { backoffMs, parseJsonObject, send, sleep, TransportError, type RawResponse } from '../http.js'
 import { buildAuthorization, decryptResource, paySign, randomNonce, toPrivateKey, type PrivateKeyInput, type PublicKeyInput } from './crypto.js'
@@ -25,7 +24,7 @@ export interface WechatPayClientOptions {
   platformCertificates?: Array<X509Certificate | string | Buffer>
   /** Where WeChat Pay sends payment results (and refund results unless a refund names its own). */
   notifyUrl: string
-  log: Logger
+  log: Log
   /** Deadline of one HTTP call. */
   timeoutMs?: number
   /** How many times a 5xx, a timeout or a failed connection is retried, with the same body. */
@@ -53,6 +52,29 @@ export interface RefundInput {
   totalFen: number
   reason?: string
   notifyUrl?: string
+}
+
+const TRADE_STATES: ReadonlySet<unknown> = new Set(['SUCCESS', 'REFUND', 'NOTPAY', 'CLOSED', 'REVOKED', 'USERPAYING', 'PAYERROR'])
+const REFUND_STATES: ReadonlySet<unknown> = new Set(['SUCCESS', 'CLOSED', 'PROCESSING', 'ABNORMAL'])
+
+function isObject (v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/** A transaction answer: the fields every caller reads are there and of their type. */
+function isTransaction (body: Record<string, unknown>): body is Record<string, unknown> & Transaction {
+  return typeof body.out_trade_no === 'string' && TRADE_STATES.has(body.trade_state) && isObject(body.amount)
+}
+
+/** A refund answer: the fields every caller reads are there and of their type. */
+function isRefund (body: Record<string, unknown>): body is Record<string, unknown> & Refund {
+  return typeof body.out_refund_no === 'string' && REFUND_STATES.has(body.status) && isObject(body.amount)
+}
+
+/** The answer of `api` when it has the expected shape; anything else is an upstream fault, not data to act on. */
+function expected<T extends Record<string, unknown>> (api: string, body: Record<string, unknown> | undefined, is: (b: Record<string, unknown>) => b is T): T {
+  if (body === undefined || !is(body)) throw annotate(new WechatErrors.PayUpstream(), { details: { api, why: 'unexpected answer' } })
+  return body
 }
 
 /** RFC 3339 in Beijing time, the form WeChat Pay uses for every time field. */
@@ -99,7 +121,7 @@ export class WechatPayClient {
     body.notify_url = input.notifyUrl ?? this.opts.notifyUrl
     body.amount = { total: input.amountFen, currency: 'CNY' }
     body.payer = { openid: input.payerOpenid }
-    const res = await this.request<{ prepay_id?: string }>('jsapiPrepay', 'POST', '/v3/pay/transactions/jsapi', body)
+    const res = await this.request('jsapiPrepay', 'POST', '/v3/pay/transactions/jsapi', body)
     if (typeof res?.prepay_id !== 'string') throw annotate(new WechatErrors.PayUpstream(), { details: { api: 'jsapiPrepay', why: 'no prepay_id' } })
     return { prepayId: res.prepay_id }
   }
@@ -112,7 +134,7 @@ export class WechatPayClient {
 
   async queryByOutTradeNo (outTradeNo: string): Promise<Transaction> {
     const path = `/v3/pay/transactions/out-trade-no/${encodeURIComponent(outTradeNo)}?mchid=${encodeURIComponent(this.opts.mchid)}`
-    return await this.request<Transaction>('queryByOutTradeNo', 'GET', path) as Transaction
+    return expected('queryByOutTradeNo', await this.request('queryByOutTradeNo', 'GET', path), isTransaction)
   }
 
   /** Closes an unpaid order so it can no longer be paid. */
@@ -126,11 +148,11 @@ export class WechatPayClient {
     if (input.reason !== undefined) body.reason = input.reason
     body.notify_url = input.notifyUrl ?? this.opts.notifyUrl
     body.amount = { refund: input.refundFen, total: input.totalFen, currency: 'CNY' }
-    return await this.request<Refund>('refund', 'POST', '/v3/refund/domestic/refunds', body) as Refund
+    return expected('refund', await this.request('refund', 'POST', '/v3/refund/domestic/refunds', body), isRefund)
   }
 
   async queryRefund (outRefundNo: string): Promise<Refund> {
-    return await this.request<Refund>('queryRefund', 'GET', `/v3/refund/domestic/refunds/${encodeURIComponent(outRefundNo)}`) as Refund
+    return expected('queryRefund', await this.request('queryRefund', 'GET', `/v3/refund/domestic/refunds/${encodeURIComponent(outRefundNo)}`), isRefund)
   }
 
   /**
@@ -184,7 +206,7 @@ export class WechatPayClient {
    * call here is idempotent by its merchant number); a 4xx is never retried. A 2xx whose signature does not
    * verify is an error, as is a signed 4xx whose signature does not.
    */
-  private async request<T> (api: string, method: 'GET' | 'POST', pathWithQuery: string, json?: unknown): Promise<T | undefined> {
+  private async request (api: string, method: 'GET' | 'POST', pathWithQuery: string, json?: unknown): Promise<Record<string, unknown> | undefined> {
     const url = new URL(pathWithQuery.replace(/^\//, ''), this.baseUrl)
     const signedPath = url.pathname + url.search
     const body = json === undefined ? '' : JSON.stringify(json)
@@ -210,7 +232,7 @@ export class WechatPayClient {
         if (res.body.length === 0) return undefined
         const parsed = parseJsonObject(res.body)
         if (parsed === undefined) throw annotate(new WechatErrors.PayUpstream(), { details: { api, status: res.status, requestId, why: 'body is not JSON' } })
-        return parsed as T
+        return parsed
       }
       const errBody = parseJsonObject(res.body)
       const code = typeof errBody?.code === 'string' ? errBody.code : undefined

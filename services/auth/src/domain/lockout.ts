@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type { Logger } from 'pino'
-import { annotate } from '@wxmp/core'
+import { annotate, type Log } from '@wxmp/core'
 import { AuthErrors } from '../errors.js'
 
 export interface LockoutSettings {
@@ -17,7 +16,7 @@ export interface LockoutSettings {
  * accepted trade-off.
  */
 export class Lockout {
-  constructor (private readonly redis: Redis, private readonly settings: LockoutSettings, private readonly log: Logger) {}
+  constructor (private readonly redis: Redis, private readonly settings: LockoutSettings, private readonly log: Log) {}
 
   private key (kind: 'fails' | 'until', username: string): string {
     return `lockout:${kind}:${createHash('sha256').update(username.normalize('NFC').toLowerCase()).digest('hex')}`

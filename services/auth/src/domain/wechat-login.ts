@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type { Logger } from 'pino'
-import { RemoteError, publicError, type TraceContext } from '@wxmp/core'
-import type { LoginResponse, UserProfile } from '@wxmp/contracts'
+import { RemoteError, publicError, type Log, type TraceContext } from '@wxmp/core'
+import { Contracts, type LoginResponse } from '@wxmp/contracts'
+import type { NatsClient } from '@wxmp/nats'
 import { WechatErrors } from '@wxmp/wechat'
 import { AuthErrors } from '../errors.js'
 import type { DataBox } from './data-box.js'
@@ -39,12 +39,13 @@ const WAIT_LIMIT_MS = 10_000
 export class WechatLogin {
   constructor (
     private readonly wechat: WechatIdentityApi,
-    private readonly ensureUser: (identity: { appid: string, openid: string, unionid?: string }, trace: TraceContext) => Promise<UserProfile>,
+    /** Finds or creates the user of the WeChat identity (user.ensure). */
+    private readonly nats: NatsClient,
     private readonly sessions: Sessions,
     private readonly redis: Redis,
     private readonly box: DataBox,
     private readonly settings: WechatLoginSettings,
-    private readonly log: Logger
+    private readonly log: Log
   ) {}
 
   async login (code: string, trace: TraceContext): Promise<LoginResponse> {
@@ -104,7 +105,7 @@ export class WechatLogin {
     const wx = await this.wechat.code2Session(code)
     const identity: { appid: string, openid: string, unionid?: string } = { appid: this.settings.appid, openid: wx.openid }
     if (wx.unionid !== undefined) identity.unionid = wx.unionid
-    const user = await this.ensureUser(identity, trace)
+    const { user } = (await this.nats.request(Contracts.user.ensure, identity, trace)).data
     // session_key never leaves the server: sealed at rest, bound to this user, replaced on each login.
     await this.redis.set(`session-key:${user.id}`, this.box.seal(JSON.stringify({ openid: wx.openid, sessionKey: wx.sessionKey }), `session_key:${user.id}`),
       'EX', this.settings.sessionKeyTtlSeconds).catch((err: Error) => { this.log.warn({ err: { message: err.message } }, 'session_key not cached: redis unavailable') })

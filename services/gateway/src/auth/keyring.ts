@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { JwksResponse, Subjects } from '@wxmp/contracts'
+import { Contracts, JwksResponse } from '@wxmp/contracts'
 import type { NatsClient } from '@wxmp/nats'
 import type { FastifyBaseLogger } from 'fastify'
 
@@ -76,7 +76,8 @@ export class Keyring {
   private async fetch (): Promise<boolean> {
     this.lastFetch = Date.now()
     try {
-      const { data } = await this.opts.client.request<unknown>(Subjects.auth.jwks, {}, undefined, { timeoutMs: this.opts.timeoutMs })
+      const { data } = await this.opts.client.request(Contracts.auth.jwks, {}, undefined, { timeoutMs: this.opts.timeoutMs })
+      // The reply's type is the contract's; what arrived is checked before any key is trusted.
       if (!checkJwks.Check(data)) throw new Error('auth.jwks reply does not match the JWKS contract')
       const next = new Map<string, string>()
       for (const jwk of data.keys) {

@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Pool } from 'pg'
-import type { Logger } from 'pino'
-import { businessCounter, type TraceContext } from '@wxmp/core'
+import { businessCounter, withTransaction, type Log, type TraceContext } from '@wxmp/core'
 import type { CreatedOrder, CreateOrderReply, CreateOrderRequest } from '@wxmp/contracts'
 import type { WechatPayClient } from '@wxmp/wechat'
 import { PaymentErrors } from '../errors.js'
-import { inTransaction } from './db.js'
 import { replay, type IdempotencyKeys, type KeyRef } from './idempotency.js'
 import { newOutTradeNo, requestHash } from './ids.js'
 import { countTransition } from './ledger.js'
@@ -71,7 +69,7 @@ export interface CheckoutDeps {
 export class Checkout {
   constructor (private readonly deps: CheckoutDeps) {}
 
-  async create (userId: string, input: CreateOrderRequest, trace: TraceContext, log: Logger): Promise<CreateOrderReply> {
+  async create (userId: string, input: CreateOrderRequest, trace: TraceContext, log: Log): Promise<CreateOrderReply> {
     const { pool, keys, wechat } = this.deps
     const openid = await this.deps.payers.openidOf(userId, trace)
     const ref: KeyRef = { userId, key: input.idempotencyKey }
@@ -92,7 +90,7 @@ export class Checkout {
       order = first
     } else {
       // The key was used before: its stored answer, 409 while it runs, 422 for another body, or carry the order on.
-      const claimed = await inTransaction(pool, async (client) => {
+      const claimed = await withTransaction(pool, async (client) => {
         const claim = await keys.claim(client, ref, hash)
         if (claim.kind === 'done') return claim
         const found = claim.kind === 'resume' && claim.orderId !== null ? await orderById(client, claim.orderId) : undefined

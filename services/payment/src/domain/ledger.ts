@@ -1,7 +1,6 @@
 import type { PoolClient } from 'pg'
-import type { Logger } from 'pino'
-import { businessCounter, type TraceContext } from '@wxmp/core'
-import { EventSubjects, type OrderStatus, type RefundStatus } from '@wxmp/contracts'
+import { businessCounter, type Log, type TraceContext } from '@wxmp/core'
+import { Events, type OrderStatus, type RefundStatus } from '@wxmp/contracts'
 import { enqueueEvent } from '@wxmp/service'
 import { eventId } from './ids.js'
 import { ORDER_COLUMNS, REFUND_COLUMNS, type OrderRow, type RefundRow } from './orders.js'
@@ -45,7 +44,7 @@ const causeKind = (cause: string): string => cause.split(':')[0] ?? cause
  *   PENDING -> CLOSED; REFUNDING -> PAID when its only refund fails
  */
 export class Ledger {
-  constructor (private readonly log: Logger) {}
+  constructor (private readonly log: Log) {}
 
   private async record (client: PoolClient, orderId: string, from: OrderStatus | null, to: OrderStatus, cause: string, detail?: Record<string, unknown>): Promise<void> {
     await client.query(
@@ -74,21 +73,16 @@ export class Ledger {
     const paid = rows[0]
     if (paid === undefined) return false
     await this.record(client, order.id, order.status, 'PAID', cause, { transactionId: facts.transactionId })
-    await enqueueEvent(client, {
-      subject: EventSubjects.paymentSucceeded,
-      id: eventId('payment.succeeded', order.id),
-      payload: {
-        orderId: paid.id,
-        userId: paid.user_id,
-        outTradeNo: paid.out_trade_no,
-        transactionId: facts.transactionId,
-        productId: paid.product_id,
-        quantity: paid.quantity,
-        amount: paid.amount,
-        paidAt: paidAt.toISOString()
-      },
-      ...(trace === undefined ? {} : { trace })
-    })
+    await enqueueEvent(client, Events.paymentSucceeded, {
+      orderId: paid.id,
+      userId: paid.user_id,
+      outTradeNo: paid.out_trade_no,
+      transactionId: facts.transactionId,
+      productId: paid.product_id,
+      quantity: paid.quantity,
+      amount: paid.amount,
+      paidAt: paidAt.toISOString()
+    }, { id: eventId('payment.succeeded', order.id), ...(trace === undefined ? {} : { trace }) })
     Object.assign(order, paid)
     return true
   }
@@ -158,22 +152,17 @@ export class Ledger {
     if (next !== order.status) await this.record(client, order.id, order.status, next, cause, { outRefundNo: refund.out_refund_no, refund: outcome })
     Object.assign(order, updated[0])
     if (outcome === 'SUCCESS') {
-      await enqueueEvent(client, {
-        subject: EventSubjects.paymentRefunded,
-        id: eventId('payment.refunded', refund.id),
-        payload: {
-          orderId: order.id,
-          userId: order.user_id,
-          outTradeNo: order.out_trade_no,
-          outRefundNo: refund.out_refund_no,
-          refundId: settled.refund_id,
-          amount: refund.amount,
-          refundedAmount: refunded,
-          orderStatus: next,
-          refundedAt: settledAt.toISOString()
-        },
-        ...(trace === undefined ? {} : { trace })
-      })
+      await enqueueEvent(client, Events.paymentRefunded, {
+        orderId: order.id,
+        userId: order.user_id,
+        outTradeNo: order.out_trade_no,
+        outRefundNo: refund.out_refund_no,
+        refundId: settled.refund_id,
+        amount: refund.amount,
+        refundedAmount: refunded,
+        orderStatus: next,
+        refundedAt: settledAt.toISOString()
+      }, { id: eventId('payment.refunded', refund.id), ...(trace === undefined ? {} : { trace }) })
     }
     return true
   }

@@ -1,11 +1,9 @@
 import type { Pool, PoolClient } from 'pg'
-import type { Logger } from 'pino'
 import type { MsgHdrs } from '@nats-io/transport-node'
-import { businessCounter, type TraceContext } from '@wxmp/core'
+import { businessCounter, withTransaction, type Log, type TraceContext } from '@wxmp/core'
 import type { NotifyReply } from '@wxmp/contracts'
 import type { RefundNotice, Transaction, WechatPayClient } from '@wxmp/wechat'
 import { PaymentErrors } from '../errors.js'
-import { inTransaction } from './db.js'
 import type { Ledger, RefundOutcome } from './ledger.js'
 import { lockOrder, REFUND_COLUMNS, type OrderRow, type RefundRow } from './orders.js'
 
@@ -46,7 +44,7 @@ export class Settlement {
    * or was already; throws 401 (signature, timestamp), 400 (undecryptable, another merchant, contradicts the
    * order) with nothing changed; any other failure is a 5xx, so WeChat Pay delivers it again later.
    */
-  async notification (raw: Uint8Array, headers: MsgHdrs | undefined, trace: TraceContext, log: Logger): Promise<NotifyReply> {
+  async notification (raw: Uint8Array, headers: MsgHdrs | undefined, trace: TraceContext, log: Log): Promise<NotifyReply> {
     let n
     try {
       n = this.deps.wechat.verifyNotification<Record<string, unknown>>(headerRecord(headers), Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength))
@@ -78,8 +76,8 @@ export class Settlement {
    * WeChat Pay reports `t` as paid (notification or query): PENDING -> PAID once. Returns false when it had been
    * settled already. A report that contradicts the order is logged and refused.
    */
-  async payment (t: Transaction, cause: string, log: Logger, trace?: TraceContext, notification?: { id: string, eventType: string }): Promise<boolean> {
-    return await inTransaction(this.deps.pool, async (client) => {
+  async payment (t: Transaction, cause: string, log: Log, trace?: TraceContext, notification?: { id: string, eventType: string }): Promise<boolean> {
+    return await withTransaction(this.deps.pool, async (client) => {
       const order = await lockOrder(client, { outTradeNo: String(t.out_trade_no) })
       if (order === undefined) {
         log.error({ outTradeNo: t.out_trade_no, transactionId: t.transaction_id, cause }, 'WeChat Pay reports a payment for an order that does not exist here')
@@ -109,8 +107,8 @@ export class Settlement {
   }
 
   /** WeChat Pay reports a refund's outcome (REFUND.* notification): settles it once. */
-  async refund (notice: RefundNotice, cause: string, log: Logger, trace?: TraceContext, notification?: { id: string, eventType: string }): Promise<boolean> {
-    return await inTransaction(this.deps.pool, async (client) => {
+  async refund (notice: RefundNotice, cause: string, log: Log, trace?: TraceContext, notification?: { id: string, eventType: string }): Promise<boolean> {
+    return await withTransaction(this.deps.pool, async (client) => {
       const { rows: found } = await client.query<{ order_id: string }>('SELECT order_id FROM refunds WHERE out_refund_no = $1', [String(notice.out_refund_no)])
       const orderId = found[0]?.order_id
       const order = orderId === undefined ? undefined : await lockOrder(client, { id: orderId })

@@ -1,6 +1,9 @@
+import type { Pool, PoolClient } from 'pg'
 import type { Order, OrderPage, OrderStatus, Refund, RefundStatus } from '@wxmp/contracts'
 import { PaymentErrors } from '../errors.js'
-import type { Db } from './db.js'
+
+/** A query runs on the pool or inside the caller's transaction. */
+type Db = Pool | PoolClient
 
 export interface OrderRow {
   id: string

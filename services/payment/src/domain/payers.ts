@@ -1,8 +1,7 @@
 import { isAppError, type TraceContext } from '@wxmp/core'
-import type { UserIdentity } from '@wxmp/contracts'
+import { Contracts, type UserIdentity } from '@wxmp/contracts'
+import type { NatsClient } from '@wxmp/nats'
 import { PaymentErrors } from '../errors.js'
-
-export type IdentityLookup = (userId: string, trace: TraceContext) => Promise<UserIdentity>
 
 /**
  * The payer openid of a user, from the user service (`user.identity`). A user's (appid, openid) never changes, so
@@ -11,13 +10,13 @@ export type IdentityLookup = (userId: string, trace: TraceContext) => Promise<Us
 export class Payers {
   private readonly cache = new Map<string, UserIdentity>()
 
-  constructor (private readonly lookup: IdentityLookup, private readonly appid: string, private readonly max = 50_000) {}
+  constructor (private readonly nats: NatsClient, private readonly appid: string, private readonly max = 50_000) {}
 
   async openidOf (userId: string, trace: TraceContext): Promise<string> {
     let identity = this.cache.get(userId)
     if (identity === undefined) {
       try {
-        identity = await this.lookup(userId, trace)
+        identity = (await this.nats.request(Contracts.user.identity, { userId }, trace)).data
       } catch (err) {
         if (isAppError(err) && err.statusCode === 404) throw new PaymentErrors.PayerUnknown()
         throw err

@@ -1,7 +1,6 @@
 import type { Pool } from 'pg'
-import type { Logger } from 'pino'
+import { withTransaction, type Log } from '@wxmp/core'
 import { WechatErrors, type WechatPayClient } from '@wxmp/wechat'
-import { inTransaction } from './db.js'
 import type { IdempotencyKeys } from './idempotency.js'
 import type { Ledger } from './ledger.js'
 import { lockOrder, ORDER_COLUMNS, REFUND_COLUMNS, type OrderRow, type RefundRow } from './orders.js'
@@ -46,9 +45,7 @@ export class Reconciler {
     settlement: Settlement
     refunds: Refunds
     keys: IdempotencyKeys
-    log: Logger
-    /** Called after a pass changed something, so the outbox publishes its events now. */
-    onChange: () => void
+    log: Log
   }, private readonly opts: ReconcilerOptions) {}
 
   start (): void {
@@ -98,7 +95,6 @@ export class Reconciler {
     }
     if (report.paid + report.closed + report.refundsSettled > 0) {
       this.deps.log.info(report, 'reconciler settled orders WeChat Pay had not told us about')
-      this.deps.onChange()
     }
     return report
   }
@@ -162,7 +158,7 @@ export class Reconciler {
   }
 
   private async close (order: OrderRow, cause: string, detail: Record<string, unknown>): Promise<boolean> {
-    return await inTransaction(this.deps.pool, async (client) => {
+    return await withTransaction(this.deps.pool, async (client) => {
       const locked = await lockOrder(client, { id: order.id })
       if (locked === undefined) return false
       const closed = await this.deps.ledger.markClosed(client, locked, cause, detail)

@@ -1,10 +1,8 @@
 import type { Pool, PoolClient } from 'pg'
-import type { Logger } from 'pino'
-import { businessCounter, type TraceContext } from '@wxmp/core'
+import { businessCounter, withTransaction, type Log, type TraceContext } from '@wxmp/core'
 import type { RefundOrderReply, RefundOrderRequest } from '@wxmp/contracts'
 import { WechatErrors, type Refund as WechatRefund, type WechatPayClient } from '@wxmp/wechat'
 import { PaymentErrors } from '../errors.js'
-import { inTransaction } from './db.js'
 import { replay, type IdempotencyKeys, type KeyRef } from './idempotency.js'
 import { newOutRefundNo, requestHash } from './ids.js'
 import type { Ledger } from './ledger.js'
@@ -44,10 +42,10 @@ export interface RefundsDeps {
 export class Refunds {
   constructor (private readonly deps: RefundsDeps) {}
 
-  async request (userId: string, input: RefundOrderRequest, trace: TraceContext, log: Logger): Promise<RefundOrderReply> {
+  async request (userId: string, input: RefundOrderRequest, trace: TraceContext, log: Log): Promise<RefundOrderReply> {
     const { pool, keys, ledger } = this.deps
     const ref: KeyRef = { userId, key: input.idempotencyKey }
-    const claimed = await inTransaction(pool, async (client) => {
+    const claimed = await withTransaction(pool, async (client) => {
       const order = await lockOrder(client, { id: input.orderId })
       if (order === undefined || order.user_id !== userId) throw new PaymentErrors.OrderNotFound()
       const claim = await keys.claim(client, ref, requestHash(['refund', input.orderId, input.amount, input.reason ?? null]))
@@ -123,7 +121,7 @@ export class Refunds {
   /** Settles a refund in one transaction (order locked first), optionally storing the request's answer or error. */
   async settle (ref: KeyRef | null, orderId: string, refundId: string, outcome: 'SUCCESS' | 'CLOSED' | 'ABNORMAL' | 'FAILED' | undefined, cause: string, facts: { refundId?: string, successTime?: string }, trace?: TraceContext, error?: unknown): Promise<{ refund: ReturnType<typeof toRefund>, order: ReturnType<typeof toOrder> }> {
     const { pool, keys, ledger } = this.deps
-    return await inTransaction(pool, async (client) => {
+    return await withTransaction(pool, async (client) => {
       const order = await lockOrder(client, { id: orderId }) as OrderRow
       const refund = await lockRefund(client, refundId)
       if (facts.refundId !== undefined && refund.refund_id === null) {

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg'
 import { maskPhone, withTransaction, type TraceContext } from '@wxmp/core'
-import { EventSubjects, type UserProfile } from '@wxmp/contracts'
+import { Events, type UserProfile } from '@wxmp/contracts'
 import { enqueueEvent } from '@wxmp/service'
 
 interface UserRow {
@@ -66,11 +66,7 @@ export class Users {
   }
 
   private async created (client: Parameters<typeof enqueueEvent>[0], row: UserRow, trace?: TraceContext): Promise<void> {
-    await enqueueEvent(client, {
-      subject: EventSubjects.userCreated,
-      payload: { userId: row.id, appid: row.appid, createdAt: row.created_at.toISOString() },
-      ...(trace === undefined ? {} : { trace })
-    })
+    await enqueueEvent(client, Events.userCreated, { userId: row.id, appid: row.appid, createdAt: row.created_at.toISOString() }, trace === undefined ? {} : { trace })
   }
 
   async get (id: string): Promise<UserProfile | undefined> {

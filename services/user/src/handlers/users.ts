@@ -1,8 +1,5 @@
 import { Errors, businessCounter } from '@wxmp/core'
-import {
-  CreateUserRequest, EnsureUserRequest, GetUserRequest, MeRequest, SetPhoneRequest, Subjects, UpdateProfileRequest, UserIdentityRequest,
-  type EnsureUserResponse, type UserIdentity, type UserProfile
-} from '@wxmp/contracts'
+import { Contracts, type UserProfile } from '@wxmp/contracts'
 import { endpoint, type HandlerContext } from '@wxmp/nats'
 import type { Users } from '../domain/users.js'
 
@@ -19,69 +16,39 @@ function found (profile: UserProfile | undefined): UserProfile {
 }
 
 /** The user service's NATS API. */
-export function userEndpoints (users: Users, onCreated: () => void) {
+export function userEndpoints (users: Users) {
   return [
-    endpoint({
-      subject: Subjects.user.ensure,
-      input: EnsureUserRequest,
-      handler: async (input, ctx): Promise<EnsureUserResponse> => {
-        const { profile, created } = await users.ensure(input, ctx.trace)
-        if (created) {
-          ctx.log.info({ userId: profile.id }, 'user created')
-          usersCreated.inc({ kind: 'wechat' })
-          onCreated()
-        }
-        return { user: profile, created }
-      }
-    }),
-    endpoint({
-      subject: Subjects.user.create,
-      input: CreateUserRequest,
-      handler: async (_input, ctx): Promise<UserProfile> => {
-        const profile = await users.create(ctx.trace)
+    endpoint(Contracts.user.ensure, async (input, ctx) => {
+      const { profile, created } = await users.ensure(input, ctx.trace)
+      if (created) {
         ctx.log.info({ userId: profile.id }, 'user created')
-        usersCreated.inc({ kind: 'password' })
-        onCreated()
-        return profile
+        usersCreated.inc({ kind: 'wechat' })
       }
+      return { user: profile, created }
     }),
-    endpoint({
-      subject: Subjects.user.get,
-      input: GetUserRequest,
-      handler: async (input): Promise<UserProfile> => found(await users.get(input.userId))
+    endpoint(Contracts.user.create, async (_input, ctx) => {
+      const profile = await users.create(ctx.trace)
+      ctx.log.info({ userId: profile.id }, 'user created')
+      usersCreated.inc({ kind: 'password' })
+      return profile
     }),
-    endpoint({
-      subject: Subjects.user.identity,
-      input: UserIdentityRequest,
-      handler: async (input): Promise<UserIdentity> => {
-        const identity = await users.identity(input.userId)
-        if (identity === undefined) throw new Errors.NotFound('User has no WeChat identity')
-        return identity
-      }
+    endpoint(Contracts.user.get, async (input) => found(await users.get(input.userId))),
+    endpoint(Contracts.user.identity, async (input) => {
+      const identity = await users.identity(input.userId)
+      if (identity === undefined) throw new Errors.NotFound('User has no WeChat identity')
+      return identity
     }),
-    endpoint({
-      subject: Subjects.user.me,
-      input: MeRequest,
-      handler: async (_input, ctx): Promise<UserProfile> => found(await users.get(callerId(ctx)))
+    endpoint(Contracts.user.me, async (_input, ctx) => found(await users.get(callerId(ctx)))),
+    endpoint(Contracts.user.update, async (input, ctx) => {
+      const patch: { nickname?: string, avatarUrl?: string | null } = {}
+      if (input.nickname !== undefined) patch.nickname = input.nickname
+      if (input.avatarUrl !== undefined) patch.avatarUrl = input.avatarUrl
+      return found(await users.update(callerId(ctx), patch))
     }),
-    endpoint({
-      subject: Subjects.user.update,
-      input: UpdateProfileRequest,
-      handler: async (input, ctx): Promise<UserProfile> => {
-        const patch: { nickname?: string, avatarUrl?: string | null } = {}
-        if (input.nickname !== undefined) patch.nickname = input.nickname
-        if (input.avatarUrl !== undefined) patch.avatarUrl = input.avatarUrl
-        return found(await users.update(callerId(ctx), patch))
-      }
-    }),
-    endpoint({
-      subject: Subjects.user.setPhone,
-      input: SetPhoneRequest,
-      handler: async (input, ctx): Promise<UserProfile> => {
-        const profile = found(await users.setPhone(input.userId, input.phone))
-        ctx.log.info({ userId: input.userId, phone: profile.phone }, 'phone bound')
-        return profile
-      }
+    endpoint(Contracts.user.setPhone, async (input, ctx) => {
+      const profile = found(await users.setPhone(input.userId, input.phone))
+      ctx.log.info({ userId: input.userId, phone: profile.phone }, 'phone bound')
+      return profile
     })
   ]
 }

@@ -1,0 +1,71 @@
+import { Empty, contract, rawContract, type EventContract } from './contract.js'
+import { EventSubjects, Subjects } from './subjects.js'
+import { ServiceIdentity } from './ping.js'
+import { JwksResponse } from './tokens.js'
+import {
+  BindPhoneRequest, BindPhoneResponse, LoginResponse, LogoutResponse, PasswordLoginRequest, PasswordRegisterRequest,
+  RefreshRequest, TokenPair, TotpEnrollResponse, TotpVerifyRequest, TotpVerifyResponse, WechatLoginRequest
+} from './auth.js'
+import {
+  EnsureUserRequest, EnsureUserResponse, GetUserRequest, SetPhoneRequest, UpdateProfileRequest, UserCreatedEvent,
+  UserIdentity, UserIdentityRequest, UserProfile
+} from './user.js'
+import {
+  CreateOrderReply, CreateOrderRequest, GetOrderRequest, ListOrdersRequest, NotifyReply, Order, OrderPage,
+  PaymentRefundedEvent, PaymentSucceededEvent, ProductList, RefundOrderReply, RefundOrderRequest
+} from './payment.js'
+
+/** `<service>.ping`: the service's name and version; the gateway's /v1/ping fans out to it. */
+export function pingContract (service: string) {
+  return contract(`${service}.ping`, Empty, ServiceIdentity)
+}
+
+/** Every request/reply subject with its request and reply schemas; the subjects are those of `Subjects`. */
+export const Contracts = {
+  auth: {
+    ping: pingContract('auth'),
+    jwks: contract(Subjects.auth.jwks, Empty, JwksResponse),
+    wechatLogin: contract(Subjects.auth.wechatLogin, WechatLoginRequest, LoginResponse),
+    refresh: contract(Subjects.auth.refresh, RefreshRequest, TokenPair),
+    logout: contract(Subjects.auth.logout, Empty, LogoutResponse),
+    logoutAll: contract(Subjects.auth.logoutAll, Empty, LogoutResponse),
+    passwordRegister: contract(Subjects.auth.passwordRegister, PasswordRegisterRequest, LoginResponse),
+    passwordLogin: contract(Subjects.auth.passwordLogin, PasswordLoginRequest, LoginResponse),
+    totpEnroll: contract(Subjects.auth.totpEnroll, Empty, TotpEnrollResponse),
+    totpVerify: contract(Subjects.auth.totpVerify, TotpVerifyRequest, TotpVerifyResponse),
+    bindPhone: contract(Subjects.auth.bindPhone, BindPhoneRequest, BindPhoneResponse)
+  },
+  user: {
+    ping: pingContract('user'),
+    ensure: contract(Subjects.user.ensure, EnsureUserRequest, EnsureUserResponse),
+    /** A user without a WeChat identity (a password-only back-office account). */
+    create: contract(Subjects.user.create, Empty, UserProfile),
+    /** A profile by id, for other services. */
+    get: contract(Subjects.user.get, GetUserRequest, UserProfile),
+    /** The caller's profile; the user id comes from the verified x-user-id header. */
+    me: contract(Subjects.user.me, Empty, UserProfile),
+    update: contract(Subjects.user.update, UpdateProfileRequest, UserProfile),
+    setPhone: contract(Subjects.user.setPhone, SetPhoneRequest, UserProfile),
+    identity: contract(Subjects.user.identity, UserIdentityRequest, UserIdentity)
+  },
+  payment: {
+    ping: pingContract('payment'),
+    listProducts: contract(Subjects.payment.listProducts, Empty, ProductList),
+    createOrder: contract(Subjects.payment.createOrder, CreateOrderRequest, CreateOrderReply),
+    listOrders: contract(Subjects.payment.listOrders, ListOrdersRequest, OrderPage),
+    getOrder: contract(Subjects.payment.getOrder, GetOrderRequest, Order),
+    refundOrder: contract(Subjects.payment.refundOrder, RefundOrderRequest, RefundOrderReply),
+    wechatNotify: rawContract(Subjects.payment.wechatNotify, NotifyReply)
+  }
+} as const
+
+function event<S extends EventContract['schema']> (subject: string, schema: S): EventContract<S> {
+  return { subject, schema }
+}
+
+/** Every event on the EVENTS stream with the schema of its payload. */
+export const Events = {
+  userCreated: event(EventSubjects.userCreated, UserCreatedEvent),
+  paymentSucceeded: event(EventSubjects.paymentSucceeded, PaymentSucceededEvent),
+  paymentRefunded: event(EventSubjects.paymentRefunded, PaymentRefundedEvent)
+} as const

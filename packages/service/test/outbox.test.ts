@@ -1,0 +1,116 @@
+import t from 'tap'
+import { randomUUID } from 'node:crypto'
+import pg from 'pg'
+import { jetstream } from '@nats-io/jetstream'
+import { connect } from '@nats-io/transport-node'
+import { Events } from '@wxmp/contracts'
+import { createLogger, migrate, withTransaction } from '@wxmp/core'
+import { ensureEventsStream } from '@wxmp/nats'
+import { LogCollector, natsPrefix, tcpProxy, testDatabase, type Teardown } from '@wxmp/testing'
+import { OUTBOX_MIGRATIONS_DIR, OutboxRelay, enqueueEvent } from '../src/index.js'
+import { readEvents } from '../src/testing.js'
+
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
+// Longer than any wait below: an event that arrives was woken by its commit, not found by the safety-net poll.
+const NO_POLL_MS = 10 * 60_000
+
+/** A migrated database and a relay that only ever wakes on notifications (its poll is beyond the test). */
+async function setup (t: Teardown, opts: { listenPort?: number } = {}) {
+  const url = await testDatabase(t, 'outbox')
+  const listenVia = new URL(url)
+  if (opts.listenPort !== undefined) listenVia.port = String(opts.listenPort)
+  await migrate(url, [OUTBOX_MIGRATIONS_DIR])
+  const pool = new pg.Pool({ connectionString: url, max: 4 })
+  t.teardown(async () => { await pool.end() })
+  const nc = await connect({ servers: NATS_URL })
+  t.teardown(async () => { await nc.drain() })
+  const prefix = natsPrefix()
+  await ensureEventsStream(nc, prefix)
+  const logs = new LogCollector()
+  const relay = new OutboxRelay({
+    pool,
+    connectionString: listenVia.toString(),
+    js: jetstream(nc),
+    prefix,
+    log: createLogger({ service: 'outbox-test', level: 'debug', stream: logs }),
+    pollMs: NO_POLL_MS,
+    reconnectMs: 100
+  })
+  await relay.start()
+  t.teardown(async () => { await relay.stop() })
+  const created = (userId: string) => ({ userId, appid: null, createdAt: new Date().toISOString() })
+  const events = async (atLeast: number) => await readEvents(nc, prefix, Events.userCreated.subject, { atLeast, waitMs: 20_000 })
+  return { pool, relay, logs, created, events }
+}
+
+t.test('an event enqueued in a committed transaction is published without anyone waking the relay', async (t) => {
+  const { pool, created, events } = await setup(t)
+  t.same((await pool.query('SELECT name FROM pgmigrations')).rows, [{ name: '1764200000001_outbox' }], 'the outbox table comes from the shared migration')
+  const userId = randomUUID()
+  const id = await withTransaction(pool, async (client) => await enqueueEvent(client, Events.userCreated, created(userId)))
+  const published = await events(1)
+  t.match(published, [{ id, userId, appid: null }])
+  const { rows } = await pool.query('SELECT published_at FROM outbox WHERE id = $1', [id])
+  t.not(rows[0].published_at, null, 'and marked published')
+})
+
+t.test('an event enqueued in a transaction that rolls back is never published', async (t) => {
+  const { pool, created, events } = await setup(t)
+  const lost = randomUUID()
+  await t.rejects(withTransaction(pool, async (client) => {
+    await enqueueEvent(client, Events.userCreated, created(lost))
+    throw new Error('the state change failed')
+  }), /the state change failed/)
+  // A later committed event goes out: the relay has run since the rollback, and still only that one is there.
+  const kept = randomUUID()
+  await withTransaction(pool, async (client) => await enqueueEvent(client, Events.userCreated, created(kept)))
+  const published = await events(1)
+  t.same(published.map((e) => e.userId), [kept])
+  t.equal((await pool.query('SELECT count(*)::int AS n FROM outbox')).rows[0].n, 1, 'the rolled-back row never existed')
+})
+
+t.test('a producer whose payload drifted from the event schema fails before anything is written', async (t) => {
+  const { pool } = await setup(t)
+  const drifted: Array<[string, { orderId?: string, amount?: number, paidAt?: string }]> = [
+    ['an id that is not a uuid', { orderId: 'order-1' }],
+    ['an amount below one fen', { amount: 0 }],
+    ['a time that is not RFC 3339', { paidAt: 'yesterday' }]
+  ]
+  for (const [label, change] of drifted) {
+    const payload = {
+      orderId: randomUUID(),
+      userId: randomUUID(),
+      outTradeNo: 'T1',
+      transactionId: '4200000001',
+      productId: 'latte',
+      quantity: 1,
+      amount: 1800,
+      paidAt: new Date().toISOString(),
+      ...change
+    }
+    await t.rejects(withTransaction(pool, async (client) => await enqueueEvent(client, Events.paymentSucceeded, payload)),
+      { name: 'TypeError', message: /events\.payment\.succeeded payload does not match its schema/ }, label)
+  }
+  t.equal((await pool.query('SELECT count(*)::int AS n FROM outbox')).rows[0].n, 0, 'nothing reached the outbox')
+})
+
+t.test('the relay listens again after losing its connection, and catches up on what committed meanwhile', async (t) => {
+  // The pool goes straight to Postgres; only the relay's LISTEN connection runs through the proxy.
+  const proxy = await tcpProxy(t, 5432)
+  const { pool, created, events, logs } = await setup(t, { listenPort: proxy.port })
+  await proxy.cut()
+  await waitFor(() => logs.lines.some((l) => l.msg === 'outbox listener lost its connection' || l.msg === 'outbox listener could not connect; polling until it does'))
+  const userId = randomUUID()
+  await withTransaction(pool, async (client) => await enqueueEvent(client, Events.userCreated, created(userId)))
+  await proxy.restore()
+  const published = await events(1)
+  t.same(published.map((e) => e.userId), [userId])
+})
+
+async function waitFor (check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
