@@ -1,6 +1,6 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import { PingRequest, Subjects } from '@wxmp/contracts'
+import { Contracts } from '@wxmp/contracts'
 import { health } from '@wxmp/core'
 import { endpoint, nats, type NatsPluginOptions } from '../src/index.js'
 import type { Teardown } from '@wxmp/testing'
@@ -18,11 +18,11 @@ t.test('services connect with their seed file and call each other under the matr
   const { server, prefix, seedFile } = await matrixServer(t)
   const common = { servers: server.url, prefix, requestTimeoutMs: 5000 }
   const auth = await app(t, { ...common, connectionName: 'auth-test', service: { name: 'auth', version: '1.0.0' }, nkeySeedFile: seedFile('auth') })
-  auth.natsServe(endpoint({ subject: Subjects.auth.ping, input: PingRequest, handler: async () => ({ name: 'auth', version: '1.0.0' }) }))
+  auth.natsServe(endpoint(Contracts.auth.ping, async () => ({ name: 'auth', version: '1.0.0' })))
   await auth.ready()
   const gateway = await app(t, { ...common, connectionName: 'gateway-test', identity: 'gateway', nkeySeedFile: seedFile('gateway') })
   await gateway.ready()
-  const { data } = await gateway.natsClient.request<{ name: string }>(Subjects.auth.ping, {}, undefined)
+  const { data } = await gateway.natsClient.request(Contracts.auth.ping, {}, undefined)
   t.equal(data.name, 'auth', 'the gateway\'s request, replied to its own inbox, comes back')
   await t.rejects(app(t, { ...common, connectionName: 'anonymous-test' }), /Authorization Violation/, 'without a seed file the server refuses the process')
 })

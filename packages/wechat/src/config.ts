@@ -155,7 +155,7 @@ export function pushCodecFromConfig (config: WechatPushConfig): PushCodec {
 }
 
 /** The shipping management client of a service, sharing the mini-program client's access_token cache. */
-export function shippingClientFromConfig (config: WechatConfig, deps: { miniProgram: MiniProgramClient, log: Logger }): ShippingClient {
+export function shippingClientFromConfig (config: WechatConfig, deps: { miniProgram: MiniProgramClient, log: Log }): ShippingClient {
   return new ShippingClient({
     baseUrl: config.WECHAT_API_BASE_URL,
     accessTokens: deps.miniProgram.accessTokens,

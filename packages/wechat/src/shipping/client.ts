@@ -1,5 +1,4 @@
-import type { Logger } from 'pino'
-import { annotate } from '@wxmp/core'
+import { annotate, type Log } from '@wxmp/core'
 import { WechatErrors } from '../errors.js'
 import { backoffMs, parseJsonObject, send, sleep, TransportError } from '../http.js'
 import type { GetOrderRequest, NotifyConfirmReceiveRequest, ShippingOrder, UploadShippingInfoRequest } from './types.js'
@@ -15,7 +14,7 @@ export interface ShippingClientOptions {
   /** https://api.weixin.qq.com in production; the simulator's URL in development. */
   baseUrl: string
   accessTokens: AccessTokenSource
-  log: Logger
+  log: Log
   /** Deadline of one HTTP call to WeChat. */
   timeoutMs?: number
   /** How many times a read (get_order, is_trade_managed) is retried on -1, 5xx or a refused connection. */
