@@ -2,8 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import {
-  CreatedOrder, CreateOrderBody, ListOrdersRequest, Order, OrderIdParams, OrderPage, ProductList, RefundBody, RefundCreated, Subjects,
-  type CreateOrderReply, type RefundOrderReply
+  Contracts, CreatedOrder, CreateOrderBody, ListOrdersRequest, Order, OrderIdParams, OrderPage, ProductList, RefundBody, RefundCreated
 } from '@wxmp/contracts'
 import { routeOf } from '../edge-routes.js'
 import { GatewayErrors } from '../errors.js'
@@ -47,7 +46,7 @@ function markReplayed (reply: Pick<FastifyReply, 'header'>, replayed: boolean): 
  * Idempotency-Key; the WeChat Pay callback is routes/wechat-notify.ts.
  */
 export default async function paymentRoutes (app: FastifyInstance): Promise<void> {
-  forward(app, { route: 'GET /v1/payments/products', subject: Subjects.payment.listProducts, tags, summary: 'The products for sale, prices in fen', response: ProductList, payload: () => ({}) })
+  forward(app, { route: 'GET /v1/payments/products', subject: Contracts.payment.listProducts.subject, tags, summary: 'The products for sale, prices in fen', response: ProductList, payload: () => ({}) })
 
   const typed = app.withTypeProvider<TypeBoxTypeProvider>()
 
@@ -64,7 +63,7 @@ export default async function paymentRoutes (app: FastifyInstance): Promise<void
     handler: async (request, reply) => {
       const key = idempotencyKey(request)
       const { productId, quantity } = request.body
-      const { data } = await request.callService<CreateOrderReply>(Subjects.payment.createOrder, { idempotencyKey: key, productId, quantity })
+      const { data } = await request.callService(Contracts.payment.createOrder, { idempotencyKey: key, productId, quantity })
       markReplayed(reply, data.replayed)
       return await reply.code(201).send(data.order)
     }
@@ -73,13 +72,13 @@ export default async function paymentRoutes (app: FastifyInstance): Promise<void
   typed.route({
     ...routeOf('GET /v1/payments/orders'),
     schema: { summary: 'The caller\'s orders, newest first; pass nextCursor as cursor for the next page', tags, querystring: ListOrdersRequest, response: { 200: OrderPage } },
-    handler: async (request) => (await request.callService<OrderPage>(Subjects.payment.listOrders, request.query)).data
+    handler: async (request) => (await request.callService(Contracts.payment.listOrders, request.query)).data
   })
 
   typed.route({
     ...routeOf('GET /v1/payments/orders/:id'),
     schema: { summary: 'One of the caller\'s orders (anyone else\'s is a 404)', tags, params: OrderIdParams, response: { 200: Order } },
-    handler: async (request) => (await request.callService<Order>(Subjects.payment.getOrder, { id: request.params.id })).data
+    handler: async (request) => (await request.callService(Contracts.payment.getOrder, { id: request.params.id })).data
   })
 
   typed.route({
@@ -97,7 +96,7 @@ export default async function paymentRoutes (app: FastifyInstance): Promise<void
       const key = idempotencyKey(request)
       const { amount, reason } = request.body
       const payload = { idempotencyKey: key, orderId: request.params.id, amount, ...(reason === undefined ? {} : { reason }) }
-      const { data } = await request.callService<RefundOrderReply>(Subjects.payment.refundOrder, payload)
+      const { data } = await request.callService(Contracts.payment.refundOrder, payload)
       markReplayed(reply, data.replayed)
       return await reply.code(201).send({ refund: data.refund, order: data.order })
     }
