@@ -1,4 +1,5 @@
 export * from './ids.js'
+export * from './eventually.js'
 export * from './teardown.js'
 export * from './database.js'
 export * from './servers.js'
