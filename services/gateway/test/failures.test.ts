@@ -91,7 +91,7 @@ t.test('a blocked event loop sheds new requests with 503 OVERLOADED and Retry-Af
   let shed
   let probe
   try {
-    shed = await eventually(async () => await call(`${edge.base}/v1/test/open`), (r) => r.status === 503, 50, 0)
+    shed = await eventually(async () => await call(`${edge.base}/v1/test/open`), (r) => r.status === 503, { everyMs: 0 })
     probe = await call(`${edge.base}/healthz`)
   } finally {
     clearInterval(blocker)
@@ -100,6 +100,6 @@ t.test('a blocked event loop sheds new requests with 503 OVERLOADED and Retry-Af
   t.equal(shed.json().error.code, 'OVERLOADED')
   t.equal(shed.headers['retry-after'], '7')
   t.equal(probe.status, 200, 'liveness is not shed')
-  const after = await eventually(async () => await call(`${edge.base}/v1/test/open`), (r) => r.status === 200, 100, 50)
+  const after = await eventually(async () => await call(`${edge.base}/v1/test/open`), (r) => r.status === 200, { everyMs: 50 })
   t.equal(after.status, 200, 'served again once the loop is free')
 })

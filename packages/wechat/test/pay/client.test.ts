@@ -2,7 +2,7 @@ import t from 'tap'
 import { createVerify, generateKeyPairSync } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Teardown } from '@wxmp/testing'
+import { eventually, type Teardown } from '@wxmp/testing'
 import { startSimulator, type RunningSimulator } from '@wxmp/wechat-sim/testing'
 import { caught, simPost, simStats, wechatPay } from '../helpers/setup.js'
 
@@ -177,8 +177,7 @@ t.test('notifications from the simulator verify and decrypt; a probe signature i
   await client.jsapiPrepay({ outTradeNo: 'PAY0000070', description: 'Cake', amountFen: 2600, payerOpenid: OPENID, notifyUrl: url })
   await simPost(sim, '/sim/pay', { outTradeNo: 'PAY0000070', result: 'SUCCESS' })
   await client.refund({ outTradeNo: 'PAY0000070', outRefundNo: 'RF0000070', refundFen: 2600, totalFen: 2600, notifyUrl: url })
-  const deadline = Date.now() + 10_000
-  while (accepted.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  await eventually(() => accepted.length, (n) => n >= 2)
   t.equal(refused, 1, 'the probe was refused')
   const payment = accepted.find((a) => a.event === 'TRANSACTION.SUCCESS')
   t.equal(payment?.resource.out_trade_no, 'PAY0000070')

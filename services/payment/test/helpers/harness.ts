@@ -6,7 +6,7 @@ import type { TraceContext } from '@wxmp/core'
 import { Subjects, type CreateOrderReply, type RefundOrderReply } from '@wxmp/contracts'
 import type { NatsClient } from '@wxmp/nats'
 import { buildTestService, readEvents, type TestService } from '@wxmp/service/testing'
-import { natsPrefix, type Teardown } from '@wxmp/testing'
+import { eventually, natsPrefix, type Teardown } from '@wxmp/testing'
 import userApp from '@wxmp/user/app'
 import { ConfigSchema as UserConfig } from '@wxmp/user/config'
 import { startSimulator, type RunningSimulator } from '@wxmp/wechat-sim/testing'
@@ -127,15 +127,7 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
     const text = await res.text()
     return { http: res.status, ...(text === '' ? {} : JSON.parse(text)) }
   }
-  const until = async <T>(fn: () => Promise<T>, check: (v: T) => boolean, ms = 10_000): Promise<T> => {
-    const deadline = Date.now() + ms
-    let v = await fn()
-    while (!check(v) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 25))
-      v = await fn()
-    }
-    return v
-  }
+  const until = async <T>(fn: () => Promise<T>, check: (v: T) => boolean, ms = 10_000): Promise<T> => await eventually(fn, check, { timeoutMs: ms })
   return {
     prefix,
     sim,
