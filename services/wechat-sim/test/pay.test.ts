@@ -2,8 +2,7 @@ import t from 'tap'
 import { createDecipheriv } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { generateKeyPairSync } from 'node:crypto'
-import { eventually, waitFor, type Teardown } from '@wxmp/testing'
+import { eventually, rsaKeyPairSync, waitFor, type Teardown } from '@wxmp/testing'
 import { startSimulator } from '../src/testing.js'
 import { call, payCall, post, prepayBody, signedBySim } from './helpers/http.js'
 
@@ -16,7 +15,7 @@ t.test('an unsigned or wrongly signed request is refused with 401 SIGN_ERROR, un
   t.equal(unsigned.json.code, 'SIGN_ERROR')
   t.equal(unsigned.headers.get('wechatpay-signature'), null, 'an unauthenticated request gets no signed answer')
 
-  const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  const stranger = rsaKeyPairSync().privateKey
   const forged = await payCall(sim, 'POST', '/v3/pay/transactions/jsapi', prepayBody(sim, 'ORDER000001', NOTIFY), { key: stranger })
   t.equal(forged.status, 401)
   t.equal(forged.json.code, 'SIGN_ERROR')

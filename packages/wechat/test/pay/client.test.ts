@@ -1,8 +1,8 @@
 import t from 'tap'
-import { createVerify, generateKeyPairSync } from 'node:crypto'
+import { createVerify } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { eventually, type Teardown } from '@wxmp/testing'
+import { eventually, rsaKeyPairSync, type Teardown } from '@wxmp/testing'
 import { startSimulator, type RunningSimulator } from '@wxmp/wechat-sim/testing'
 import { caught, simPost, simStats, wechatPay } from '../helpers/setup.js'
 
@@ -100,7 +100,7 @@ t.test('the real answers behind the conflicts: paid, closed, reused numbers, unk
 
 t.test('a merchant signing with the wrong key is refused (SIGN_ERROR -> WECHATPAY_AUTH_FAILED)', async (t) => {
   const sim = await startSimulator(t)
-  const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+  const stranger = rsaKeyPairSync().privateKey
   const { client, logs } = wechatPay(sim, { merchantPrivateKey: stranger })
   const e = await caught(client.queryByOutTradeNo('PAY0000030'))
   t.same([e.code, e.statusCode, e.details.wechatCode], ['WECHATPAY_AUTH_FAILED', 502, 'SIGN_ERROR'])
@@ -141,7 +141,7 @@ t.test('a response whose signature does not verify is an error, never a result',
   t.same([e.code, e.statusCode, e.details.reason], ['WECHATPAY_RESPONSE_UNVERIFIED', 502, 'bad_signature'])
   await simPost(sim, '/sim/faults', { endpoint: 'query', code: 'ORDER_NOT_EXIST', badSignature: true, times: 1 })
   t.equal((await caught(client.queryByOutTradeNo('PAY0000060'))).code, 'WECHATPAY_RESPONSE_UNVERIFIED', 'a signed error must verify too')
-  const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey
+  const other = rsaKeyPairSync().publicKey
   const { client: stale } = wechatPay(sim, { wechatpayPublicKeys: { PUB_KEY_ID_0100000000000000000000000000001: other } })
   const unknown = await caught(stale.queryByOutTradeNo('PAY0000060'))
   t.same([unknown.code, unknown.details.reason], ['WECHATPAY_RESPONSE_UNVERIFIED', 'unknown_serial'])

@@ -6,7 +6,7 @@ import type { TraceContext } from '@wxmp/core'
 import { Subjects, type CreateOrderReply, type RefundOrderReply } from '@wxmp/contracts'
 import type { NatsClient } from '@wxmp/nats'
 import { buildTestService, readEvents, type TestService } from '@wxmp/service/testing'
-import { eventually, natsPrefix, type Teardown } from '@wxmp/testing'
+import { callerContext, eventually, natsPrefix, type Teardown } from '@wxmp/testing'
 import userApp from '@wxmp/user/app'
 import { ConfigSchema as UserConfig } from '@wxmp/user/config'
 import { startSimulator, type RunningSimulator } from '@wxmp/wechat-sim/testing'
@@ -119,7 +119,7 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
     ...opts.env
   }
   const payment = await buildTestService(t, { name: 'payment', schema: ConfigSchema, app, prefix, env })
-  const as = (userId: string): TraceContext => ({ traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: '01', requestId: randomUUID(), userId })
+  const as = (userId: string): TraceContext => callerContext({ userId })
   const call = async <T>(subject: string, body: unknown, userId?: string): Promise<T> =>
     (await user.app.natsClient.request<T>(subject, body, userId === undefined ? undefined : as(userId), { timeoutMs: 15_000 })).data
   const simCall = async (path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST'): Promise<any> => {
