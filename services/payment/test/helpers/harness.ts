@@ -153,7 +153,7 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
     sim_: simCall,
     row: async (orderId) => (await payment.app.pg.query('SELECT * FROM orders WHERE id = $1', [orderId])).rows[0],
     transitions: async (orderId) => (await payment.app.pg.query('SELECT from_status, to_status, cause FROM order_transitions WHERE order_id = $1 ORDER BY id', [orderId])).rows,
-    events: async (subject, atLeast = 1) => await readEvents(user.app.nats, prefix, subject, { atLeast, waitMs: 5000 }),
+    events: async (subject, atLeast = 1) => await readEvents(user.app.nats, prefix, subject, { atLeast }),
     until
   }
 }
