@@ -1,6 +1,6 @@
 import t from 'tap'
 import { buildTestService } from '../src/testing.js'
-import { eventually, privateNats, privateRedis, tcpProxy, testDatabase } from '@wxmp/testing'
+import { eventually, privateNats, privateRedis, proxiedTestDatabase } from '@wxmp/testing'
 import notesApp, { Schema } from './fixtures/app.js'
 
 async function readyz (app: Awaited<ReturnType<typeof buildTestService>>['app']) {
@@ -15,12 +15,10 @@ const SLOW = { timeoutMs: 15_000, everyMs: 100 }
 t.test('readiness names the dependency that went away and recovers when it returns', async (t) => {
   const redis = await privateRedis(t)
   const nats = await privateNats(t)
-  const pgProxy = await tcpProxy(t, 5432)
-  const db = new URL(await testDatabase(t, 'ready'))
-  db.port = String(pgProxy.port)
+  const { url: dbUrl, proxy: pgProxy } = await proxiedTestDatabase(t, 'ready')
   const { app } = await buildTestService(t, {
     name: 'notes', schema: Schema, app: notesApp,
-    env: { DATABASE_URL: db.toString(), REDIS_URL: redis.url, NATS_URL: nats.url }
+    env: { DATABASE_URL: dbUrl, REDIS_URL: redis.url, NATS_URL: nats.url }
   })
 
   const healthy = await readyz(app)

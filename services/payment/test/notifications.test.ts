@@ -2,7 +2,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { Value } from '@sinclair/typebox/value'
 import { EventSubjects, PaymentSucceededEvent } from '@wxmp/contracts'
-import { rsaKeyPairSync, tcpProxy, testDatabase } from '@wxmp/testing'
+import { proxiedTestDatabase, rsaKeyPairSync } from '@wxmp/testing'
 import { buildPayment, signatureHeaders, signedNotification, type Delivery, type PaymentHarness } from './helpers/harness.js'
 
 /** What WeChat Pay would report for a payment of this order; `over` changes any field. */
@@ -129,11 +129,9 @@ t.test('a signed notification that contradicts the order is refused, logged, and
 })
 
 t.test('when the database is down the notification gets a 5xx, and WeChat Pay\'s next attempt settles it', async (t) => {
-  const db = new URL(await testDatabase(t, 'payment'))
-  const proxy = await tcpProxy(t, Number(db.port || 5432), db.hostname)
-  db.port = String(proxy.port)
+  const { url, proxy } = await proxiedTestDatabase(t, 'payment')
   const h = await buildPayment(t, {
-    env: { DATABASE_URL: db.toString() },
+    env: { DATABASE_URL: url },
     sim: { SIM_NOTIFY_SCHEDULE: Array.from({ length: 40 }, () => '250ms').join(','), SIM_NOTIFY_SCHEDULE_SCALE: '1' }
   })
   const { order } = await h.createOrder(await h.newUser(), { productId: 'latte' })
