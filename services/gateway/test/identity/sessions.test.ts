@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createHmac, createPublicKey } from 'node:crypto'
 import { SignJWT, decodeJwt } from 'jose'
-import { testKey } from '@wxmp/testing'
+import { eventually, testKey } from '@wxmp/testing'
 import { call, type Res } from '../helpers/client.js'
 import { buildWechatStack, type WechatStack } from './wechat-stack.js'
 
@@ -20,16 +20,10 @@ async function login (s: WechatStack): Promise<{ accessToken: string, refreshTok
 /** The gateway learns of a revocation through its watch; poll briefly instead of assuming a delay. */
 async function refusedSoon (url: string, token: string): Promise<Res> {
   const started = performance.now()
-  let res: Res | undefined
-  for (let i = 0; i < 250; i++) {
-    res = await call(url, bearer(token))
-    if (res.status === 401) {
-      t.comment(`revocation reached the gateway within ${(performance.now() - started).toFixed(1)} ms (${i + 1} request${i === 0 ? '' : 's'})`)
-      return res
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2))
-  }
-  return res as Res
+  let requests = 0
+  const res = await eventually(async () => { requests++; return await call(url, bearer(token)) }, (r) => r.status === 401, { everyMs: 2 })
+  if (res.status === 401) t.comment(`revocation reached the gateway within ${(performance.now() - started).toFixed(1)} ms (${requests} request${requests === 1 ? '' : 's'})`)
+  return res
 }
 
 t.test('logout refuses the old access token at the gateway; logout-all ends every session', async (t) => {
