@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTHeaderParameters } from 'jose'
 import { ACCESS_TOKEN } from '@wxmp/contracts'
 
 /** A token signing key and its public JWK, as the auth service publishes it on `auth.jwks`. */
@@ -36,7 +36,8 @@ export async function accessToken (key: TestKey, who: Identity = identity(), cla
     exp: now + ACCESS_TOKEN.ttlSeconds,
     ...claims
   }
-  return await new SignJWT(payload as never)
-    .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT', ...header } as never)
+  const protectedHeader: JWTHeaderParameters = { alg: 'ES256', kid: key.kid, typ: 'JWT', ...header }
+  return await new SignJWT(payload)
+    .setProtectedHeader(protectedHeader)
     .sign(key.privateKey)
 }
