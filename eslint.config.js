@@ -13,7 +13,10 @@ export default [
       '**/coverage/**',
       '**/.turbo/**',
       '**/.dev/**',
-      'bench/results/**'
+      'bench/results/**',
+      // Built by the example's build: the pages' JavaScript and the SDK copied into the project.
+      'examples/miniprogram/miniprogram/**/*.js',
+      'examples/miniprogram/miniprogram/lib/**'
     ]
   }),
   {

@@ -1,4 +1,5 @@
 // Generates the development certificates, keys and env file in .dev/ once; later starts reuse them.
+// The generators are exported: infra/scripts/dev-secrets.mjs writes the dev cluster's secrets with the same ones.
 import { createHash, generateKeyPairSync, randomBytes, randomInt } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -7,77 +8,147 @@ import { generate } from 'selfsigned'
 import { createUser, fromSeed } from '@nats-io/nkeys'
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
-const dev = join(root, '.dev')
 
-function write (file, content, mode = 0o600) {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
-  writeFileSync(file, content, { mode })
+/** @param {number} n */
+export const alnum = (n) => Array.from({ length: n }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[randomInt(62)]).join('')
+/** @param {number} n */
+export const digits = (n) => Array.from({ length: n }, () => String(randomInt(10))).join('')
+
+/**
+ * A self-signed server certificate for the first of `names` (and every one of them and of `ips` as alternative
+ * names), valid for 825 days, the longest a browser accepts.
+ * @param {string[]} names
+ * @param {string[]} ips
+ * @returns {Promise<{ cert: string, key: string }>}
+ */
+export async function selfSignedTls (names, ips) {
+  const pems = await generate([{ name: 'commonName', value: names[0] ?? 'localhost' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    notAfterDate: new Date(Date.now() + 825 * 24 * 3600 * 1000),
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'extKeyUsage', serverAuth: true },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          ...names.map((value) => ({ type: /** @type {const} */ (2), value })),
+          ...ips.map((ip) => ({ type: /** @type {const} */ (7), ip }))
+        ]
+      }
+    ]
+  })
+  return { cert: pems.cert, key: pems.private }
 }
 
-async function tls () {
+/**
+ * A fresh RSA-2048 key pair as PEM (PKCS#8 private, SPKI public): the merchant's or WeChat Pay's.
+ * @returns {{ key: string, pub: string }}
+ */
+export function rsaPairPem () {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  return { key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), pub: publicKey.export({ type: 'spki', format: 'pem' }).toString() }
+}
+
+/**
+ * A fresh P-256 private key as PKCS#8 PEM: auth's ES256 token signing key.
+ * @returns {string}
+ */
+export const es256KeyPem = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+
+/**
+ * A made-up mini-program and merchant, shaped like WeChat's own identifiers.
+ * @returns {{ appid: string, secret: string, mchid: string, merchantSerialNo: string, wechatpayPublicKeyId: string }}
+ */
+export const wechatIdentity = () => ({
+  appid: 'wx' + randomBytes(8).toString('hex'),
+  secret: randomBytes(16).toString('hex'),
+  mchid: '19' + digits(8),
+  merchantSerialNo: randomBytes(20).toString('hex').toUpperCase(),
+  wechatpayPublicKeyId: 'PUB_KEY_ID_01' + digits(28)
+})
+
+/** A random 32-byte data key, base64: what auth seals session keys with. */
+/** The identities of the NATS permission matrix (packages/nats/src/permissions.ts, NATS_IDENTITIES). */
+export const NATS_IDENTITIES = ['gateway', 'auth', 'user', 'payment', 'monitoring']
+/** A new nkey user seed (`SU...`). */
+export const natsSeed = () => new TextDecoder().decode(createUser().getSeed())
+/** The public key (`U...`) of a user seed. @param {string} seed */
+export const natsPublicKey = (seed) => fromSeed(new TextEncoder().encode(seed.trim())).getPublicKey()
+
+export const dataKey = () => randomBytes(32).toString('base64')
+
+/**
+ * Creates every missing file of the local stack's secrets under `dev` and writes `dev.env`; returns its variables.
+ * @param {string} [dev]
+ * @returns {Promise<Record<string, string>>}
+ */
+export async function writeLocalDevSecrets (dev = join(root, '.dev')) {
+  /** @param {string} file @param {string | Buffer} content */
+  const write = (file, content, mode = 0o600) => {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+    writeFileSync(file, content, { mode })
+  }
+  /** Reads a generated value back, or creates it once. @param {string} file @param {() => string} make */
+  const once = (file, make, mode = 0o600) => {
+    if (!existsSync(file)) write(file, make(), mode)
+    return readFileSync(file, 'utf8').trim()
+  }
+  /** @param {string} dir @param {string} name */
+  const rsaPair = (dir, name) => {
+    const key = join(dir, `${name}-key.pem`)
+    const pub = join(dir, `${name}-public.pem`)
+    if (!existsSync(key) || !existsSync(pub)) {
+      const pair = rsaPairPem()
+      write(key, pair.key)
+      write(pub, pair.pub, 0o644)
+    }
+    return { key, pub }
+  }
+
   const cert = join(dev, 'tls', 'cert.pem')
   const key = join(dev, 'tls', 'key.pem')
   if (!existsSync(cert) || !existsSync(key)) {
-    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-      notAfterDate: new Date(Date.now() + 825 * 24 * 3600 * 1000),
-      extensions: [
-        { name: 'basicConstraints', cA: false },
-        { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] }
-      ]
-    })
-    write(key, pems.private)
-    write(cert, pems.cert, 0o644)
+    const tls = await selfSignedTls(['localhost'], ['127.0.0.1', '::1'])
+    write(key, tls.key)
+    write(cert, tls.cert, 0o644)
     console.log('dev-secrets: created a self-signed certificate for localhost in .dev/tls/')
   }
-  return { TLS_CERT_FILE: cert, TLS_KEY_FILE: key }
-}
 
-/** Reads a generated value back, or creates it once. */
-function once (file, make, mode = 0o600) {
-  if (!existsSync(file)) write(file, make(), mode)
-  return readFileSync(file, 'utf8').trim()
-}
-
-const alnum = (n) => Array.from({ length: n }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[randomInt(62)]).join('')
-const digits = (n) => Array.from({ length: n }, () => String(randomInt(10))).join('')
-
-function rsaPair (dir, name) {
-  const key = join(dir, `${name}-key.pem`)
-  const pub = join(dir, `${name}-public.pem`)
-  if (!existsSync(key) || !existsSync(pub)) {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
-    write(key, privateKey.export({ type: 'pkcs8', format: 'pem' }))
-    write(pub, publicKey.export({ type: 'spki', format: 'pem' }), 0o644)
-  }
-  return { key, pub }
-}
-
-function auth () {
-  const dir = join(dev, 'auth')
-  const jwtKey = join(dir, 'jwt-es256-key.pem')
-  once(jwtKey, () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }))
+  const authDir = join(dev, 'auth')
+  const jwtKey = join(authDir, 'jwt-es256-key.pem')
+  once(jwtKey, es256KeyPem)
   const kid = 'dev-' + createHash('sha256').update(readFileSync(jwtKey)).digest('hex').slice(0, 12)
-  const dataKey = join(dir, 'data-key')
-  once(dataKey, () => randomBytes(32).toString('base64'))
-  return { AUTH_JWT_PRIVATE_KEY_FILES: `${kid}=${jwtKey}`, AUTH_JWT_ACTIVE_KID: kid, AUTH_DATA_KEY_FILE: dataKey }
-}
+  const authDataKey = join(authDir, 'data-key')
+  once(authDataKey, dataKey)
 
-function wechat () {
   const dir = join(dev, 'wechat')
-  const app = JSON.parse(once(join(dir, 'app.json'), () => JSON.stringify({ appid: 'wx' + randomBytes(8).toString('hex'), secret: randomBytes(16).toString('hex') })))
-  const pay = JSON.parse(once(join(dir, 'merchant.json'), () => JSON.stringify({
-    mchid: '19' + digits(8),
-    merchantSerialNo: randomBytes(20).toString('hex').toUpperCase(),
-    wechatpayPublicKeyId: 'PUB_KEY_ID_01' + digits(28)
-  })))
+  const app = JSON.parse(once(join(dir, 'app.json'), () => { const { appid, secret } = wechatIdentity(); return JSON.stringify({ appid, secret }) }))
+  const pay = JSON.parse(once(join(dir, 'merchant.json'), () => {
+    const { mchid, merchantSerialNo, wechatpayPublicKeyId } = wechatIdentity()
+    return JSON.stringify({ mchid, merchantSerialNo, wechatpayPublicKeyId })
+  }))
   const merchant = rsaPair(dir, 'merchant')
   const platform = rsaPair(dir, 'wechatpay')
   const apiV3Key = join(dir, 'apiv3-key')
   once(apiV3Key, () => alnum(32))
-  return {
+
+  // One nkey user per identity of the NATS permission matrix (packages/nats/src/permissions.ts): `<identity>.nk`
+  // holds the seed, `users.env` the public keys a nats-server config names.
+  const natsDir = join(dev, 'nats')
+  const users = NATS_IDENTITIES.map((id) => {
+    const seed = once(join(natsDir, `${id}.nk`), natsSeed)
+    return `NATS_NKEY_${id.toUpperCase()}=${natsPublicKey(seed)}`
+  })
+  write(join(natsDir, 'users.env'), users.join('\n') + '\n', 0o644)
+
+  const env = {
+    TLS_CERT_FILE: cert,
+    TLS_KEY_FILE: key,
+    DATABASE_CREATE: 'true',
+    AUTH_JWT_PRIVATE_KEY_FILES: `${kid}=${jwtKey}`,
+    AUTH_JWT_ACTIVE_KID: kid,
+    AUTH_DATA_KEY_FILE: authDataKey,
     WECHAT_APPID: app.appid,
     WECHAT_SECRET: app.secret,
     WECHAT_API_BASE_URL: 'http://127.0.0.1:9100',
@@ -91,32 +162,12 @@ function wechat () {
     // Only the simulator reads these: it verifies the merchant's signatures and signs as WeChat Pay.
     SIM_MERCHANT_PUBLIC_KEY_FILE: merchant.pub,
     SIM_WECHATPAY_PRIVATE_KEY_FILE: platform.key,
-    SIM_WECHATPAY_PUBLIC_KEY_ID: pay.wechatpayPublicKeyId
+    SIM_WECHATPAY_PUBLIC_KEY_ID: pay.wechatpayPublicKeyId,
+    // The simulator delivers pay notifications to the gateway's self-signed HTTPS listener.
+    SIM_NOTIFY_CA_FILE: cert
   }
+  write(join(dev, 'dev.env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
+  return env
 }
 
-/**
- * One nkey user per identity of the NATS permission matrix (packages/nats/src/permissions.ts): `<identity>.nk` holds
- * the seed, `users.env` the public keys a nats-server config names. Not in dev.env yet: the shared local NATS takes
- * anonymous connections until the local stack runs its own server with the rendered config.
- */
-function nats () {
-  const dir = join(dev, 'nats')
-  const users = ['gateway', 'auth', 'user', 'payment', 'monitoring'].map((id) => {
-    const seed = once(join(dir, `${id}.nk`), () => new TextDecoder().decode(createUser().getSeed()) + '\n')
-    return `NATS_NKEY_${id.toUpperCase()}=${fromSeed(new TextEncoder().encode(seed)).getPublicKey()}`
-  })
-  write(join(dir, 'users.env'), users.join('\n') + '\n', 0o644)
-}
-
-nats()
-const tlsEnv = await tls()
-const env = {
-  ...tlsEnv,
-  DATABASE_CREATE: 'true',
-  ...auth(),
-  ...wechat(),
-  // The simulator delivers pay notifications to the gateway's self-signed HTTPS listener.
-  SIM_NOTIFY_CA_FILE: tlsEnv.TLS_CERT_FILE
-}
-write(join(dev, 'dev.env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await writeLocalDevSecrets()

@@ -1,13 +1,15 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { natsPrefix, selfSignedCert } from '@wxmp/testing'
+import { es256PrivateKeyPem, natsPrefix, privateNats, privateRedis, selfSignedCert, type PrivateServer } from '@wxmp/testing'
 import { simulatorEnv, simulatorKeys, type SimulatorKeys } from '@wxmp/wechat-sim/testing'
 import { Cleanup } from './infra/cleanup.js'
 import { throwawayPostgres, type ThrowawayPostgres } from './infra/postgres.js'
-import { ownedNats, ownedRedis, type OwnedServer } from './infra/servers.js'
 import { startService, type ServiceProcess } from './infra/processes.js'
+
+// The suite's servers start while the whole stack does, on a loaded machine.
+const SLOW_START = { startTimeoutMs: 20_000 }
 
 export interface StackOptions {
   /** Replicas of user and payment (the services a replica-kill scenario kills one of). */
@@ -21,8 +23,8 @@ export interface Stack {
   cleanup: Cleanup
   prefix: string
   pg: ThrowawayPostgres
-  nats: OwnedServer
-  redis: OwnedServer
+  nats: PrivateServer
+  redis: PrivateServer
   /** https://localhost:<port> of the gateway's public listener. */
   url: string
   /** The gateway's certificate, which clients trust. */
@@ -67,7 +69,7 @@ async function build (cleanup: Cleanup, opts: StackOptions): Promise<Stack> {
     return p
   }
   const [pg, nats, redis, keys, tls] = await Promise.all([
-    throwawayPostgres(cleanup), ownedNats(cleanup), ownedRedis(cleanup), simulatorKeys(), selfSignedCert()
+    throwawayPostgres(cleanup), privateNats(cleanup, SLOW_START), privateRedis(cleanup, SLOW_START), simulatorKeys(), selfSignedCert()
   ])
   const cert = file('tls-cert.pem', tls.cert)
   const tlsKey = file('tls-key.pem', tls.key)
@@ -127,7 +129,7 @@ async function build (cleanup: Cleanup, opts: StackOptions): Promise<Stack> {
     }
   }, 2)
 
-  const authKey = file('jwt-k1.pem', generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string)
+  const authKey = file('jwt-k1.pem', es256PrivateKeyPem())
   const dataKey = file('data-key', randomBytes(32).toString('base64'))
   const db = (name: string): string => pg.url(`wxmp_${name}`)
   // One at a time: each boot creates and migrates its database, and two tsx boots at once would fight for 2 cores.

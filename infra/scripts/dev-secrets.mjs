@@ -3,30 +3,17 @@
 // overlay's secretGenerator reads them: TLS for the gateway and NATS, an nkey per NATS identity, the auth keys,
 // a WeChat app and merchant, and the simulator's side of each key pair. Files that exist are kept, so reruns change nothing; delete the folder to
 // start over. For development only: production secrets are created by hand (infra/README.md).
-import { generateKeyPairSync, randomBytes, randomInt } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { generate } from 'selfsigned'
-import { createUser, fromSeed } from '@nats-io/nkeys'
+import { NATS_IDENTITIES, alnum, dataKey, es256KeyPem, natsPublicKey, natsSeed, rsaPairPem, selfSignedTls, wechatIdentity } from '../../scripts/dev-secrets.mjs'
 
 /** Where the pods mount their key Secrets (the deployments' volumeMounts). */
 export const SECRETS_MOUNT = '/etc/wxmp/secrets'
 /** The namespace of the dev overlay, which the gateway's certificate and the notify URL name. */
 export const NAMESPACE = 'wxmp'
 
-/** The identities of the NATS permission matrix (packages/nats/src/permissions.ts, NATS_IDENTITIES). */
-export const NATS_IDENTITIES = ['gateway', 'auth', 'user', 'payment', 'monitoring']
-
-/** @param {string} seed */
-const publicKeyOf = (seed) => fromSeed(new TextEncoder().encode(seed)).getPublicKey()
-
 const DEFAULT_DIR = fileURLToPath(new URL('../k8s/overlays/dev/secrets', import.meta.url))
-
-/** @param {number} n */
-const alnum = (n) => Array.from({ length: n }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[randomInt(62)]).join('')
-/** @param {number} n */
-const digits = (n) => Array.from({ length: n }, () => String(randomInt(10))).join('')
 
 /**
  * Creates every missing dev secret file under `dir` and returns the folder.
@@ -49,23 +36,7 @@ export async function writeDevSecrets (dir = DEFAULT_DIR) {
   // The certificate names the gateway as the simulator (in-cluster) and a developer (port-forward) reach it.
   const tls = JSON.parse(await once('.state/gateway-tls.json', async () => {
     const gw = `gateway.${NAMESPACE}.svc`
-    const pems = await generate([{ name: 'commonName', value: gw }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-      notAfterDate: new Date(Date.now() + 825 * 24 * 3600 * 1000),
-      extensions: [
-        { name: 'basicConstraints', cA: false },
-        { name: 'extKeyUsage', serverAuth: true },
-        {
-          name: 'subjectAltName',
-          altNames: [
-            ...[gw, `${gw}.cluster.local`, 'gateway', 'localhost', 'wxmp.localtest.me'].map((value) => ({ type: /** @type {const} */ (2), value })),
-            { type: /** @type {const} */ (7), ip: '127.0.0.1' }
-          ]
-        }
-      ]
-    })
-    return JSON.stringify({ cert: pems.cert, key: pems.private })
+    return JSON.stringify(await selfSignedTls([gw, `${gw}.cluster.local`, 'gateway', 'localhost', 'wxmp.localtest.me'], ['127.0.0.1']))
   }))
   await once('gateway-tls/tls.crt', () => tls.cert)
   await once('gateway-tls/tls.key', () => tls.key)
@@ -74,17 +45,7 @@ export async function writeDevSecrets (dir = DEFAULT_DIR) {
   // per identity of the permission matrix: the server gets the public keys, each service only its own seed.
   const natsTls = JSON.parse(await once('.state/nats-tls.json', async () => {
     const names = ['nats', `nats.${NAMESPACE}.svc`, `nats.${NAMESPACE}.svc.cluster.local`, 'localhost']
-    const pems = await generate([{ name: 'commonName', value: `nats.${NAMESPACE}.svc` }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-      notAfterDate: new Date(Date.now() + 825 * 24 * 3600 * 1000),
-      extensions: [
-        { name: 'basicConstraints', cA: false },
-        { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: names.map((value) => ({ type: /** @type {const} */ (2), value })) }
-      ]
-    })
-    return JSON.stringify({ cert: pems.cert, key: pems.private })
+    return JSON.stringify(await selfSignedTls(names, []))
   }))
   await once('nats-tls/tls.crt', () => natsTls.cert)
   await once('nats-tls/tls.key', () => natsTls.key)
@@ -92,26 +53,16 @@ export async function writeDevSecrets (dir = DEFAULT_DIR) {
   /** @type {Record<string, string>} */
   const natsUsers = {}
   for (const id of NATS_IDENTITIES) {
-    const seed = (await once(`${id}-nats/nkey.seed`, () => new TextDecoder().decode(createUser().getSeed()))).trim()
+    const seed = (await once(`${id}-nats/nkey.seed`, natsSeed)).trim()
     await once(`${id}-nats/ca.crt`, () => natsTls.cert)
-    natsUsers[`NATS_NKEY_${id.toUpperCase()}`] = publicKeyOf(seed)
+    natsUsers[`NATS_NKEY_${id.toUpperCase()}`] = natsPublicKey(seed)
   }
   await envFile('nats-users.env', natsUsers)
 
-  const rsa = () => {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
-    return JSON.stringify({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }), pub: publicKey.export({ type: 'spki', format: 'pem' }) })
-  }
+  const rsa = () => JSON.stringify(rsaPairPem())
   const merchant = JSON.parse(await once('.state/merchant-rsa.json', rsa))
   const wechatpay = JSON.parse(await once('.state/wechatpay-rsa.json', rsa))
-  const ids = JSON.parse(await once('.state/ids.json', () => JSON.stringify({
-    appid: 'wx' + randomBytes(8).toString('hex'),
-    secret: randomBytes(16).toString('hex'),
-    mchid: '19' + digits(8),
-    merchantSerialNo: randomBytes(20).toString('hex').toUpperCase(),
-    wechatpayPublicKeyId: 'PUB_KEY_ID_01' + digits(28),
-    postgresPassword: alnum(24)
-  })))
+  const ids = JSON.parse(await once('.state/ids.json', () => JSON.stringify({ ...wechatIdentity(), postgresPassword: alnum(24) })))
   const apiV3Key = await once('.state/apiv3-key', () => alnum(32))
 
   const redisUrl = 'redis://redis:6379'
@@ -121,8 +72,8 @@ export async function writeDevSecrets (dir = DEFAULT_DIR) {
   await envFile('postgres.env', { POSTGRES_PASSWORD: ids.postgresPassword })
   await envFile('gateway.env', { REDIS_URL: redisUrl })
 
-  await once('auth-keys/jwt-dev.pem', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString())
-  await once('auth-keys/data-key', () => randomBytes(32).toString('base64'))
+  await once('auth-keys/jwt-dev.pem', es256KeyPem)
+  await once('auth-keys/data-key', dataKey)
   await envFile('auth.env', {
     DATABASE_URL: databaseUrl('wxmp_auth'),
     REDIS_URL: redisUrl,

@@ -10,7 +10,7 @@ import http from 'node:http'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import pg from 'pg'
-import { freePort, natsPrefix, redisPrefix, testDatabase, type Teardown } from '@wxmp/testing'
+import { eventually, freePort, natsPrefix, redisPrefix, testDatabase, type Teardown } from '@wxmp/testing'
 import { writeDevSecrets } from '../scripts/dev-secrets.mjs'
 import { dockerfile, finalStage } from './helpers/dockerfile.js'
 import { ROOT, configEnv, find, podTemplate, render, type K8sObject } from './helpers/k8s.js'
@@ -45,14 +45,7 @@ function get (url: string): Promise<{ status: number, body: string }> {
 
 /** Polls until 200; returns the last answer, so a failure shows what the endpoint said. */
 async function until200 (url: string, ms: number): Promise<{ status: number, body: string }> {
-  const deadline = Date.now() + ms
-  let res = { status: 0, body: '' }
-  while (Date.now() < deadline) {
-    res = await get(url)
-    if (res.status === 200) return res
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  return res
+  return await eventually(async () => await get(url), (res) => res.status === 200, { timeoutMs: ms, everyMs: 200 })
 }
 
 /** Files of the image outside node_modules, relative to /app. */

@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { exportJWK, generateKeyPair, SignJWT } from 'jose'
-import { ACCESS_TOKEN } from '@wxmp/contracts'
-import { selfSignedCert, testDatabase } from '@wxmp/testing'
+import { accessToken, selfSignedCert, testDatabase, testKey } from '@wxmp/testing'
 import { CpuMeter, combine, cpuPerRequest, freePort, pidsNamed, machineFacts, ratio, runLoad, startServer, table, type LoadResult, type Measured, type ServerProcess } from '../harness/index.js'
 import { startBenchGateway } from './start-gateway.js'
 import { AUTHENTICATED, type AuthenticatedTarget } from './targets.js'
@@ -64,8 +62,8 @@ export async function runGatewayBench (o: GatewayBenchOptions): Promise<GatewayB
     const prefix = `bench${randomBytes(4).toString('hex')}.`
     const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 
-    const signing = await generateKeyPair('ES256', { extractable: true })
-    const jwk = { ...(await exportJWK(signing.publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' }
+    const signing = await testKey('bench')
+    const jwk = signing.publicJwk
 
     const [helloPort, standInPort, gatewayPort] = [await freePort(), await freePort(), await freePort()]
     servers.push(await startServer({ name: 'fastify hello', script: 'src/gateway/hello-server.ts', cwd: benchDir, env: { PORT: String(helloPort), ...tls }, waitPorts: [helloPort] }))
@@ -85,12 +83,7 @@ export async function runGatewayBench (o: GatewayBenchOptions): Promise<GatewayB
     servers.push(...started.servers)
     servers.push(await startBenchGateway({ tls, port: gatewayPort, natsUrl, prefix, nodeArgs: o.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}/gateway`] }))
 
-    const now = Math.floor(Date.now() / 1000)
-    const token = await new SignJWT({ sid: randomUUID() })
-      .setProtectedHeader({ alg: 'ES256', kid: 'bench', typ: 'JWT' })
-      .setIssuer(ACCESS_TOKEN.issuer).setAudience(ACCESS_TOKEN.audience).setSubject(started.userId)
-      .setJti(randomUUID()).setIssuedAt(now).setExpirationTime(now + ACCESS_TOKEN.ttlSeconds)
-      .sign(signing.privateKey)
+    const token = await accessToken(signing, { sub: started.userId, sid: randomUUID() })
 
     const all: Array<{ id: string, name: string, url: string, headers?: Record<string, string> }> = [
       { id: 'hello', name: 'fastify hello (TLS)', url: `https://127.0.0.1:${helloPort}/hello` },

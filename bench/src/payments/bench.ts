@@ -1,12 +1,10 @@
-import { generateKeyPairSync, randomBytes, randomInt, randomUUID } from 'node:crypto'
+import { randomBytes, randomInt, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { connect } from '@nats-io/transport-node'
-import { exportJWK, generateKeyPair, SignJWT } from 'jose'
-import { ACCESS_TOKEN } from '@wxmp/contracts'
-import { selfSignedCert, testDatabase } from '@wxmp/testing'
+import { accessToken, rsaKeyPairSync, selfSignedCert, testDatabase, testKey } from '@wxmp/testing'
 import { CpuMeter, combine, cpuPerRequest, freePort, machineFacts, pidsNamed, ratio, runLoad, startServer, table, type LoadOptions, type LoadResult, type Measured, type ServerProcess } from '../harness/index.js'
 import { startBenchGateway } from '../gateway/start-gateway.js'
 
@@ -43,8 +41,8 @@ const digits = (n: number): string => Array.from({ length: n }, () => String(ran
 function wechatPayKeys (dir: string): { sim: Record<string, string>, payment: Record<string, string>, appid: string } {
   const file = (name: string, content: string): string => { const p = join(dir, name); writeFileSync(p, content, { mode: 0o600 }); return p }
   const pair = (): { key: string, pub: string } => {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
-    return { key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), pub: publicKey.export({ type: 'spki', format: 'pem' }).toString() }
+    const { privateKey, publicKey } = rsaKeyPairSync()
+    return { key: privateKey, pub: publicKey }
   }
   const merchant = pair()
   const wechatpay = pair()
@@ -95,8 +93,8 @@ export async function runOrdersBench (o: OrdersBenchOptions): Promise<OrdersBenc
     const prefix = `bench${randomBytes(4).toString('hex')}.`
     const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
     const keys = wechatPayKeys(dir)
-    const signing = await generateKeyPair('ES256', { extractable: true })
-    const jwk = { ...(await exportJWK(signing.publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' }
+    const signing = await testKey('bench')
+    const jwk = signing.publicJwk
     const [simPort, standInPort, userPort, paymentPort, gatewayPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()]
     const service = { NATS_URL: natsUrl, NATS_SUBJECT_PREFIX: prefix, HOST: '127.0.0.1', LOG_LEVEL: 'info' }
 
@@ -149,12 +147,7 @@ export async function runOrdersBench (o: OrdersBenchOptions): Promise<OrdersBenc
     } finally {
       await nc.close()
     }
-    const now = Math.floor(Date.now() / 1000)
-    const token = await new SignJWT({ sid: randomUUID() })
-      .setProtectedHeader({ alg: 'ES256', kid: 'bench', typ: 'JWT' })
-      .setIssuer(ACCESS_TOKEN.issuer).setAudience(ACCESS_TOKEN.audience).setSubject(userId)
-      .setJti(randomUUID()).setIssuedAt(now).setExpirationTime(now + ACCESS_TOKEN.ttlSeconds)
-      .sign(signing.privateKey)
+    const token = await accessToken(signing, { sub: userId, sid: randomUUID() })
 
     const facts = machineFacts()
     const rounds = Math.max(1, o.rounds ?? 1)

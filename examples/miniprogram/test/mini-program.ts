@@ -1,7 +1,6 @@
 import './dom'
 import path from 'node:path'
 import { buildClientStack, wxBridge, type ClientStack, type WxBridge } from '@wxmp/test-stack'
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const simulate = require('miniprogram-simulate') as { load: (p: string, o: Record<string, unknown>) => string, render: (id: string) => any }
 
 /** The compiled mini-program, as WeChat DevTools opens it. */

@@ -1,18 +1,22 @@
 import t from 'tap'
-import { tcpProxy, testDatabase } from '@wxmp/testing'
+import { proxiedTestDatabase, type Teardown } from '@wxmp/testing'
 import { createFastify, foundation, postgres } from '../src/index.js'
+
+/** An app with a pool of two on a fresh database behind a cuttable proxy. */
+async function appBehindProxy (t: Teardown, label: string) {
+  const { url, proxy } = await proxiedTestDatabase(t, label)
+  const app = createFastify({ service: 'test', level: 'silent' })
+  await app.register(foundation)
+  await app.register(postgres, { connectionString: url, max: 2 })
+  t.teardown(async () => { await app.close() })
+  return { app, proxy }
+}
 
 // Regression (found by the chaos suite's Postgres restart): a connection checked out of the pool for a transaction
 // emitted 'error' when the server went away, nothing listened, and the uncaught error shut the whole service down
 // (both payment replicas at once). Now the query fails, the request answers an error, and the process stays up.
 t.test('losing Postgres in the middle of a transaction fails that query and keeps the process alive', async (t) => {
-  const url = new URL(await testDatabase(t, 'connloss'))
-  const proxy = await tcpProxy(t, Number(url.port || 5432), url.hostname)
-  url.port = String(proxy.port)
-  const app = createFastify({ service: 'test', level: 'silent' })
-  await app.register(foundation)
-  await app.register(postgres, { connectionString: url.toString(), max: 2 })
-  t.teardown(async () => { await app.close() })
+  const { app, proxy } = await appBehindProxy(t, 'connloss')
   await app.ready()
 
   const client = await app.pg.pool.connect()
@@ -32,14 +36,8 @@ t.test('losing Postgres in the middle of a transaction fails that query and keep
 })
 
 t.test('a request that meets Postgres down answers 503 DEPENDENCY_UNAVAILABLE with Retry-After, not a 500', async (t) => {
-  const url = new URL(await testDatabase(t, 'outage'))
-  const proxy = await tcpProxy(t, Number(url.port || 5432), url.hostname)
-  url.port = String(proxy.port)
-  const app = createFastify({ service: 'test', level: 'silent' })
-  await app.register(foundation)
-  await app.register(postgres, { connectionString: url.toString(), max: 2 })
+  const { app, proxy } = await appBehindProxy(t, 'outage')
   app.get('/count', async () => (await app.pg.pool.query('SELECT 1 AS n')).rows[0])
-  t.teardown(async () => { await app.close() })
   await app.ready()
   t.equal((await app.inject({ method: 'GET', url: '/count' })).statusCode, 200)
   await proxy.cut()

@@ -5,7 +5,7 @@ import { createFastify, loadConfig } from '@wxmp/core'
 import { jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { eventsStreamName } from '@wxmp/nats'
-import { LogCollector, natsPrefix, redisPrefix, testDatabase, type Teardown } from '@wxmp/testing'
+import { eventually, LogCollector, natsPrefix, redisPrefix, testDatabase, type Teardown } from '@wxmp/testing'
 
 export interface TestServiceOptions<S extends TObject> {
   name: string
@@ -42,12 +42,11 @@ export async function buildTestService<S extends TObject> (t: Teardown, opts: Te
   return { app, config, logs }
 }
 
-/** Every event on the prefixed EVENTS stream whose subject matches, in order (waits briefly for the relay). */
+/** Every event on the prefixed EVENTS stream whose subject matches, in order; waits for `atLeast` (1) of them, as the relay publishes after the commit. */
 export async function readEvents (nc: NatsConnection, prefix: string, subject: string, opts: { atLeast?: number, waitMs?: number } = {}): Promise<Array<Record<string, unknown>>> {
   const jsm = await jetstreamManager(nc)
   const stream = eventsStreamName(prefix)
-  const deadline = Date.now() + (opts.waitMs ?? 5000)
-  for (;;) {
+  const read = async (): Promise<Array<Record<string, unknown>>> => {
     const events: Array<Record<string, unknown>> = []
     const info = await jsm.streams.info(stream).catch(() => undefined)
     const last = info?.state.last_seq ?? 0
@@ -55,7 +54,7 @@ export async function readEvents (nc: NatsConnection, prefix: string, subject: s
       const m = await jsm.streams.getMessage(stream, { seq }).catch(() => undefined)
       if (m !== undefined && m !== null && m.subject === prefix + subject) events.push(m.json<Record<string, unknown>>())
     }
-    if (events.length >= (opts.atLeast ?? 1) || Date.now() > deadline) return events
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    return events
   }
+  return await eventually(read, (events) => events.length >= (opts.atLeast ?? 1), { timeoutMs: opts.waitMs ?? 10_000, everyMs: 100 })
 }

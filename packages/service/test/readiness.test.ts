@@ -1,6 +1,6 @@
 import t from 'tap'
 import { buildTestService } from '../src/testing.js'
-import { privateNats, privateRedis, tcpProxy, testDatabase } from '@wxmp/testing'
+import { eventually, privateNats, privateRedis, proxiedTestDatabase } from '@wxmp/testing'
 import notesApp, { Schema } from './fixtures/app.js'
 
 async function readyz (app: Awaited<ReturnType<typeof buildTestService>>['app']) {
@@ -8,27 +8,18 @@ async function readyz (app: Awaited<ReturnType<typeof buildTestService>>['app'])
   return { status: res.statusCode, body: res.json() }
 }
 
-async function eventually (t: Tap, what: string, fn: () => Promise<boolean>, timeoutMs = 15000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await fn()) { t.pass(what); return }
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  t.fail(`${what} (not within ${timeoutMs} ms)`)
-}
-type Tap = { pass: (m: string) => void, fail: (m: string) => void }
+// Reconnecting to a restarted server takes a few backoff rounds.
+const SLOW = { timeoutMs: 15_000, everyMs: 100 }
 
 t.test('readiness names the dependency that went away and recovers when it returns', async (t) => {
   const redis = await privateRedis(t)
   const nats = await privateNats(t)
-  const pgProxy = await tcpProxy(t, 5432)
-  const db = new URL(await testDatabase(t, 'ready'))
-  db.port = String(pgProxy.port)
+  const { url: dbUrl, proxy: pgProxy } = await proxiedTestDatabase(t, 'ready')
   const { app } = await buildTestService(t, {
     name: 'notes',
     schema: Schema,
     app: notesApp,
-    env: { DATABASE_URL: db.toString(), REDIS_URL: redis.url, NATS_URL: nats.url }
+    env: { DATABASE_URL: dbUrl, REDIS_URL: redis.url, NATS_URL: nats.url }
   })
 
   const healthy = await readyz(app)
@@ -41,14 +32,15 @@ t.test('readiness names the dependency that went away and recovers when it retur
     ['postgres', pgProxy.cut, pgProxy.restore]
   ] as const) {
     await stop()
-    await eventually(t, `${name} down -> 503 naming it`, async () => {
+    const down = await eventually(async () => {
       const r = await readyz(app)
       return r.status === 503 && r.body.down.length === 1 && r.body.down[0] === name
-    })
+    }, Boolean, SLOW)
+    t.ok(down, `${name} down -> 503 naming it`)
     const live = await app.inject({ method: 'GET', url: '/healthz' })
     t.equal(live.statusCode, 200, 'liveness stays up: restarting would not help')
     await start()
-    await eventually(t, `${name} back -> 200`, async () => (await readyz(app)).status === 200)
+    t.ok(await eventually(async () => (await readyz(app)).status === 200, Boolean, SLOW), `${name} back -> 200`)
   }
 })
 

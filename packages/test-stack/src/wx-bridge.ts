@@ -59,7 +59,7 @@ export function wxBridge (opts: WxBridgeOptions): WxBridge {
     if (!WX_METHODS.includes(method)) { fail('request:fail method is invalid'); return req }
     let url: URL
     try { url = new URL(o.url) } catch { fail('request:fail invalid url'); return req }
-    if (url.protocol !== 'https:' || !opts.requestDomains.includes(url.origin)) { fail(`request:fail url not in domain list`); return req }
+    if (url.protocol !== 'https:' || !opts.requestDomains.includes(url.origin)) { fail('request:fail url not in domain list'); return req }
     const header: Record<string, string> = { 'content-type': 'application/json' }
     for (const [k, v] of Object.entries(o.header ?? {})) header[k.toLowerCase()] = String(v)
     let body = ''

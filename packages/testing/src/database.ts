@@ -1,5 +1,6 @@
 import pg from 'pg'
 import { uniqueTag } from './ids.js'
+import { tcpProxy, type TcpProxy } from './tcp-proxy.js'
 import type { Teardown } from './teardown.js'
 
 /** The shared local Postgres, overridable for CI machines that run it elsewhere. */
@@ -27,4 +28,12 @@ export async function testDatabase (t: Teardown, label = 'db'): Promise<string> 
   const url = new URL(ADMIN_DATABASE_URL)
   url.pathname = `/${name}`
   return url.toString()
+}
+
+/** A test database reached through a cuttable TCP proxy: `proxy.cut()` is Postgres going away, `restore()` its return. */
+export async function proxiedTestDatabase (t: Teardown, label = 'db'): Promise<{ url: string, proxy: TcpProxy }> {
+  const url = new URL(await testDatabase(t, label))
+  const proxy = await tcpProxy(t, Number(url.port === '' ? 5432 : url.port), url.hostname)
+  url.port = String(proxy.port)
+  return { url: url.toString(), proxy }
 }

@@ -13,18 +13,34 @@ export interface PrivateServer {
   start: () => Promise<void>
 }
 
-async function privateServer (t: Teardown, scheme: string, command: string, args: (port: number, dir: string) => string[]): Promise<PrivateServer> {
+/**
+ * Who owns a private server: a tap Test, or a longer-lived owner (the chaos suite) that can also register a
+ * synchronous last-resort step for when its process exits, so a crash or Ctrl-C leaves no server behind.
+ */
+export interface ServerOwner extends Teardown {
+  onExit?: (fn: () => void) => () => void
+}
+
+export interface PrivateServerOptions {
+  /** How long the server may take to listen (default 10 s). */
+  startTimeoutMs?: number
+}
+
+async function privateServer (t: ServerOwner, scheme: string, command: string, args: (port: number, dir: string) => string[], opts: PrivateServerOptions = {}): Promise<PrivateServer> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'wxmp-srv-'))
   let child: ChildProcess | undefined
+  const removeOnExit = t.onExit?.(() => { child?.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }) })
   const server: PrivateServer = {
     port,
     url: `${scheme}://127.0.0.1:${port}`,
     async start () {
       if (child !== undefined) return
-      child = spawn(command, args(port, dir), { stdio: 'ignore' })
-      child.on('exit', () => { child = undefined })
-      await waitForPort(port)
+      const c = spawn(command, args(port, dir), { stdio: 'ignore' })
+      child = c
+      // a late exit of a killed instance must not forget the one started after it
+      c.on('exit', () => { if (child === c) child = undefined })
+      await waitForPort(port, opts.startTimeoutMs)
     },
     async stop () {
       const c = child
@@ -39,6 +55,7 @@ async function privateServer (t: Teardown, scheme: string, command: string, args
   t.teardown(async () => {
     await server.stop()
     rmSync(dir, { recursive: true, force: true })
+    removeOnExit?.()
   })
   await server.start()
   return server
@@ -48,20 +65,22 @@ export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-se
 export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server'
 
 /**
- * A private nats-server with JetStream. With `config`, the server loads the file it returns for the port and
- * store directory instead (it must turn JetStream on itself); command-line flags keep the address and port.
+ * A private nats-server with JetStream, its store in a folder that survives restarts (streams and KV come back).
+ * With `config`, the server loads the file it returns for the port and store directory instead (it must turn
+ * JetStream on itself); command-line flags keep the address and port.
  */
-export async function privateNats (t: Teardown, opts: { config?: (port: number, storeDir: string) => string } = {}): Promise<PrivateServer> {
+export async function privateNats (t: ServerOwner, opts: PrivateServerOptions & { config?: (port: number, storeDir: string) => string } = {}): Promise<PrivateServer> {
+  const { config, ...rest } = opts
   return await privateServer(t, 'nats', NATS_SERVER_BIN, (port, dir) => {
     const listen = ['-a', '127.0.0.1', '-p', String(port)]
-    if (opts.config === undefined) return [...listen, '-js', '-sd', dir]
+    if (config === undefined) return [...listen, '-js', '-sd', dir]
     const file = join(dir, 'nats-server.conf')
-    writeFileSync(file, opts.config(port, dir), { mode: 0o600 })
+    writeFileSync(file, config(port, dir), { mode: 0o600 })
     return ['-c', file, ...listen]
-  })
+  }, rest)
 }
 
-/** A private redis-server that keeps nothing on disk. */
-export async function privateRedis (t: Teardown): Promise<PrivateServer> {
-  return await privateServer(t, 'redis', REDIS_SERVER_BIN, (port, dir) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir])
+/** A private redis-server that keeps nothing: a restart loses every key, as a failover to an empty replica would. */
+export async function privateRedis (t: ServerOwner, opts?: PrivateServerOptions): Promise<PrivateServer> {
+  return await privateServer(t, 'redis', REDIS_SERVER_BIN, (port, dir) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], opts)
 }

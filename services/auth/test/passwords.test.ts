@@ -2,6 +2,7 @@ import t from 'tap'
 import { decodeJwt } from 'jose'
 import { generate } from 'otplib'
 import { buildTestService } from '@wxmp/service/testing'
+import { callerContext } from '@wxmp/testing'
 import type { TraceContext } from '@wxmp/core'
 import userApp from '@wxmp/user/app'
 import { ConfigSchema as UserConfig } from '@wxmp/user/config'
@@ -29,7 +30,7 @@ async function build (t: Parameters<typeof buildTestService>[0], env: Record<str
 
 const as = (token: string): TraceContext => {
   const c = decodeJwt(token) as { sub: string, sid: string }
-  return { traceId: 'e'.repeat(32), spanId: 'f'.repeat(16), traceFlags: '01', requestId: 'r', userId: c.sub, sessionId: c.sid }
+  return callerContext({ userId: c.sub, sessionId: c.sid })
 }
 
 t.test('passwords are bcrypt-hashed at the configured cost; unicode is normalised; over 72 bytes is refused', async (t) => {

@@ -2,6 +2,7 @@ import t from 'tap'
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose'
 import { buildTestService } from '@wxmp/service/testing'
 import type { TraceContext } from '@wxmp/core'
+import { callerContext } from '@wxmp/testing'
 import { Kvm } from '@nats-io/kv'
 import { prefixedName, REVOCATION_BUCKET } from '@wxmp/contracts'
 import app from '../src/app.js'
@@ -20,7 +21,7 @@ async function build (t: Parameters<typeof buildTestService>[0], env: Record<str
   return { auth, call, client }
 }
 
-const as = (claims: { sub: string, sid: string }): TraceContext => ({ traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), traceFlags: '01', requestId: 'r', userId: claims.sub, sessionId: claims.sid })
+const as = (claims: { sub: string, sid: string }): TraceContext => callerContext({ userId: claims.sub, sessionId: claims.sid })
 
 t.test('a login issues an ES256 access token the JWKS verifies, and an opaque refresh token stored hashed', async (t) => {
   const { auth, call } = await build(t)

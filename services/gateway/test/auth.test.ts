@@ -103,7 +103,7 @@ t.test('a revoked session is refused within moments, without a restart and witho
   const kv = await Revocations.openBucket(edge.nc, edge.prefix)
   const started = Date.now()
   await kv.put(who.sid, JSON.stringify({ userId: who.sub, revokedAt: new Date().toISOString() }))
-  const refused = await eventually(async () => await call(`${edge.base}/v1/test/whoami`, { headers: bearer(token) }), (r) => r.status === 401, 200, 5)
+  const refused = await eventually(async () => await call(`${edge.base}/v1/test/whoami`, { headers: bearer(token) }), (r) => r.status === 401, { everyMs: 5 })
   t.comment(`revocation reached the gateway and refused the token ${Date.now() - started} ms after the KV put`)
   expectRefused(t, refused, 'revoked session')
   t.equal(refused.json().error.message, 'Session revoked')
@@ -150,7 +150,7 @@ t.test('the periodic refresh picks up a new key before any token needs it', asyn
   const edge = await buildEdge(t, { JWKS_REFRESH_MS: '1000', JWKS_MIN_REFETCH_MS: '600000' })
   const next = await testKey()
   edge.jwks.keys.push(next)
-  const res = await eventually(async () => await call(`${edge.base}/v1/test/whoami`, { headers: bearer(await accessToken(next)) }), (r) => r.status === 200, 60, 100)
+  const res = await eventually(async () => await call(`${edge.base}/v1/test/whoami`, { headers: bearer(await accessToken(next)) }), (r) => r.status === 200, { everyMs: 100 })
   t.equal(res.status, 200)
 })
 

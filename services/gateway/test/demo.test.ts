@@ -1,6 +1,7 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { eventually } from '@wxmp/testing'
 import { tlsFiles } from './helpers/stack.js'
 import { buildPayStack } from './payments/pay-stack.js'
 
@@ -28,7 +29,7 @@ t.test('npm run demo plays the whole journey against a running stack and exits 0
   const traceIds = [...out.matchAll(/trace_id=([0-9a-f]{32})/g)].map((m) => m[1] as string)
   t.ok(traceIds.length >= 17, 'every step prints its trace id')
   const loginTrace = /Log in with the code .*trace_id=([0-9a-f]{32})/.exec(out)?.[1] as string
-  t.ok(s.auth.logs.lines.some((l) => l.trace_id === loginTrace), 'the login step\'s trace id is in the auth service\'s logs')
+  t.ok(await eventually(() => s.auth.logs.lines.some((l) => l.trace_id === loginTrace), Boolean), 'the login step\'s trace id is in the auth service\'s logs')
   t.notMatch(out, /"accessToken":"eyJ[A-Za-z0-9_-]{20,}/, 'tokens are masked')
   t.notMatch(out, /"refreshToken":"rt_[A-Za-z0-9_-]{20,}/)
 })

@@ -27,8 +27,10 @@ t.test('business counters move with the traffic that should move them', async (t
   const wrong = await s.api('', 'POST', '/v1/auth/password/login', { username: 'nobody', password: 'wrong password' })
   t.equal(wrong.status, 401)
 
-  const after = await scrape()
-  const delta = (name: string, labels: Record<string, string> = {}): number => value(after, name, labels) - value(before, name, labels)
+  const moved = (text: string, name: string, labels: Record<string, string> = {}): number => value(text, name, labels) - value(before, name, labels)
+  // payment counts a notification after its transaction commits, so the order can read PAID first
+  const after = await eventually(scrape, (text) => moved(text, 'payment_notifications_total') >= 1 && moved(text, 'payment_order_transitions_total', { to: 'PAID' }) >= 1)
+  const delta = (name: string, labels: Record<string, string> = {}): number => moved(after, name, labels)
   t.equal(delta('auth_logins_total', { method: 'wechat', result: 'ok' }), 1, 'one WeChat login counted as ok')
   t.equal(delta('auth_logins_total', { method: 'password', result: 'AUTH_INVALID_CREDENTIALS' }), 1, 'a failed password login counted by its code')
   t.equal(delta('users_created_total', { kind: 'wechat' }), 1, 'one user created')

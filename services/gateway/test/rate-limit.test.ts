@@ -71,7 +71,7 @@ t.test('with Redis down, limits fail open to per-replica counters and return to 
   t.same(ready.json().down, ['redis'])
 
   await redis.start()
-  await eventually(async () => edge.gw.app.redis.status, (s) => s === 'ready', 100, 100)
+  await eventually(async () => edge.gw.app.redis.status, (s) => s === 'ready', { everyMs: 100 })
   const back = await call(`${edge.base}/v1/test/open`)
   t.equal(back.status, 200, 'a fresh Redis counts from zero')
   t.equal(num(back.headers['ratelimit-remaining']), 2)

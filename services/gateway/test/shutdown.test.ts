@@ -55,7 +55,7 @@ t.test('SIGTERM: readiness fails first, the in-flight request finishes, then the
   await eventually(async () => received, (n) => n >= 3)
   child.kill('SIGTERM')
 
-  const draining = await eventually(async () => await call(`${base}/readyz`), (r) => r.status === 503, 20, 20)
+  const draining = await eventually(async () => await call(`${base}/readyz`), (r) => r.status === 503, { everyMs: 20 })
   t.equal(draining.status, 503, 'readiness fails while the load balancer catches up')
   t.equal(draining.json().status, 'draining')
 

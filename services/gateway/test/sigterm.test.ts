@@ -1,6 +1,6 @@
 import t from 'tap'
 import https from 'node:https'
-import { freePort, natsPrefix, redisPrefix, testDatabase } from '@wxmp/testing'
+import { eventually, freePort, natsPrefix, redisPrefix, testDatabase } from '@wxmp/testing'
 import { authEnv, paymentEnv, tlsFiles } from './helpers/stack.js'
 import { startProcess } from './helpers/processes.js'
 
@@ -42,7 +42,7 @@ t.test('SIGTERM under a steady stream: readiness fails first, in-flight requests
   }, [httpsPort, httpPort])
   const base = `https://localhost:${httpsPort}`
   // Wait until the gateway answers through every service.
-  for (let i = 0; i < 100 && (await get(`${base}/v1/ping`, tls.certPem)).status !== 200; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+  await eventually(async () => await get(`${base}/v1/ping`, tls.certPem), (r) => r.status === 200, { everyMs: 100 })
 
   // The test plays the load balancer too: it stops routing new requests to the instance as soon as its
   // readiness probe fails, as a Kubernetes Service does, while requests already sent run to completion.

@@ -1,9 +1,8 @@
 import t from 'tap'
-import { generateKeyPairSync } from 'node:crypto'
 import type { Test } from 'tap'
 import { Value } from '@sinclair/typebox/value'
 import { EventSubjects, PaymentSucceededEvent } from '@wxmp/contracts'
-import { tcpProxy, testDatabase } from '@wxmp/testing'
+import { proxiedTestDatabase, rsaKeyPairSync } from '@wxmp/testing'
 import { buildPayment, signatureHeaders, signedNotification, type Delivery, type PaymentHarness } from './helpers/harness.js'
 
 /** What WeChat Pay would report for a payment of this order; `over` changes any field. */
@@ -95,7 +94,7 @@ t.test('a tampered, stale, foreign or unsigned notification is refused and chang
   t.same(await h.relay.send(stale), { status: 401, code: 'WECHATPAY_SIGNATURE_INVALID' }, 'signed six minutes ago')
   const future = { body: genuine.body, headers: signatureHeaders(h.sim, genuine.body, Math.floor(Date.now() / 1000) + 6 * 60) }
   t.same(await h.relay.send(future), { status: 401, code: 'WECHATPAY_SIGNATURE_INVALID' }, 'signed six minutes ahead')
-  const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  const stranger = rsaKeyPairSync().privateKey
   const forged = { body: genuine.body, headers: signatureHeaders({ ...h.sim, keys: { ...h.sim.keys, wechatpayPrivateKeyPem: stranger } }, genuine.body) }
   t.same(await h.relay.send(forged), { status: 401, code: 'WECHATPAY_SIGNATURE_INVALID' }, 'signed by another key')
   t.same(await h.relay.send({ body: genuine.body, headers: { ...genuine.headers, 'wechatpay-serial': 'PUB_KEY_ID_0199999999999999999999999999' } }), { status: 401, code: 'WECHATPAY_SIGNATURE_INVALID' }, 'an unknown key id')
@@ -130,11 +129,9 @@ t.test('a signed notification that contradicts the order is refused, logged, and
 })
 
 t.test('when the database is down the notification gets a 5xx, and WeChat Pay\'s next attempt settles it', async (t) => {
-  const db = new URL(await testDatabase(t, 'payment'))
-  const proxy = await tcpProxy(t, Number(db.port || 5432), db.hostname)
-  db.port = String(proxy.port)
+  const { url, proxy } = await proxiedTestDatabase(t, 'payment')
   const h = await buildPayment(t, {
-    env: { DATABASE_URL: db.toString() },
+    env: { DATABASE_URL: url },
     sim: { SIM_NOTIFY_SCHEDULE: Array.from({ length: 40 }, () => '250ms').join(','), SIM_NOTIFY_SCHEDULE_SCALE: '1' }
   })
   const { order } = await h.createOrder(await h.newUser(), { productId: 'latte' })

@@ -1,11 +1,12 @@
 import t from 'tap'
 import { buildTestService, readEvents } from '@wxmp/service/testing'
 import type { TraceContext } from '@wxmp/core'
+import { callerContext } from '@wxmp/testing'
 import app from '../src/app.js'
 import { ConfigSchema } from '../src/config.js'
 
 const APPID = 'wx0123456789abcdef'
-const as = (userId: string): TraceContext => ({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: '01', requestId: 'r1', userId })
+const as = (userId: string): TraceContext => callerContext({ userId })
 
 async function build (t: Parameters<typeof buildTestService>[0]) {
   const svc = await buildTestService(t, { name: 'user', schema: ConfigSchema, app })

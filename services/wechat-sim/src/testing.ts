@@ -1,13 +1,12 @@
-import { generateKeyPair, randomBytes, randomInt } from 'node:crypto'
+import { randomBytes, randomInt } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { createFastify, loadConfig } from '@wxmp/core'
-import { LogCollector, type Teardown } from '@wxmp/testing'
+import { LogCollector, rsaKeyPair, type Teardown } from '@wxmp/testing'
 import app from './app.js'
 import { ConfigSchema, type Config } from './config.js'
 
@@ -28,20 +27,12 @@ export interface SimulatorKeys {
 
 const digits = (n: number): string => Array.from({ length: n }, () => String(randomInt(10))).join('')
 
-async function rsa (): Promise<{ privateKey: string, publicKey: string }> {
-  return await promisify(generateKeyPair)('rsa', {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' }
-  })
-}
-
 let cached: Promise<SimulatorKeys> | undefined
 
 /** A merchant and a WeChat Pay key pair of their own, made once per test process and written to files. */
 export async function simulatorKeys (): Promise<SimulatorKeys> {
   cached ??= (async () => {
-    const [merchant, wechatpay] = await Promise.all([rsa(), rsa()])
+    const [merchant, wechatpay] = await Promise.all([rsaKeyPair(), rsaKeyPair()])
     const dir = mkdtempSync(join(tmpdir(), 'wxmp-sim-'))
     const file = (name: string, content: string): string => {
       const path = join(dir, name)

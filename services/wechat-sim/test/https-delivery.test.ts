@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError, loadConfig } from '@wxmp/core'
-import { selfSignedCert } from '@wxmp/testing'
+import { eventually, selfSignedCert } from '@wxmp/testing'
 import { ConfigSchema } from '../src/config.js'
 import { simulatorEnv, simulatorKeys, startSimulator } from '../src/testing.js'
 import { payCall, post, prepayBody, signedBySim } from './helpers/http.js'
@@ -27,13 +27,12 @@ t.test('notifications reach an HTTPS merchant whose self-signed certificate is t
   const sim = await startSimulator(t, { SIM_NOTIFY_CA_FILE: join(dir, 'ca.pem') })
   await payCall(sim, 'POST', '/v3/pay/transactions/jsapi', prepayBody(sim, 'ORDERTLS001', url))
   await post(`${sim.url}/sim/pay`, { outTradeNo: 'ORDERTLS001', result: 'SUCCESS' })
-  const deadline = Date.now() + 10_000
-  while (bodies.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  await eventually(() => bodies.length, (n) => n > 0)
   t.equal(bodies.length, 1, 'delivered once: 204 counts as accepted')
   t.ok(signedBySim(sim, bodies[0]!.headers, bodies[0]!.body))
-  // The merchant has the body before the simulator has read its answer: wait for the delivery to be marked.
-  while (sim.app.sim.notifier.list()[0]?.state !== 'delivered' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
-  t.equal(sim.app.sim.notifier.list()[0]?.state, 'delivered')
+  // the merchant has the body before the simulator has read its answer and recorded the delivery
+  const state = await eventually(() => sim.app.sim.notifier.list()[0]?.state, (s) => s === 'delivered')
+  t.equal(state, 'delivered')
 })
 
 t.test('a missing or unreadable setting stops the simulator with the variable\'s name', async (t) => {

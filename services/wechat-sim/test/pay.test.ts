@@ -2,8 +2,7 @@ import t from 'tap'
 import { createDecipheriv } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { generateKeyPairSync } from 'node:crypto'
-import type { Teardown } from '@wxmp/testing'
+import { eventually, rsaKeyPairSync, waitFor, type Teardown } from '@wxmp/testing'
 import { startSimulator } from '../src/testing.js'
 import { call, payCall, post, prepayBody, signedBySim } from './helpers/http.js'
 
@@ -16,7 +15,7 @@ t.test('an unsigned or wrongly signed request is refused with 401 SIGN_ERROR, un
   t.equal(unsigned.json.code, 'SIGN_ERROR')
   t.equal(unsigned.headers.get('wechatpay-signature'), null, 'an unauthenticated request gets no signed answer')
 
-  const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  const stranger = rsaKeyPairSync().privateKey
   const forged = await payCall(sim, 'POST', '/v3/pay/transactions/jsapi', prepayBody(sim, 'ORDER000001', NOTIFY), { key: stranger })
   t.equal(forged.status, 401)
   t.equal(forged.json.code, 'SIGN_ERROR')
@@ -129,21 +128,14 @@ async function merchant (t: Teardown, answers: number[]): Promise<{ url: string,
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/notify`, received }
 }
 
-async function until (check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
 t.test('a payment notification is retried on the schedule until the merchant answers 200', async (t) => {
   const sim = await startSimulator(t, { SIM_NOTIFY_SCHEDULE_SCALE: '0.001' })
   const m = await merchant(t, [500, 503, 200])
   await payCall(sim, 'POST', '/v3/pay/transactions/jsapi', prepayBody(sim, 'ORDER000005', m.url))
   await post(`${sim.url}/sim/pay`, { outTradeNo: 'ORDER000005', result: 'SUCCESS' })
-  await until(() => m.received.length >= 3)
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await waitFor(() => m.received.length >= 3, 'three attempts')
+  // the simulator records the 200 after the merchant has the body; once recorded, no attempt can follow
+  const stats = await eventually(async () => await call(`${sim.url}/sim/stats`), (s) => s.json.notifications[0]?.state === 'delivered')
   t.equal(m.received.length, 3, 'no attempt after the 200')
   t.equal(new Set(m.received.map((r) => r.body)).size, 1, 'every attempt carries the same body')
   for (const r of m.received) t.ok(signedBySim(sim, r.headers as Record<string, string>, r.body), 'each attempt is signed')
@@ -159,7 +151,6 @@ t.test('a payment notification is retried on the schedule until the merchant ans
   t.equal(tx.out_trade_no, 'ORDER000005')
   t.equal(tx.trade_state, 'SUCCESS')
   t.equal(tx.mchid, sim.keys.mchid)
-  const stats = await call(`${sim.url}/sim/stats`)
   t.equal(stats.json.notifications[0].state, 'delivered')
   t.equal(stats.json.notifications[0].attempts, 3)
 })
@@ -169,12 +160,12 @@ t.test('a merchant that never accepts gets the whole schedule, then the notifica
   const m = await merchant(t, [500, 500, 500, 500])
   await payCall(sim, 'POST', '/v3/pay/transactions/jsapi', prepayBody(sim, 'ORDER000006', m.url))
   const paid = await post(`${sim.url}/sim/pay`, { outTradeNo: 'ORDER000006', result: 'SUCCESS' })
-  await until(() => m.received.length >= 3)
-  await until(() => sim.app.sim.notifier.get(paid.json.notificationId)?.state === 'failed')
+  await waitFor(() => m.received.length >= 3, 'three attempts')
+  await waitFor(() => sim.app.sim.notifier.get(paid.json.notificationId)?.state === 'failed', 'notification given up')
   t.equal(m.received.length, 3)
   const again = await post(`${sim.url}/sim/notifications/redeliver`, { subject: 'ORDER000006' })
   t.equal(again.status, 200)
-  await until(() => m.received.length >= 4)
+  await waitFor(() => m.received.length >= 4, 'the redelivery')
   t.equal(m.received[3]!.body, m.received[0]!.body, 'a redelivery is the same notification')
 })
 
@@ -185,7 +176,7 @@ t.test('refunds settle on their own and notify the refund\'s notify_url; a faile
   await payCall(sim, 'POST', '/v3/pay/transactions/jsapi', prepayBody(sim, 'ORDER000007', m.url))
   await post(`${sim.url}/sim/pay`, { outTradeNo: 'ORDER000007', result: 'SUCCESS' })
   await payCall(sim, 'POST', '/v3/refund/domestic/refunds', { out_trade_no: 'ORDER000007', out_refund_no: 'REFUND0007', notify_url: r.url, amount: { refund: 100, total: 100, currency: 'CNY' } })
-  await until(() => r.received.length >= 1)
+  await waitFor(() => r.received.length >= 1, 'the refund notification')
   t.equal(JSON.parse(r.received[0]!.body).event_type, 'REFUND.SUCCESS')
   t.equal((await payCall(sim, 'GET', `/v3/pay/transactions/out-trade-no/ORDER000007?mchid=${sim.keys.mchid}`)).json.trade_state, 'REFUND')
 

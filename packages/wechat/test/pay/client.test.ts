@@ -1,8 +1,8 @@
 import t from 'tap'
-import { createVerify, generateKeyPairSync } from 'node:crypto'
+import { createVerify } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Teardown } from '@wxmp/testing'
+import { eventually, rsaKeyPairSync, type Teardown } from '@wxmp/testing'
 import { startSimulator, type RunningSimulator } from '@wxmp/wechat-sim/testing'
 import { caught, simPost, simStats, wechatPay } from '../helpers/setup.js'
 
@@ -100,7 +100,7 @@ t.test('the real answers behind the conflicts: paid, closed, reused numbers, unk
 
 t.test('a merchant signing with the wrong key is refused (SIGN_ERROR -> WECHATPAY_AUTH_FAILED)', async (t) => {
   const sim = await startSimulator(t)
-  const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+  const stranger = rsaKeyPairSync().privateKey
   const { client, logs } = wechatPay(sim, { merchantPrivateKey: stranger })
   const e = await caught(client.queryByOutTradeNo('PAY0000030'))
   t.same([e.code, e.statusCode, e.details.wechatCode], ['WECHATPAY_AUTH_FAILED', 502, 'SIGN_ERROR'])
@@ -141,7 +141,7 @@ t.test('a response whose signature does not verify is an error, never a result',
   t.same([e.code, e.statusCode, e.details.reason], ['WECHATPAY_RESPONSE_UNVERIFIED', 502, 'bad_signature'])
   await simPost(sim, '/sim/faults', { endpoint: 'query', code: 'ORDER_NOT_EXIST', badSignature: true, times: 1 })
   t.equal((await caught(client.queryByOutTradeNo('PAY0000060'))).code, 'WECHATPAY_RESPONSE_UNVERIFIED', 'a signed error must verify too')
-  const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey
+  const other = rsaKeyPairSync().publicKey
   const { client: stale } = wechatPay(sim, { wechatpayPublicKeys: { PUB_KEY_ID_0100000000000000000000000000001: other } })
   const unknown = await caught(stale.queryByOutTradeNo('PAY0000060'))
   t.same([unknown.code, unknown.details.reason], ['WECHATPAY_RESPONSE_UNVERIFIED', 'unknown_serial'])
@@ -177,8 +177,7 @@ t.test('notifications from the simulator verify and decrypt; a probe signature i
   await client.jsapiPrepay({ outTradeNo: 'PAY0000070', description: 'Cake', amountFen: 2600, payerOpenid: OPENID, notifyUrl: url })
   await simPost(sim, '/sim/pay', { outTradeNo: 'PAY0000070', result: 'SUCCESS' })
   await client.refund({ outTradeNo: 'PAY0000070', outRefundNo: 'RF0000070', refundFen: 2600, totalFen: 2600, notifyUrl: url })
-  const deadline = Date.now() + 10_000
-  while (accepted.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  await eventually(() => accepted.length, (n) => n >= 2)
   t.equal(refused, 1, 'the probe was refused')
   const payment = accepted.find((a) => a.event === 'TRANSACTION.SUCCESS')
   t.equal(payment?.resource.out_trade_no, 'PAY0000070')

@@ -1,15 +1,15 @@
 import t from 'tap'
-import { createCipheriv, createSign, createVerify, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto'
+import { createCipheriv, createSign, createVerify, randomBytes, X509Certificate } from 'node:crypto'
 import pino from 'pino'
-import { selfSignedCert } from '@wxmp/testing'
+import { rsaKeyPairSync, selfSignedCert } from '@wxmp/testing'
 import { buildAuthorization, decryptResource, paySign, signMessage, verifySignature } from '../../src/pay/crypto.js'
 import { WechatPayClient } from '../../src/pay/client.js'
 import { decryptUserData, sessionSignature } from '../../src/mini-program/user-data.js'
 
 // Independent vectors: everything here is signed, encrypted or checked with node:crypto directly, following
 // WeChat's documented formats, never with the library's own helpers.
-const merchant = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } })
-const wechatpay = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } })
+const merchant = rsaKeyPairSync()
+const wechatpay = rsaKeyPairSync()
 const KEY_ID = 'PUB_KEY_ID_0112345678901234567890123456789'
 const API_V3_KEY = 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6'
 const APPID = 'wx0123456789abcdef'
@@ -162,7 +162,7 @@ t.test('a body with its JSON keys reordered fails verification: the signature co
 t.test('platform certificates and several public keys are accepted at once, each by its serial', async (t) => {
   const { cert, key } = await selfSignedCert()
   const x509 = new X509Certificate(cert)
-  const next = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } })
+  const next = rsaKeyPairSync()
   const NEXT_ID = 'PUB_KEY_ID_0198765432109876543210987654321'
   const c = client({ wechatpayPublicKeys: new Map([[KEY_ID, wechatpay.publicKey], [NEXT_ID, next.publicKey]]), platformCertificates: [cert] })
   t.equal(c.verifyNotification(signed(notificationBody), notificationBody).event_type, 'TRANSACTION.SUCCESS', 'the current public key')

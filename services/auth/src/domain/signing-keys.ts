@@ -45,6 +45,4 @@ export class SigningKeys {
   jwks (): JwksResponse {
     return this.published
   }
-
-  get size (): number { return this.keys.length }
 }

@@ -1,12 +1,13 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { es256PrivateKeyPem } from '@wxmp/testing'
 
 /** A fresh ES256 private key in a file, as production mounts it. */
 export function writeEs256Key (dir: string, name: string): string {
   const file = join(dir, `${name}.pem`)
-  writeFileSync(file, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 })
+  writeFileSync(file, es256PrivateKeyPem(), { mode: 0o600 })
   return file
 }
 

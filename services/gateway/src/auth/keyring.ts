@@ -50,7 +50,6 @@ export class Keyring {
   constructor (private readonly opts: KeyringOptions) {}
 
   get ready (): boolean { return this.loaded }
-  get size (): number { return this.keys.size }
 
   start (): void {
     const tick = async (): Promise<void> => {

@@ -29,7 +29,6 @@ export class Revocations {
 
   /** Whether the initial entries have been read, so a refusal can be trusted. */
   get ready (): boolean { return this.loaded }
-  get size (): number { return this.revoked.size }
 
   isRevoked (sessionId: string): boolean {
     const until = this.revoked.get(sessionId)

@@ -39,12 +39,4 @@ export async function call (url: string, opts: CallOptions = {}): Promise<Res> {
   })
 }
 
-/** Polls until `check` holds, at most `tries` times; for effects that travel (KV watches, key refreshes). */
-export async function eventually<T> (fn: () => Promise<T>, check: (v: T) => boolean, tries = 100, everyMs = 50): Promise<T> {
-  let last = await fn()
-  for (let i = 0; i < tries && !check(last); i++) {
-    await new Promise((resolve) => setTimeout(resolve, everyMs))
-    last = await fn()
-  }
-  return last
-}
+export { eventually } from '@wxmp/testing'

@@ -1,9 +1,9 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildTestService, type TestService } from '@wxmp/service/testing'
-import { natsPrefix, type Teardown } from '@wxmp/testing'
+import { natsPrefix, rsaKeyPairSync, type Teardown } from '@wxmp/testing'
 import authApp from '@wxmp/auth/app'
 import { authTestEnv } from '@wxmp/auth/testing'
 import { ConfigSchema as AuthConfig } from '@wxmp/auth/config'
@@ -30,9 +30,9 @@ export function paymentEnv (): Record<string, string> {
   if (payKeys === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'wxmp-pay-'))
     const merchantKey = join(dir, 'merchant-key.pem')
-    writeFileSync(merchantKey, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 })
+    writeFileSync(merchantKey, rsaKeyPairSync().privateKey, { mode: 0o600 })
     const wechatpayPublicKey = join(dir, 'wechatpay-public.pem')
-    writeFileSync(wechatpayPublicKey, generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }))
+    writeFileSync(wechatpayPublicKey, rsaKeyPairSync().publicKey)
     const apiV3Key = join(dir, 'apiv3-key')
     writeFileSync(apiV3Key, randomBytes(16).toString('hex'), { mode: 0o600 })
     payKeys = { merchantKey, wechatpayPublicKey, apiV3Key }

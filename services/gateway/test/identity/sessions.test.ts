@@ -1,6 +1,7 @@
 import t from 'tap'
-import { createHmac, createPublicKey, generateKeyPairSync } from 'node:crypto'
+import { createHmac, createPublicKey } from 'node:crypto'
 import { SignJWT, decodeJwt } from 'jose'
+import { eventually, testKey } from '@wxmp/testing'
 import { call, type Res } from '../helpers/client.js'
 import { buildWechatStack, type WechatStack } from './wechat-stack.js'
 
@@ -19,16 +20,10 @@ async function login (s: WechatStack): Promise<{ accessToken: string, refreshTok
 /** The gateway learns of a revocation through its watch; poll briefly instead of assuming a delay. */
 async function refusedSoon (url: string, token: string): Promise<Res> {
   const started = performance.now()
-  let res: Res | undefined
-  for (let i = 0; i < 250; i++) {
-    res = await call(url, bearer(token))
-    if (res.status === 401) {
-      t.comment(`revocation reached the gateway within ${(performance.now() - started).toFixed(1)} ms (${i + 1} request${i === 0 ? '' : 's'})`)
-      return res
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2))
-  }
-  return res as Res
+  let requests = 0
+  const res = await eventually(async () => { requests++; return await call(url, bearer(token)) }, (r) => r.status === 401, { everyMs: 2 })
+  if (res.status === 401) t.comment(`revocation reached the gateway within ${(performance.now() - started).toFixed(1)} ms (${requests} request${requests === 1 ? '' : 's'})`)
+  return res
 }
 
 t.test('logout refuses the old access token at the gateway; logout-all ends every session', async (t) => {
@@ -78,7 +73,7 @@ t.test('forged, expired, foreign-key, alg:none and HS256-confusion tokens are re
   const claims = decodeJwt(real.accessToken)
   const { header } = { header: JSON.parse(Buffer.from(real.accessToken.split('.')[0]!, 'base64url').toString()) as { kid: string } }
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
-  const foreign = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
+  const foreign = (await testKey(header.kid)).privateKey
   const jwks = (await s.auth.app.natsClient.request<{ keys: Array<Record<string, string>> }>('auth.jwks', {}, undefined)).data
   const publicPem = createPublicKey({ key: jwks.keys[0] as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string
   const hsBody = `${b64({ alg: 'HS256', kid: header.kid, typ: 'JWT' })}.${b64(claims)}`

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { eventually } from '@wxmp/testing'
 import { buildStack } from '../helpers/stack.js'
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736'
@@ -29,7 +30,8 @@ t.test('an incoming traceparent is continued through every service and returned'
   t.equal(res.headers['x-request-id'], 'req-abc-123')
 
   for (const [name, logs] of [['gateway', stack.gateway.logs], ['auth', stack.auth.logs], ['user', stack.user.logs], ['payment', stack.payment.logs]] as const) {
-    const lines = logs.lines.filter((l) => l.trace_id === TRACE_ID)
+    // a service may still be writing its line after the gateway has answered
+    const lines = await eventually(() => logs.lines.filter((l) => l.trace_id === TRACE_ID), (ls) => ls.length > 0)
     t.ok(lines.length > 0, `${name} logged the request with the trace id`)
     for (const l of lines) {
       t.equal(l.service, name)
@@ -53,6 +55,6 @@ t.test('an invalid traceparent starts a new trace, also returned', async (t) => 
   t.match(tp, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
   const traceId = tp.split('-')[1] as string
   t.not(traceId, '0'.repeat(32))
-  t.ok(stack.user.logs.lines.some((l) => l.trace_id === traceId), 'the services carry the new trace')
+  t.ok(await eventually(() => stack.user.logs.lines.some((l) => l.trace_id === traceId), Boolean), 'the services carry the new trace')
   t.match(res.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'a request id is generated')
 })

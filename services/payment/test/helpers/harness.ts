@@ -5,7 +5,7 @@ import type { TraceContext } from '@wxmp/core'
 import { Subjects, type CreateOrderReply, type RefundOrderReply } from '@wxmp/contracts'
 import type { NatsClient } from '@wxmp/nats'
 import { buildTestService, readEvents, type TestService } from '@wxmp/service/testing'
-import { natsPrefix, type Teardown } from '@wxmp/testing'
+import { callerContext, eventually, natsPrefix, type Teardown } from '@wxmp/testing'
 import userApp from '@wxmp/user/app'
 import { ConfigSchema as UserConfig } from '@wxmp/user/config'
 import { startSimulator, type RunningSimulator } from '@wxmp/wechat-sim/testing'
@@ -118,7 +118,7 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
     ...opts.env
   }
   const payment = await buildTestService(t, { name: 'payment', schema: ConfigSchema, app, prefix, env })
-  const as = (userId: string): TraceContext => ({ traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: '01', requestId: randomUUID(), userId })
+  const as = (userId: string): TraceContext => callerContext({ userId })
   const call = async <T>(subject: string, body: unknown, userId?: string): Promise<T> =>
     (await user.app.natsClient.request<T>(subject, body, userId === undefined ? undefined : as(userId), { timeoutMs: 15_000 })).data
   const simCall = async (path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST'): Promise<any> => {
@@ -126,15 +126,7 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
     const text = await res.text()
     return { http: res.status, ...(text === '' ? {} : JSON.parse(text)) }
   }
-  const until = async <T>(fn: () => Promise<T>, check: (v: T) => boolean, ms = 10_000): Promise<T> => {
-    const deadline = Date.now() + ms
-    let v = await fn()
-    while (!check(v) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 25))
-      v = await fn()
-    }
-    return v
-  }
+  const until = async <T>(fn: () => Promise<T>, check: (v: T) => boolean, ms = 10_000): Promise<T> => await eventually(fn, check, { timeoutMs: ms })
   return {
     prefix,
     sim,
@@ -160,7 +152,7 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
     sim_: simCall,
     row: async (orderId) => (await payment.app.pg.query('SELECT * FROM orders WHERE id = $1', [orderId])).rows[0],
     transitions: async (orderId) => (await payment.app.pg.query('SELECT from_status, to_status, cause FROM order_transitions WHERE order_id = $1 ORDER BY id', [orderId])).rows,
-    events: async (subject, atLeast = 1) => await readEvents(user.app.nats, prefix, subject, { atLeast, waitMs: 5000 }),
+    events: async (subject, atLeast = 1) => await readEvents(user.app.nats, prefix, subject, { atLeast }),
     until
   }
 }

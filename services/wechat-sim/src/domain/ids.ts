@@ -10,7 +10,6 @@ export const digits = (n: number): string => Array.from({ length: n }, () => Str
 export const newLoginCode = (): string => alnum(32)
 export const newPhoneCode = (): string => randomBytes(32).toString('hex')
 export const newOpenid = (): string => 'o' + Array.from({ length: 27 }, () => URLSAFE[randomInt(URLSAFE.length)]).join('')
-export const newUnionid = (): string => 'o' + Array.from({ length: 27 }, () => URLSAFE[randomInt(URLSAFE.length)]).join('')
 export const newSessionKey = (): string => randomBytes(16).toString('base64')
 export const newAccessToken = (): string => `${randomInt(60, 99)}_${randomBytes(102).toString('base64url')}`
 /** WeChat's rid, appended to every errmsg. */
