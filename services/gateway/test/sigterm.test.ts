@@ -63,7 +63,8 @@ t.test('SIGTERM under a steady stream: readiness fails first, in-flight requests
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   })()
-  await new Promise((resolve) => setTimeout(resolve, 1000))
+  // SIGTERM lands in the middle of a stream of at least 50 answered requests, however slow the machine is.
+  await eventually(() => outcomes.length, (n) => n > 50, { timeoutMs: 60000, everyMs: 20 })
   const termAt = performance.now()
   gw.child.kill('SIGTERM')
   const exit = await gw.exited
