@@ -1,23 +1,8 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { Endpoint } from '../domain/faults.js'
-import { newRid } from '../domain/ids.js'
 import type { WxError } from '../domain/mini-program.js'
+import { answer, DATA_FORMAT_ERROR, jsonBody } from './wx-answer.js'
 
-function answer (reply: FastifyReply, e: WxError): FastifyReply {
-  return reply.send({ errcode: e.errcode, errmsg: `${e.errmsg} rid: ${newRid()}` })
-}
-
-function jsonBody (request: FastifyRequest): Record<string, unknown> | undefined {
-  if (typeof request.body !== 'string') return undefined
-  try {
-    const v: unknown = JSON.parse(request.body)
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : undefined
-  } catch {
-    return undefined
-  }
-}
-
-const DATA_FORMAT_ERROR: WxError = { errcode: 47001, errmsg: 'data format error' }
 const OK = { errcode: 0 as const, errmsg: 'ok' }
 
 /**
