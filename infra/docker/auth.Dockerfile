@@ -2,7 +2,7 @@
 # The auth image: logins, tokens and sessions; NATS API, admin port 9091, migrations run by migrate.mjs.
 # Build from the repository root: docker build -f infra/docker/auth.Dockerfile -t wxmp/auth:TAG .
 
-FROM node:20.20.2-bookworm-slim AS build
+FROM node:26.12.1-bookworm-slim AS build
 RUN npm install --global --no-fund --no-audit pnpm@12.4.2
 WORKDIR /src
 # Dependencies are fetched from the lockfile alone, so this layer stays cached until the lockfile changes.
@@ -14,7 +14,7 @@ RUN pnpm exec turbo run build --filter=@wxmp/auth...
 # Only production dependencies, with the workspace packages copied in as built (their dist/).
 RUN pnpm --filter @wxmp/auth deploy --prod /out
 
-FROM node:20.20.2-bookworm-slim
+FROM node:26.12.1-bookworm-slim
 WORKDIR /app
 # Owned by root and read-only to the process, which runs as the image's unprivileged node user (1000).
 COPY --from=build /out/package.json ./package.json

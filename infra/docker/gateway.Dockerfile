@@ -2,7 +2,7 @@
 # The gateway image: the public HTTPS edge (8443), its HTTP redirect listener (8080) and admin port (9090).
 # Build from the repository root: docker build -f infra/docker/gateway.Dockerfile -t wxmp/gateway:TAG .
 
-FROM node:20.20.2-bookworm-slim AS build
+FROM node:26.12.1-bookworm-slim AS build
 RUN npm install --global --no-fund --no-audit pnpm@12.4.2
 WORKDIR /src
 # Dependencies are fetched from the lockfile alone, so this layer stays cached until the lockfile changes.
@@ -14,7 +14,7 @@ RUN pnpm exec turbo run build --filter=@wxmp/gateway...
 # Only production dependencies, with the workspace packages copied in as built (their dist/).
 RUN pnpm --filter @wxmp/gateway deploy --prod /out
 
-FROM node:20.20.2-bookworm-slim
+FROM node:26.12.1-bookworm-slim
 WORKDIR /app
 # Owned by root and read-only to the process, which runs as the image's unprivileged node user (1000).
 COPY --from=build /out/package.json ./package.json
