@@ -117,8 +117,8 @@ t.test('a private server with the rendered config proves each line', async (t) =
   })
 
   t.test('each service publishes only its own events', async (t) => {
-    await ensureEventsStream(nc.user, prefix)
-    await ensureEventsStream(nc.payment, prefix)
+    await ensureEventsStream(nc.user, prefix, { replicas: 1 })
+    await ensureEventsStream(nc.payment, prefix, { replicas: 1 })
     const js = (id: NatsIdentity) => jetstream(nc[id])
     const publish = (id: NatsIdentity, subject: string) => js(id).publish(prefix + subject, '{}', { msgID: `${id}-${subject}`, timeout: 5000 })
     t.equal(await outcome(publish('user', EventSubjects.userCreated)), 'ok', 'user publishes events.user.*')

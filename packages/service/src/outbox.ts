@@ -240,6 +240,8 @@ declare module 'fastify' {
 
 export interface OutboxPluginOptions {
   prefix: string
+  /** Replicas of the EVENTS stream (NATS_JS_REPLICAS). */
+  replicas: number
   /** The service's database, for the relay's LISTEN connection. */
   connectionString: string
   pollMs?: number
@@ -247,7 +249,7 @@ export interface OutboxPluginOptions {
 
 /** Runs the outbox relay for this process; needs the postgres and nats plugins. */
 export const outbox = fp(async function outbox (app: FastifyInstance, opts: OutboxPluginOptions) {
-  await ensureEventsStream(app.nats, opts.prefix)
+  await ensureEventsStream(app.nats, opts.prefix, { replicas: opts.replicas, log: app.log })
   const relay = new OutboxRelay({
     pool: app.pg.pool,
     connectionString: opts.connectionString,

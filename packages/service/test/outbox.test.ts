@@ -25,7 +25,7 @@ async function setup (t: Teardown, opts: { listenPort?: number, withoutStream?: 
   const nc = await connect({ servers: NATS_URL })
   t.teardown(async () => { await nc.drain() })
   const prefix = natsPrefix()
-  if (opts.withoutStream !== true) await ensureEventsStream(nc, prefix)
+  if (opts.withoutStream !== true) await ensureEventsStream(nc, prefix, { replicas: 1 })
   const logs = new LogCollector()
   const relay = new OutboxRelay({
     pool,
@@ -123,7 +123,7 @@ t.test('a relay that cannot publish backs off and warns once per outage, then pu
   t.equal(failures.filter((l) => l.level === 'warn' || l.level === 40).length, 1, 'one warning for the outage, the retries at debug')
   t.ok(failures.every((l) => ((l.err as { stack?: string } | undefined)?.stack ?? '') === ''), 'no stack traces')
   t.ok(failures.every((l) => typeof l.retryInMs === 'number' && l.retryInMs <= 400), 'each retry waits, within the ceiling')
-  await ensureEventsStream(nc, prefix)
+  await ensureEventsStream(nc, prefix, { replicas: 1 })
   const published = await events(10)
   t.same(published.map((e) => e.userId), ids, 'every event, in order, once the stream is back')
   await waitFor(() => relay.consecutiveFailures === 0 && logs.lines.some((l) => l.msg === 'outbox relay publishing again'))
