@@ -25,9 +25,25 @@ const PAID_STATES = new Set(['PAID', 'REFUNDING', 'REFUNDED', 'PARTIALLY_REFUNDE
 
 interface OrderRow { id: string, user_id: string, out_trade_no: string, status: string }
 
-/** Every events.payment.succeeded on the stack's EVENTS stream, read with an ordered consumer. */
+/**
+ * Every events.payment.succeeded on the stack's EVENTS stream, read with an ordered consumer. On a cluster a node
+ * that just rejoined may still be catching up, so a read that times out is tried again (bounded).
+ */
 export async function paymentEvents (stack: Stack): Promise<Array<{ id: string, orderId: string, userId: string }>> {
-  const nc = await connect({ servers: stack.nats.url, name: 'chaos-books' })
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    try {
+      return await readPaymentEvents(stack)
+    } catch (err) {
+      if (Date.now() > deadline) throw err
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+  }
+}
+
+async function readPaymentEvents (stack: Stack): Promise<Array<{ id: string, orderId: string, userId: string }>> {
+  const servers = stack.natsNodes.length > 0 ? stack.natsNodes.map((n) => n.url) : [stack.nats.url]
+  const nc = await connect({ servers, name: 'chaos-books' })
   try {
     const js = jetstream(nc)
     const consumer = await js.consumers.get(prefixedName(stack.prefix, EVENTS_STREAM.name), { filter_subjects: stack.prefix + EventSubjects.paymentSucceeded })

@@ -56,7 +56,7 @@ if (full) {
   const file = `${dir}chaos-${date}.md`
   writeFileSync(file, markdown(results, {
     date: started.toISOString(),
-    command: 'pnpm test:chaos',
+    command: values.only === undefined ? 'pnpm test:chaos' : `pnpm test:chaos -- --only ${values.only}`,
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
     load: `${timing.vus} virtual users; ${timing.warmupMs / 1000} s of load before each fault, ${timing.faultMs / 1000} s of fault, ${timing.afterMs / 1000} s after`,
     duration: `${seconds} s`,

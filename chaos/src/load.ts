@@ -32,6 +32,18 @@ export interface LoadOptions {
   thinkMs?: number
   /** How long a user keeps retrying an order's key after the load was told to stop. */
   settleMs?: number
+  /** Every this many iterations a user logs out, then tries its old token; never when unset. */
+  logoutEvery?: number
+}
+
+/** A token whose logout answered 200, tried again afterwards: any answer but 401 means it was accepted. */
+export interface RevokedProbe {
+  /** When the logout's answer arrived. */
+  answeredAt: number
+  /** When the probe was sent (after the answer, always). */
+  sentAt: number
+  status?: number
+  error?: string
 }
 
 const PRODUCTS = ['latte', 'vip-month', 'sticker-pack']
@@ -49,6 +61,8 @@ export class Load {
   readonly userIds = new Set<string>()
   /** Payments the simulator refused (not the API's books, but worth seeing). */
   readonly payFailures: string[] = []
+  /** Requests sent with a logged-out token after its logout answered. */
+  readonly revokedProbes: RevokedProbe[] = []
   private stopping = false
   private stopAt = 0
   private running: Array<Promise<void>> = []
@@ -103,8 +117,27 @@ export class Load {
         const id = [...intent.orderIds][0] as string
         await this.call({ method: 'GET', path: `/v1/payments/orders/${id}`, kind: 'get-order', headers: { authorization: `Bearer ${session.token}` } })
       }
+      if (this.opts.logoutEvery !== undefined && n % this.opts.logoutEvery === 0) session = await this.logoutAndProbe(session, openid)
       if (this.opts.thinkMs !== undefined) await sleep(this.opts.thinkMs)
     }
+  }
+
+  /**
+   * Logs out; once the logout answered 200 the old token must be refused from then on: it is sent again at once
+   * and once more a moment later, each recorded as a probe. Then the user logs in again. A logout that did not
+   * answer 200 (503 while the bucket is unavailable) leaves the session as it was, as its answer says.
+   */
+  private async logoutAndProbe (session: { token: string, userId: string }, openid: string): Promise<{ token: string, userId: string } | undefined> {
+    const auth = { authorization: `Bearer ${session.token}` }
+    const out = await this.call({ method: 'POST', path: '/v1/auth/logout', kind: 'logout', headers: { ...auth, 'content-type': 'application/json' }, body: {} })
+    if (out.status !== 200) return session
+    for (const waitMs of [0, 250]) {
+      if (waitMs > 0) await sleep(waitMs)
+      const sentAt = Date.now()
+      const probe = await this.call({ method: 'GET', path: '/v1/users/me', kind: 'revoked-probe', headers: auth })
+      this.revokedProbes.push({ answeredAt: out.end, sentAt, ...(probe.status === undefined ? {} : { status: probe.status }), ...(probe.error === undefined ? {} : { error: probe.error }) })
+    }
+    return await this.login(openid)
   }
 
   /** One order to the end: retried with its key until the API answers it for good. */

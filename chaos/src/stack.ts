@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { es256PrivateKeyPem, natsPrefix, privateNats, privateRedis, selfSignedCert, type PrivateServer } from '@wxmp/testing'
+import { es256PrivateKeyPem, natsPrefix, privateNats, privateNatsCluster, privateRedis, selfSignedCert, type ClusterNode, type PrivateServer } from '@wxmp/testing'
 import { simulatorEnv, simulatorKeys, type SimulatorKeys } from '@wxmp/wechat-sim/testing'
 import { Cleanup } from './infra/cleanup.js'
+import { metaLeader } from './infra/cluster.js'
 import { throwawayPostgres, type ThrowawayPostgres } from './infra/postgres.js'
 import { startService, type ServiceProcess } from './infra/processes.js'
 
@@ -17,13 +18,18 @@ export interface StackOptions {
   logLevel?: string
   /** Folder for the services' logs; a temporary one otherwise. */
   logDir?: string
+  /** Three nats-servers as one JetStream cluster, every stream and bucket with three replicas, instead of one server. */
+  cluster?: boolean
 }
 
 export interface Stack {
   cleanup: Cleanup
   prefix: string
   pg: ThrowawayPostgres
+  /** The nats-server; on a cluster, its first node. */
   nats: PrivateServer
+  /** The cluster's nodes; empty on a single server. */
+  natsNodes: ClusterNode[]
   redis: PrivateServer
   /** https://localhost:<port> of the gateway's public listener. */
   url: string
@@ -68,9 +74,14 @@ async function build (cleanup: Cleanup, opts: StackOptions): Promise<Stack> {
     writeFileSync(p, content, { mode: 0o600 })
     return p
   }
-  const [pg, nats, redis, keys, tls] = await Promise.all([
-    throwawayPostgres(cleanup), privateNats(cleanup, SLOW_START), privateRedis(cleanup, SLOW_START), simulatorKeys(), selfSignedCert()
+  const [pg, natsNodes, redis, keys, tls] = await Promise.all([
+    throwawayPostgres(cleanup),
+    opts.cluster === true ? privateNatsCluster(cleanup, SLOW_START) : privateNats(cleanup, SLOW_START).then((n) => [n]),
+    privateRedis(cleanup, SLOW_START), simulatorKeys(), selfSignedCert()
   ])
+  const nats = natsNodes[0] as PrivateServer
+  // Streams with three replicas can only be created once the cluster has elected its meta leader.
+  if (opts.cluster === true) await metaLeader(natsNodes as ClusterNode[])
   const cert = file('tls-cert.pem', tls.cert)
   const tlsKey = file('tls-key.pem', tls.key)
   const prefix = natsPrefix()
@@ -79,7 +90,8 @@ async function build (cleanup: Cleanup, opts: StackOptions): Promise<Stack> {
   const shared = {
     LOG_LEVEL: logLevel,
     HOST: '127.0.0.1',
-    NATS_URL: nats.url,
+    NATS_URL: natsNodes.map((n) => n.url).join(','),
+    NATS_JS_REPLICAS: String(natsNodes.length),
     NATS_SUBJECT_PREFIX: prefix,
     REDIS_URL: redis.url,
     DATABASE_CREATE: 'true',
@@ -166,6 +178,7 @@ async function build (cleanup: Cleanup, opts: StackOptions): Promise<Stack> {
     prefix,
     pg,
     nats,
+    natsNodes: opts.cluster === true ? natsNodes as ClusterNode[] : [],
     redis,
     url: `https://localhost:${httpsPort}`,
     ca: tls.cert,

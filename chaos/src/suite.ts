@@ -2,6 +2,7 @@ import { startStack, untilReady, type Stack } from './stack.js'
 import type { ScenarioResult } from './report.js'
 import { runFault, type FaultSpec } from './scenarios/fault.js'
 import { natsRestart, postgresRestart, redisRestart, replicaKill } from './scenarios/infra.js'
+import { clusterBucketLeader, clusterGatewayNode, clusterMetaLeader } from './scenarios/cluster.js'
 import { notificationStorm, wechatBadSignatures, wechatErrors, wechatSlow } from './scenarios/wechat.js'
 import { badInput } from './scenarios/bad-input.js'
 import type { ScenarioContext, Timing } from './scenarios/context.js'
@@ -9,9 +10,12 @@ import type { ScenarioContext, Timing } from './scenarios/context.js'
 export interface Scenario {
   name: string
   run: (ctx: ScenarioContext) => Promise<ScenarioResult>
+  /** Runs on a stack whose NATS is a three-node JetStream cluster. */
+  cluster?: boolean
 }
 
 const fault = (spec: FaultSpec): Scenario => ({ name: spec.name, run: async (ctx) => await runFault(ctx, spec) })
+const onCluster = (spec: FaultSpec): Scenario => ({ ...fault(spec), cluster: true })
 
 /** Every scenario, in the order the suite runs them. */
 export const SCENARIOS: Scenario[] = [
@@ -23,7 +27,11 @@ export const SCENARIOS: Scenario[] = [
   fault(wechatErrors),
   fault(wechatBadSignatures),
   fault(notificationStorm),
-  { name: badInput.name, run: badInput.run }
+  { name: badInput.name, run: badInput.run },
+  // In turn on one cluster: the meta leader's node, then the bucket leader's, then the gateway's.
+  onCluster(clusterMetaLeader),
+  onCluster(clusterBucketLeader),
+  onCluster(clusterGatewayNode)
 ]
 
 export interface SuiteOptions {
@@ -54,23 +62,28 @@ export async function runSuite (opts: SuiteOptions): Promise<Omit<SuiteRun, 'sta
     const unknown = opts.only.filter((n) => !SCENARIOS.some((s) => s.name === n))
     if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`)
   }
-  log('starting Postgres, Redis, NATS, the simulator and the services')
-  const t0 = Date.now()
-  const stack = await startStack({ ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel }), ...(opts.logDir === undefined ? {} : { logDir: opts.logDir }) })
-  try {
-    await untilReady(stack, 90_000)
-    log(`stack ready in ${Date.now() - t0} ms; service logs in ${stack.logDir}`)
-    const results: ScenarioResult[] = []
-    for (const s of chosen) {
-      log(`${s.name}: start`)
-      const r = await s.run({ stack, timing: opts.timing, log })
-      results.push(r)
-      log(`${s.name}: ${r.balanced ? 'balanced' : 'NOT balanced'}${r.balanced ? '' : ': ' + [...r.problems, ...(r.books?.problems ?? [])].slice(0, 5).join('; ')}`)
-      await opts.onResult?.(r)
+  const results: ScenarioResult[] = []
+  const dead: string[] = []
+  for (const cluster of [false, true]) {
+    const group = chosen.filter((s) => (s.cluster === true) === cluster)
+    if (group.length === 0) continue
+    log(`starting Postgres, Redis, ${cluster ? 'a three-node NATS cluster' : 'NATS'}, the simulator and the services`)
+    const t0 = Date.now()
+    const stack = await startStack({ cluster, ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel }), ...(opts.logDir === undefined ? {} : { logDir: opts.logDir }) })
+    try {
+      await untilReady(stack, 90_000)
+      log(`stack ready in ${Date.now() - t0} ms; service logs in ${stack.logDir}`)
+      for (const s of group) {
+        log(`${s.name}: start`)
+        const r = await s.run({ stack, timing: opts.timing, log })
+        results.push(r)
+        log(`${s.name}: ${r.balanced ? 'balanced' : 'NOT balanced'}${r.balanced ? '' : ': ' + [...r.problems, ...(r.books?.problems ?? [])].slice(0, 5).join('; ')}`)
+        await opts.onResult?.(r)
+      }
+      dead.push(...stack.all().filter((p) => !p.alive || p.crashes.length > 0).map((p) => `${p.name}${p.crashes.length > 0 ? ` (exited on its own: ${p.crashes.map((c) => c.signal ?? `code ${c.code}`).join(', ')})` : ' (not running)'}`))
+    } finally {
+      await stack.cleanup.run()
     }
-    const dead = stack.all().filter((p) => !p.alive || p.crashes.length > 0).map((p) => `${p.name}${p.crashes.length > 0 ? ` (exited on its own: ${p.crashes.map((c) => c.signal ?? `code ${c.code}`).join(', ')})` : ' (not running)'}`)
-    return { results, dead }
-  } finally {
-    await stack.cleanup.run()
   }
+  return { results, dead }
 }

@@ -16,6 +16,8 @@ export interface FaultSpec {
   /** Undone after the books are checked (a killed replica started again), so the next scenario starts whole. */
   restore?: (ctx: ScenarioContext) => Promise<void>
   load?: Partial<LoadOptions>
+  /** Lines for the report about what the fault hit (which node was killed). */
+  notes?: (ctx: ScenarioContext) => string[]
   /** Runs alongside the load during the fault window (e.g. redelivering notifications). */
   during?: (ctx: ScenarioContext, load: Load) => Promise<void>
 }
@@ -52,6 +54,9 @@ export async function runFault (ctx: ScenarioContext, spec: FaultSpec): Promise<
     const crashes = p.crashes.slice(crashesBefore.get(p) ?? 0)
     if (crashes.length > 0) problems.push(`${p.name} exited on its own (${crashes.map((c) => c.signal ?? `code ${c.code}`).join(', ')})`)
   }
+  // A token whose logout answered must never be accepted again (a 503 while the view is stale is a refusal too).
+  const leaked = load.revokedProbes.filter((p) => p.status !== undefined && p.status >= 200 && p.status < 300)
+  if (leaked.length > 0) problems.push(`${leaked.length} of ${load.revokedProbes.length} logged-out tokens accepted after their logout answered (up to ${Math.max(...leaked.map((p) => p.sentAt - p.answeredAt))} ms later)`)
   if (spec.restore !== undefined) await spec.restore(ctx)
   // A process that died on its own is a finding, reported above; it is started again so the next scenario runs whole.
   for (const p of ctx.stack.all()) if (!p.alive) await p.start()
@@ -70,6 +75,8 @@ export async function runFault (ctx: ScenarioContext, spec: FaultSpec): Promise<
     notes: [
       `${load.outcomes.length} requests (${inFault.length} sent during the fault), ${books.intents} order intents, ${books.unresolved} left unresolved, ${load.intents.filter((i) => i.attempts > 1).length} sent more than once with the same key`,
       `${books.orders} orders, ${books.paid} paid, ${books.events} payment.succeeded events, ${books.notifications} notification deliveries`,
+      ...(load.revokedProbes.length > 0 ? [`${load.outcomes.filter((o) => o.kind === 'logout' && o.status === 200).length} logouts answered, ${load.revokedProbes.length} requests with their tokens afterwards, ${leaked.length} accepted`] : []),
+      ...(spec.notes?.(ctx) ?? []),
       ...(load.payFailures.length > 0 ? [`${load.payFailures.length} payments refused by the simulator: ${load.payFailures.slice(0, 3).join('; ')}`] : [])
     ],
     balanced: books.balanced && problems.length === 0

@@ -22,6 +22,18 @@ export type RefreshRequest = Static<typeof RefreshRequest>
 export type TokenPair = Static<typeof TokenPair>
 
 export const LogoutResponse = Type.Object({ revokedSessions: Type.Integer() })
+export type LogoutResponse = Static<typeof LogoutResponse>
+
+/** One session written to the revocation bucket, with the KV revision (stream sequence) of that write. */
+export const AppliedRevocation = Type.Object({ sessionId: Type.String(), revision: Type.Integer({ minimum: 1 }) })
+export type AppliedRevocation = Static<typeof AppliedRevocation>
+
+/**
+ * What auth answers a logout over NATS: the public answer plus every revocation it wrote, so the answering gateway
+ * refuses those sessions before it replies (its watch of the bucket may lag); the gateway sends only LogoutResponse.
+ */
+export const LogoutReply = Type.Object({ revokedSessions: Type.Integer(), revocations: Type.Array(AppliedRevocation) })
+export type LogoutReply = Static<typeof LogoutReply>
 
 // Usernames: letters, digits and . _ - ; compared case-insensitively.
 export const Username = Type.String({ minLength: 3, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' })

@@ -3,7 +3,7 @@ import { EventSubjects, Subjects } from './subjects.js'
 import { ServiceIdentity } from './ping.js'
 import { JwksResponse } from './tokens.js'
 import {
-  BindPhoneRequest, BindPhoneResponse, LoginResponse, LogoutResponse, PasswordLoginRequest, PasswordRegisterRequest,
+  BindPhoneRequest, BindPhoneResponse, LoginResponse, LogoutReply, PasswordLoginRequest, PasswordRegisterRequest,
   RefreshRequest, TokenPair, TotpEnrollResponse, TotpVerifyRequest, TotpVerifyResponse, WechatLoginRequest
 } from './auth.js'
 import {
@@ -27,8 +27,8 @@ export const Contracts = {
     jwks: contract(Subjects.auth.jwks, Empty, JwksResponse),
     wechatLogin: contract(Subjects.auth.wechatLogin, WechatLoginRequest, LoginResponse),
     refresh: contract(Subjects.auth.refresh, RefreshRequest, TokenPair),
-    logout: contract(Subjects.auth.logout, Empty, LogoutResponse),
-    logoutAll: contract(Subjects.auth.logoutAll, Empty, LogoutResponse),
+    logout: contract(Subjects.auth.logout, Empty, LogoutReply),
+    logoutAll: contract(Subjects.auth.logoutAll, Empty, LogoutReply),
     passwordRegister: contract(Subjects.auth.passwordRegister, PasswordRegisterRequest, LoginResponse),
     passwordLogin: contract(Subjects.auth.passwordLogin, PasswordLoginRequest, LoginResponse),
     totpEnroll: contract(Subjects.auth.totpEnroll, Empty, TotpEnrollResponse),

@@ -45,6 +45,7 @@ export const baseConfigProperties = {
   NATS_REQUEST_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 10, description: 'Default timeout of a NATS request to another service.' }),
   NATS_NKEY_SEED_FILE: Type.String({ default: '', description: 'File with this process\'s NATS nkey seed (its identity in the permission matrix); empty connects anonymously.' }),
   NATS_TLS_CA_FILE: Type.String({ default: '', description: 'CA of the NATS server\'s certificate; when set, the connection requires TLS and verifies the server.' }),
+  NATS_JS_REPLICAS: Type.Integer({ default: 1, minimum: 1, maximum: 5, description: 'Replicas of every JetStream stream and KV bucket this process creates; one that has fewer is raised to it. 3 on a three-server cluster, 1 on a single server.' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 10000, minimum: 100, description: 'How long in-flight work may take to finish on SIGTERM.' })
 } satisfies TProperties
 

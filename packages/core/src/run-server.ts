@@ -1,6 +1,24 @@
+import { Worker } from 'node:worker_threads'
 import type { FastifyInstance } from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import { ConfigError } from './config.js'
+
+// Plain JavaScript evaluated in the watchdog thread.
+const WATCHDOG = `
+const { workerData } = require('node:worker_threads')
+setTimeout(() => { process.kill(workerData.pid, 'SIGKILL') }, workerData.ms)
+`
+
+/**
+ * Kills this process `ms` from now from another thread, whatever the main thread is doing. The grace timer of
+ * close-with-grace runs on the main thread, and exiting runs pino's final flush there too: with stdout a pipe
+ * nobody reads any more (a log collector gone or stuck), that flush blocks in write(2), or retries EAGAIN for
+ * ever, and the process would outlive its grace. The thread keeps nothing alive.
+ */
+export function armShutdownWatchdog (ms: number): void {
+  const worker = new Worker(WATCHDOG, { eval: true, workerData: { pid: process.pid, ms }, stdout: true, stderr: true })
+  worker.unref()
+}
 
 export interface RunOptions {
   port: number
@@ -16,7 +34,10 @@ export interface RunOptions {
  * listener stops accepting, in-flight requests finish, NATS drains and pools close.
  */
 export async function runServer (app: FastifyInstance, opts: RunOptions): Promise<void> {
-  const listeners = closeWithGrace({ delay: opts.graceMs }, async ({ signal, err }) => {
+  // close-with-grace exits with 1 a little before the grace ends; the watchdog makes sure at the end of it.
+  const margin = Math.min(1000, Math.floor(opts.graceMs / 10))
+  const listeners = closeWithGrace({ delay: opts.graceMs - margin }, async ({ signal, err }) => {
+    armShutdownWatchdog(opts.graceMs)
     if (err !== undefined) app.log.error({ err }, 'fatal error, shutting down')
     else app.log.info({ signal }, 'shutting down')
     if (app.hasDecorator('readiness')) app.readiness.draining = true

@@ -1,8 +1,9 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { EVENTS_STREAM, prefixedName } from '@wxmp/contracts'
-import type { TraceContext } from '@wxmp/core'
+import type { Log, TraceContext } from '@wxmp/core'
 import { encodeJson, outgoingHeaders } from './codec.js'
+import { ensureStream } from './replicas.js'
 
 /**
  * JetStream drops a second publish with the same Nats-Msg-Id inside this window. An outbox relay that
@@ -14,26 +15,24 @@ export function eventsStreamName (prefix: string): string {
   return prefixedName(prefix, EVENTS_STREAM.name)
 }
 
-/** Creates the EVENTS stream if missing; every publisher calls it at boot, so start order does not matter. */
-export async function ensureEventsStream (nc: NatsConnection, prefix: string): Promise<void> {
+export interface StreamReplicaOptions {
+  /** Copies of the stream on a cluster (NATS_JS_REPLICAS); one with fewer is raised to it. */
+  replicas: number
+  log?: Log
+}
+
+/**
+ * Creates the EVENTS stream if missing, with the configured replicas, and raises one that has fewer; every
+ * publisher calls it at boot, so start order does not matter.
+ */
+export async function ensureEventsStream (nc: NatsConnection, prefix: string, opts: StreamReplicaOptions): Promise<void> {
   const jsm = await jetstreamManager(nc)
-  const name = eventsStreamName(prefix)
-  const config = {
-    name,
+  await ensureStream(jsm, {
+    name: eventsStreamName(prefix),
     subjects: [`${prefix}${EVENTS_STREAM.subjects}`],
     duplicate_window: EVENTS_DUPLICATE_WINDOW_MS * 1_000_000,
     max_age: 7 * 24 * 3600 * 1_000_000_000
-  }
-  try {
-    await jsm.streams.info(name)
-  } catch {
-    try {
-      await jsm.streams.add(config)
-    } catch (err) {
-      // Another replica created it between the lookup and the add.
-      await jsm.streams.info(name).catch(() => { throw err })
-    }
-  }
+  }, opts.replicas, opts.log)
 }
 
 /** Publishes one event with its id as Nats-Msg-Id, so a republish of the same event is dropped by the stream. */

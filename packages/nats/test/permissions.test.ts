@@ -5,7 +5,7 @@ import { Kvm } from '@nats-io/kv'
 import { Svcm } from '@nats-io/services'
 import { EventSubjects, REVOCATION_BUCKET, Subjects, prefixedName } from '@wxmp/contracts'
 import { createLogger } from '@wxmp/core'
-import { CALLERS, NATS_IDENTITIES, NatsService, createNkeyUser, ensureEventsStream, eventsStreamName, inboxPrefix, permissionsFor, servingIdentity, type NatsIdentity } from '../src/index.js'
+import { CALLERS, NATS_IDENTITIES, NatsService, createNkeyUser, ensureEventsStream, eventsStreamName, inboxPrefix, openRevocationBucket, permissionsFor, servingIdentity, type NatsIdentity } from '../src/index.js'
 import { matrixServer, outcome, subscribeOutcome, until } from './helpers/matrix-server.js'
 
 const ALL_SUBJECTS = [...Object.values(Subjects.auth), ...Object.values(Subjects.user), ...Object.values(Subjects.payment)]
@@ -79,11 +79,11 @@ t.test('a private server with the rendered config proves each line', async (t) =
 
   t.test('only auth writes the revocation bucket; the gateway reads and watches it', async (t) => {
     const bucket = prefixedName(prefix, REVOCATION_BUCKET.name)
-    const authKv = await new Kvm(nc.auth).create(bucket, { history: 1, ttl: REVOCATION_BUCKET.ttlMs })
+    const authKv = await openRevocationBucket(nc.auth, prefix, { replicas: 1, writer: true })
     await authKv.put('s1', JSON.stringify({ userId: 'u1', revokedAt: new Date(0).toISOString() }))
 
     // The gateway opens it the way services/gateway does: create, which finds the existing stream.
-    const gwKv = await new Kvm(nc.gateway).create(bucket, { history: 1, ttl: REVOCATION_BUCKET.ttlMs })
+    const gwKv = await openRevocationBucket(nc.gateway, prefix, { replicas: 1 })
     t.equal((await gwKv.get('s1'))?.json<{ userId: string }>().userId, 'u1', 'the gateway reads an entry')
     const seen = new Set<string>()
     const watch = await gwKv.watch()
@@ -117,8 +117,8 @@ t.test('a private server with the rendered config proves each line', async (t) =
   })
 
   t.test('each service publishes only its own events', async (t) => {
-    await ensureEventsStream(nc.user, prefix)
-    await ensureEventsStream(nc.payment, prefix)
+    await ensureEventsStream(nc.user, prefix, { replicas: 1 })
+    await ensureEventsStream(nc.payment, prefix, { replicas: 1 })
     const js = (id: NatsIdentity) => jetstream(nc[id])
     const publish = (id: NatsIdentity, subject: string) => js(id).publish(prefix + subject, '{}', { msgID: `${id}-${subject}`, timeout: 5000 })
     t.equal(await outcome(publish('user', EventSubjects.userCreated)), 'ok', 'user publishes events.user.*')

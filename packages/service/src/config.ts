@@ -34,6 +34,7 @@ export interface ServiceBaseConfig {
   NATS_REQUEST_TIMEOUT_MS: number
   NATS_NKEY_SEED_FILE: string
   NATS_TLS_CA_FILE: string
+  NATS_JS_REPLICAS: number
   SHUTDOWN_GRACE_MS: number
   DATABASE_URL: string
   DATABASE_POOL_MAX: number

@@ -70,6 +70,10 @@ export interface OutboxRelayOptions {
   pollMs?: number
   /** Wait before the listener reconnects after losing its connection. */
   reconnectMs?: number
+  /** First wait after a failed publish; it doubles with each further failure, up to maxBackoffMs. */
+  backoffMs?: number
+  /** Longest wait between attempts while publishing keeps failing (NATS or Postgres down). */
+  maxBackoffMs?: number
 }
 
 /**
@@ -88,11 +92,21 @@ export class OutboxRelay {
   private pause?: { timer: NodeJS.Timeout, resolve: () => void }
   private readonly pollMs: number
   private readonly reconnectMs: number
+  private readonly backoffMs: number
+  private readonly maxBackoffMs: number
+  /** Failed drains in a row; while above zero, commits do not wake the relay before its backoff ends. */
+  private failures = 0
+  private backoffUntil = 0
 
   constructor (private readonly opts: OutboxRelayOptions) {
     this.pollMs = opts.pollMs ?? 5000
     this.reconnectMs = opts.reconnectMs ?? 1000
+    this.backoffMs = opts.backoffMs ?? 250
+    this.maxBackoffMs = opts.maxBackoffMs ?? 5000
   }
+
+  /** Failed attempts in a row since the last successful drain (0 when healthy). */
+  get consecutiveFailures (): number { return this.failures }
 
   /** Starts listening (resolves once the first attempt connected or failed) and polling. */
   async start (): Promise<void> {
@@ -138,10 +152,15 @@ export class OutboxRelay {
     this.pause = undefined
   }
 
-  /** Publishes now; a wake during a drain runs one more drain after it. */
+  /**
+   * Publishes now; a wake during a drain runs one more drain after it. After a failure, wakes wait for the
+   * backoff to end: during an outage every commit would otherwise retry at once.
+   */
   private wake (): void {
     if (this.stopped) return
     if (this.running !== undefined) { this.again = true; return }
+    const wait = this.backoffUntil - Date.now()
+    if (wait > 0) { this.schedule(wait); return }
     clearTimeout(this.timer)
     this.running = this.drain().then(() => {}).finally(() => {
       this.running = undefined
@@ -149,10 +168,10 @@ export class OutboxRelay {
     })
   }
 
-  private schedule (): void {
+  private schedule (ms = this.failures > 0 ? Math.max(this.backoffUntil - Date.now(), 0) : this.pollMs): void {
     if (this.stopped) return
     clearTimeout(this.timer)
-    this.timer = setTimeout(() => { this.wake() }, this.pollMs)
+    this.timer = setTimeout(() => { this.wake() }, ms)
     this.timer.unref()
   }
 
@@ -160,13 +179,31 @@ export class OutboxRelay {
   async drain (): Promise<number> {
     let total = 0
     for (;;) {
+      let failed = false
       const n = await this.batch().catch((err: unknown) => {
-        this.opts.log.warn({ err }, 'outbox relay failed; retrying at the next poll')
+        failed = true
+        this.failed(err)
         return 0
       })
+      if (!failed && this.failures > 0) {
+        this.opts.log.info({ failures: this.failures }, 'outbox relay publishing again')
+        this.failures = 0
+        this.backoffUntil = 0
+      }
       total += n
-      if (n < 100 || this.stopped) return total
+      if (failed || n < 100 || this.stopped) return total
     }
+  }
+
+  /** Backs off exponentially with jitter; logs the first failure of a streak as a warning and the rest at debug. */
+  private failed (err: unknown): void {
+    this.failures++
+    const ceiling = Math.min(this.backoffMs * 2 ** (this.failures - 1), this.maxBackoffMs)
+    const wait = Math.round(ceiling / 2 + Math.random() * ceiling / 2)
+    this.backoffUntil = Date.now() + wait
+    const fields = { err: { message: (err as Error).message }, failures: this.failures, retryInMs: wait }
+    if (this.failures === 1) this.opts.log.warn(fields, 'outbox relay failed; backing off')
+    else this.opts.log.debug(fields, 'outbox relay failed again; backing off')
   }
 
   private async batch (): Promise<number> {
@@ -203,6 +240,8 @@ declare module 'fastify' {
 
 export interface OutboxPluginOptions {
   prefix: string
+  /** Replicas of the EVENTS stream (NATS_JS_REPLICAS). */
+  replicas: number
   /** The service's database, for the relay's LISTEN connection. */
   connectionString: string
   pollMs?: number
@@ -210,7 +249,7 @@ export interface OutboxPluginOptions {
 
 /** Runs the outbox relay for this process; needs the postgres and nats plugins. */
 export const outbox = fp(async function outbox (app: FastifyInstance, opts: OutboxPluginOptions) {
-  await ensureEventsStream(app.nats, opts.prefix)
+  await ensureEventsStream(app.nats, opts.prefix, { replicas: opts.replicas, log: app.log })
   const relay = new OutboxRelay({
     pool: app.pg.pool,
     connectionString: opts.connectionString,

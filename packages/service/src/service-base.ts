@@ -44,6 +44,6 @@ export const serviceBase = fp(async function serviceBase (app: FastifyInstance, 
     nkeySeedFile: config.NATS_NKEY_SEED_FILE,
     tlsCaFile: config.NATS_TLS_CA_FILE
   })
-  if (opts.useOutbox === true) await app.register(outbox, { prefix: config.NATS_SUBJECT_PREFIX, connectionString: config.DATABASE_URL })
+  if (opts.useOutbox === true) await app.register(outbox, { prefix: config.NATS_SUBJECT_PREFIX, replicas: config.NATS_JS_REPLICAS, connectionString: config.DATABASE_URL })
   app.natsServe(pingEndpoint(opts.service))
 }, { name: 'wxmp-service-base', fastify: '5.x' })

@@ -15,7 +15,7 @@ const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 const NO_POLL_MS = 10 * 60_000
 
 /** A migrated database and a relay that only ever wakes on notifications (its poll is beyond the test). */
-async function setup (t: Teardown, opts: { listenPort?: number } = {}) {
+async function setup (t: Teardown, opts: { listenPort?: number, withoutStream?: boolean } = {}) {
   const url = await testDatabase(t, 'outbox')
   const listenVia = new URL(url)
   if (opts.listenPort !== undefined) listenVia.port = String(opts.listenPort)
@@ -25,7 +25,7 @@ async function setup (t: Teardown, opts: { listenPort?: number } = {}) {
   const nc = await connect({ servers: NATS_URL })
   t.teardown(async () => { await nc.drain() })
   const prefix = natsPrefix()
-  await ensureEventsStream(nc, prefix)
+  if (opts.withoutStream !== true) await ensureEventsStream(nc, prefix, { replicas: 1 })
   const logs = new LogCollector()
   const relay = new OutboxRelay({
     pool,
@@ -34,13 +34,15 @@ async function setup (t: Teardown, opts: { listenPort?: number } = {}) {
     prefix,
     log: createLogger({ service: 'outbox-test', level: 'debug', stream: logs }),
     pollMs: NO_POLL_MS,
-    reconnectMs: 100
+    reconnectMs: 100,
+    backoffMs: 50,
+    maxBackoffMs: 400
   })
   await relay.start()
   t.teardown(async () => { await relay.stop() })
   const created = (userId: string) => ({ userId, appid: null, createdAt: new Date().toISOString() })
   const events = async (atLeast: number) => await readEvents(nc, prefix, Events.userCreated.subject, { atLeast, waitMs: 20_000 })
-  return { pool, relay, logs, created, events }
+  return { pool, relay, logs, created, events, nc, prefix }
 }
 
 t.test('an event enqueued in a committed transaction is published without anyone waking the relay', async (t) => {
@@ -105,6 +107,26 @@ t.test('the relay listens again after losing its connection, and catches up on w
   await proxy.restore()
   const published = await events(1)
   t.same(published.map((e) => e.userId), [userId])
+})
+
+t.test('a relay that cannot publish backs off and warns once per outage, then publishes everything', async (t) => {
+  // No stream for the prefix: every publish fails, as it does while JetStream is unavailable.
+  const { pool, relay, created, events, logs, nc, prefix } = await setup(t, { withoutStream: true })
+  const ids: string[] = []
+  for (let i = 0; i < 10; i++) {
+    const userId = randomUUID()
+    ids.push(userId)
+    await withTransaction(pool, async (client) => await enqueueEvent(client, Events.userCreated, created(userId)))
+  }
+  await waitFor(() => relay.consecutiveFailures >= 3)
+  const failures = logs.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('outbox relay failed'))
+  t.equal(failures.filter((l) => l.level === 'warn' || l.level === 40).length, 1, 'one warning for the outage, the retries at debug')
+  t.ok(failures.every((l) => ((l.err as { stack?: string } | undefined)?.stack ?? '') === ''), 'no stack traces')
+  t.ok(failures.every((l) => typeof l.retryInMs === 'number' && l.retryInMs <= 400), 'each retry waits, within the ceiling')
+  await ensureEventsStream(nc, prefix, { replicas: 1 })
+  const published = await events(10)
+  t.same(published.map((e) => e.userId), ids, 'every event, in order, once the stream is back')
+  await waitFor(() => relay.consecutiveFailures === 0 && logs.lines.some((l) => l.msg === 'outbox relay publishing again'))
 })
 
 async function waitFor (check: () => boolean, timeoutMs = 20_000): Promise<void> {

@@ -84,3 +84,35 @@ export async function privateNats (t: ServerOwner, opts: PrivateServerOptions & 
 export async function privateRedis (t: ServerOwner, opts?: PrivateServerOptions): Promise<PrivateServer> {
   return await privateServer(t, 'redis', REDIS_SERVER_BIN, (port, dir) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], opts)
 }
+
+/** One server of a private JetStream cluster, with its monitoring port (`/jsz`, `/connz`) and server name. */
+export interface ClusterNode extends PrivateServer {
+  name: string
+  monitorUrl: string
+}
+
+/**
+ * Private nats-servers forming one JetStream cluster (three by default, the smallest that survives losing one),
+ * each on spare client, cluster and monitoring ports with its store in a folder that survives a restart. A node
+ * stopped and started again rejoins on the same ports. Resolves once every node accepts clients; the cluster
+ * elects its meta leader by itself shortly after (wait for it with `/jsz` when it matters).
+ */
+export async function privateNatsCluster (t: ServerOwner, opts: PrivateServerOptions & { size?: number } = {}): Promise<ClusterNode[]> {
+  const { size = 3, ...rest } = opts
+  const tag = Math.random().toString(36).slice(2, 8)
+  const routes = await Promise.all(Array.from({ length: size }, async () => await freePort()))
+  const monitors = await Promise.all(Array.from({ length: size }, async () => await freePort()))
+  return await Promise.all(routes.map(async (routePort, i) => {
+    const name = `n${i + 1}-${tag}`
+    const server = await privateNats(t, {
+      ...rest,
+      config: (_port, dir) => [
+        `server_name: "${name}"`,
+        `http_port: ${monitors[i] as number}`,
+        `jetstream { store_dir: "${dir}" }`,
+        `cluster {\n  name: "c-${tag}"\n  listen: "127.0.0.1:${routePort}"\n  routes: [${routes.filter((_p, j) => j !== i).map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ')}]\n}`
+      ].join('\n') + '\n'
+    })
+    return { ...server, name, monitorUrl: `http://127.0.0.1:${monitors[i] as number}` }
+  }))
+}

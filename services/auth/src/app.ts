@@ -8,6 +8,7 @@ import type { Config } from './config.js'
 import { DataBox } from './domain/data-box.js'
 import { Lockout } from './domain/lockout.js'
 import { Passwords } from './domain/passwords.js'
+import { Republisher } from './domain/republisher.js'
 import { Revocations } from './domain/revocations.js'
 import { Sessions } from './domain/sessions.js'
 import { SigningKeys } from './domain/signing-keys.js'
@@ -26,7 +27,12 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   const log = fastify.log
   const keys = await SigningKeys.fromFiles(config.AUTH_JWT_PRIVATE_KEY_FILES, config.AUTH_JWT_ACTIVE_KID)
   const box = DataBox.fromFile(config.AUTH_DATA_KEY_FILE)
-  const revocations = await Revocations.open(fastify.nats, config.NATS_SUBJECT_PREFIX)
+  const revocations = await Revocations.open(fastify.nats, config.NATS_SUBJECT_PREFIX, {
+    replicas: config.NATS_JS_REPLICAS,
+    // Below the caller's request timeout, so a logout during an outage answers 503 rather than timing out.
+    timeoutMs: Math.max(Math.floor(config.NATS_REQUEST_TIMEOUT_MS / 2), 100),
+    log
+  })
   const sessions = new Sessions(fastify.pg.pool, keys, revocations, { sessionTtlDays: config.SESSION_TTL_DAYS, reuseGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS })
   const wechat = miniProgramClientFromConfig(config, { redis: fastify.redis, log })
   const wechatLogin = new WechatLogin(wechat, fastify.natsClient, sessions, fastify.redis, box, {
@@ -39,9 +45,9 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   const passwords = new Passwords(fastify.pg.pool, lockout, totp, config.BCRYPT_COST)
 
   fastify.natsServe(...authEndpoints({ keys, sessions, wechatLogin, passwords, totp, nats: fastify.natsClient, phoneOf: async (code) => await wechat.getPhoneNumber(code) }))
-  fastify.addHook('onReady', async () => {
-    // If NATS lost the bucket, gateways must still learn about recent logouts.
-    const n = await sessions.republishRecent(REVOCATION_BUCKET.ttlMs)
-    if (n > 0) fastify.log.info({ sessions: n }, 'recent revocations republished')
-  })
+  // If NATS lost the bucket, gateways must still learn about recent logouts; in the background, so an
+  // unavailable bucket delays nothing else and fails nothing.
+  const republisher = new Republisher({ republish: async () => await sessions.republishRecent(REVOCATION_BUCKET.ttlMs), log })
+  fastify.addHook('onReady', async () => { republisher.start() })
+  fastify.addHook('preClose', async () => { await republisher.stop() })
 }

@@ -64,5 +64,9 @@ export const AuthErrors = {
   LoginBusy: createError('AUTH_LOGIN_BUSY', 'The same login is still being processed; retry shortly', 503, {
     meaning: 'Another request with the same login code is still in progress',
     action: 'Retry the same request after a short wait'
+  }),
+  RevocationUnavailable: createError('AUTH_REVOCATION_UNAVAILABLE', 'Signing out is unavailable for a moment; the session is still active', 503, {
+    meaning: 'The session could not be ended everywhere (the revocation store is unavailable), so nothing was changed: the session and its tokens still work',
+    action: 'Retry the same request after the Retry-After seconds; sign-out succeeds once the store is back'
   })
 }

@@ -76,14 +76,19 @@ t.test('logout revokes at once, in Postgres and in the revocation bucket; logout
   const claims = (tok: string) => decodeJwt(tok) as { sub: string, sid: string }
   const kv = await new Kvm(auth.app.nats).open(prefixedName(auth.config.NATS_SUBJECT_PREFIX, REVOCATION_BUCKET.name))
 
-  t.same(await call('auth.logout', {}, as(claims(one.accessToken))), { revokedSessions: 1 })
+  const loggedOut = await call('auth.logout', {}, as(claims(one.accessToken)))
   const entry = await kv.get(claims(one.accessToken).sid)
+  t.same(loggedOut, { revokedSessions: 1, revocations: [{ sessionId: claims(one.accessToken).sid, revision: entry?.revision }] }, 'the reply carries the revocation\'s KV revision')
   t.equal(entry?.json<{ userId: string }>().userId, one.user.id, 'the gateway learns of it through the bucket')
   await t.rejects(client.request('auth.refresh', { refreshToken: one.refreshToken }, undefined), { code: 'AUTH_SESSION_REVOKED' })
   t.ok(await call('auth.refresh', { refreshToken: two.refreshToken }), 'other sessions live on')
 
-  t.same(await call('auth.logoutAll', {}, as(claims(three.accessToken))), { revokedSessions: 2 })
-  t.ok(await kv.get(claims(two.accessToken).sid))
+  const all = await call('auth.logoutAll', {}, as(claims(three.accessToken)))
+  t.equal(all.revokedSessions, 2)
+  const two2 = await kv.get(claims(two.accessToken).sid)
+  t.ok(two2)
+  t.same(new Set(all.revocations.map((r: { sessionId: string }) => r.sessionId)), new Set([claims(two.accessToken).sid, claims(three.accessToken).sid]))
+  t.ok(all.revocations.some((r: { sessionId: string, revision: number }) => r.sessionId === claims(two.accessToken).sid && r.revision === two2?.revision), 'each with its revision')
   await t.rejects(client.request('auth.refresh', { refreshToken: three.refreshToken }, undefined), { code: 'AUTH_SESSION_REVOKED' })
   await t.rejects(client.request('auth.logout', {}, undefined), { code: 'UNAUTHENTICATED', statusCode: 401 })
 })

@@ -44,6 +44,8 @@ export const ConfigSchema = Type.Object({
   JWKS_RETRY_MS: ms(2000, 'Retry interval while no key could be fetched yet (auth not up).', 50),
   JWKS_MIN_REFETCH_MS: ms(10000, 'Least time between two fetches caused by tokens with an unknown kid.', 0),
   JWT_CLOCK_TOLERANCE_S: ms(5, 'Clock skew tolerated on exp/nbf.'),
+  REVOCATION_CHECK_MS: ms(1000, 'How often the revocation view is compared with the bucket\'s last revision; a watch behind it at two checks in a row is recreated.', 50),
+  REVOCATION_STALE_MS: ms(5000, 'How long the revocation view may go unconfirmed before signed-in requests answer 503 instead of trusting tokens.', 100),
 
   PRESSURE_MAX_EVENT_LOOP_DELAY_MS: ms(1000, 'Mean event-loop delay above which requests are shed with 503; 0 disables.'),
   PRESSURE_MAX_HEAP_USED_BYTES: ms(0, 'Heap use above which requests are shed with 503; 0 disables.'),

@@ -6,6 +6,10 @@ export const GatewayErrors = {
     meaning: 'This client sent more requests than the route allows (per IP, or per user for signed-in routes)',
     action: 'Wait the Retry-After seconds; the RateLimit-* headers say the limit and when it resets'
   }),
+  SessionCheckUnavailable: createError('SESSION_CHECK_UNAVAILABLE', 'Sessions cannot be checked right now, retry shortly', 503, {
+    meaning: 'This gateway cannot confirm it knows every recent sign-out (the revocation store is unreachable), so it accepts no signed-in request rather than a signed-out one',
+    action: 'Retry after the Retry-After seconds; public routes still work'
+  }),
   Overloaded: createError('OVERLOADED', 'The gateway is overloaded, retry later', 503, {
     meaning: 'The gateway is shedding load to stay responsive',
     action: 'Retry after the Retry-After seconds, with backoff'

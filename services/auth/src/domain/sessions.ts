@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Pool } from 'pg'
-import { withTransaction } from '@wxmp/core'
-import type { TokenPair } from '@wxmp/contracts'
+import type { PoolClient } from 'pg'
+import { annotate, withTransaction } from '@wxmp/core'
+import type { AppliedRevocation, LogoutReply, TokenPair } from '@wxmp/contracts'
 import { AuthErrors } from '../errors.js'
 import type { Revocations } from './revocations.js'
 import type { SigningKeys } from './signing-keys.js'
@@ -76,7 +77,9 @@ export class Sessions {
         const withinGrace = now - row.used_at.getTime() <= this.settings.reuseGraceSeconds * 1000 && !row.children_used
         if (!withinGrace) {
           await c.query("UPDATE sessions SET revoked_at = now(), revoke_reason = 'refresh_token_reuse' WHERE id = $1", [row.session_id])
-          return { error: new AuthErrors.RefreshReused(), revoked: { sessionId: row.session_id, userId: row.user_id } }
+          // Published before the commit: a session is revoked in Postgres only once the edge refuses its tokens.
+          await this.publish([{ id: row.session_id, revoked_at: new Date() }], row.user_id)
+          return { error: new AuthErrors.RefreshReused() }
         }
       } else {
         await c.query('UPDATE refresh_tokens SET used_at = now() WHERE id = $1', [row.id])
@@ -87,34 +90,49 @@ export class Sessions {
       )
       return { sessionId: row.session_id, userId: row.user_id }
     })
-    if ('error' in outcome) {
-      if (outcome.revoked !== undefined) await this.revocations.revoke(outcome.revoked.sessionId, outcome.revoked.userId, new Date())
-      throw outcome.error
-    }
+    if ('error' in outcome) throw outcome.error
     const { accessToken, expiresIn } = await this.keys.sign(outcome.userId, outcome.sessionId)
     return { accessToken, refreshToken: next, tokenType: 'Bearer', expiresIn }
   }
 
-  /** Ends one session of this user. Publishing is repeated for an already revoked session, so a retried logout heals a lost publish. */
-  async revoke (userId: string, sessionId: string, reason: string): Promise<number> {
-    const { rows } = await this.pool.query<{ id: string, revoked_at: Date }>(
+  /**
+   * Ends one session of this user. Publishing is repeated for an already revoked session, so a retried logout heals
+   * a lost publish. The row changes only if the revocation reached the bucket (see {@link publish}).
+   */
+  async revoke (userId: string, sessionId: string, reason: string): Promise<LogoutReply> {
+    return await this.revokeWhere(userId,
       `UPDATE sessions SET revoked_at = COALESCE(revoked_at, now()), revoke_reason = COALESCE(revoke_reason, $3)
         WHERE id = $1 AND user_id = $2 RETURNING id, revoked_at`,
-      [sessionId, userId, reason]
-    )
-    for (const r of rows) await this.revocations.revoke(r.id, userId, r.revoked_at)
-    return rows.length
+      [sessionId, userId, reason])
   }
 
   /** Ends every live session of the user. */
-  async revokeAll (userId: string, reason: string): Promise<number> {
-    const { rows } = await this.pool.query<{ id: string, revoked_at: Date }>(
+  async revokeAll (userId: string, reason: string): Promise<LogoutReply> {
+    return await this.revokeWhere(userId,
       `UPDATE sessions SET revoked_at = now(), revoke_reason = $2
         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING id, revoked_at`,
-      [userId, reason]
-    )
-    await Promise.all(rows.map(async (r) => { await this.revocations.revoke(r.id, userId, r.revoked_at) }))
-    return rows.length
+      [userId, reason])
+  }
+
+  private async revokeWhere (userId: string, sql: string, params: unknown[]): Promise<LogoutReply> {
+    return await withTransaction(this.pool, async (c: PoolClient) => {
+      const { rows } = await c.query<{ id: string, revoked_at: Date }>(sql, params)
+      const revocations = await this.publish(rows, userId)
+      return { revokedSessions: rows.length, revocations }
+    })
+  }
+
+  /**
+   * Writes revocations to the bucket inside the caller's transaction, before it commits: if the bucket is
+   * unavailable the transaction rolls back and the caller gets 503 with Retry-After, so Postgres never says
+   * "revoked" about a session whose tokens the edge still accepts.
+   */
+  private async publish (rows: Array<{ id: string, revoked_at: Date }>, userId: string): Promise<AppliedRevocation[]> {
+    try {
+      return await Promise.all(rows.map(async (r) => ({ sessionId: r.id, revision: await this.revocations.revoke(r.id, userId, r.revoked_at) })))
+    } catch (err) {
+      throw annotate(new AuthErrors.RevocationUnavailable({ cause: err }), { headers: { 'retry-after': '2' } })
+    }
   }
 
   /** Whether a session is live; for operations that must not run on a revoked session's token. */
@@ -124,7 +142,8 @@ export class Sessions {
   }
 
   /**
-   * Republishes revocations younger than any access token, e.g. after NATS lost the bucket; run at boot.
+   * Republishes revocations younger than any access token, e.g. after NATS lost the bucket; run at boot. A failed
+   * put rejects the whole call, which the caller retries (a put of the same value is harmless).
    */
   async republishRecent (windowMs: number): Promise<number> {
     const { rows } = await this.pool.query<{ id: string, user_id: string, revoked_at: Date }>(

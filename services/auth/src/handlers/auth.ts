@@ -48,13 +48,13 @@ export function authEndpoints (d: AuthDeps) {
     endpoint(Contracts.auth.refresh, async (input) => await counted('refresh', async () => await d.sessions.refresh(input.refreshToken))),
     endpoint(Contracts.auth.logout, async (_input, ctx) => {
       const { userId, sessionId } = caller(ctx)
-      return { revokedSessions: await d.sessions.revoke(userId, sessionId, 'logout') }
+      return await d.sessions.revoke(userId, sessionId, 'logout')
     }),
     endpoint(Contracts.auth.logoutAll, async (_input, ctx) => {
       const { userId } = caller(ctx)
-      const n = await d.sessions.revokeAll(userId, 'logout_all')
-      ctx.log.info({ userId, sessions: n }, 'signed out everywhere')
-      return { revokedSessions: n }
+      const reply = await d.sessions.revokeAll(userId, 'logout_all')
+      ctx.log.info({ userId, sessions: reply.revokedSessions }, 'signed out everywhere')
+      return reply
     }),
     endpoint(Contracts.auth.passwordRegister, async (input, ctx) => {
       // Signed in (WeChat): the password is bound to that user. Otherwise a new password-only user.

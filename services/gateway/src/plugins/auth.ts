@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyJwt, { type TokenOrHeader } from '@fastify/jwt'
 import { ACCESS_TOKEN, type AccessTokenClaims } from '@wxmp/contracts'
-import { Errors } from '@wxmp/core'
+import { Errors, annotate } from '@wxmp/core'
 import type { Config } from '../config.js'
-import { unauthenticated } from '../errors.js'
+import { GatewayErrors, unauthenticated } from '../errors.js'
 import { Keyring, NoKeysError } from '../auth/keyring.js'
 import { Revocations } from '../auth/revocations.js'
 import type { AuthMode } from '../edge-routes.js'
@@ -59,7 +59,16 @@ export const auth = fp(async function auth (app: FastifyInstance, opts: { config
     minRefetchMs: config.JWKS_MIN_REFETCH_MS,
     timeoutMs: Math.min(config.NATS_REQUEST_TIMEOUT_MS, 2000)
   })
-  const revocations = new Revocations({ nc: app.nats, prefix: config.NATS_SUBJECT_PREFIX, log, retryMs: config.JWKS_RETRY_MS })
+  const revocations = new Revocations({
+    nc: app.nats,
+    prefix: config.NATS_SUBJECT_PREFIX,
+    log,
+    retryMs: config.JWKS_RETRY_MS,
+    replicas: config.NATS_JS_REPLICAS,
+    checkMs: config.REVOCATION_CHECK_MS,
+    staleMs: config.REVOCATION_STALE_MS
+  })
+  const staleRetryAfter = String(Math.max(1, Math.ceil(config.REVOCATION_CHECK_MS / 1000)))
 
   await app.register(fastifyJwt, {
     secret: {
@@ -113,6 +122,8 @@ export const auth = fp(async function auth (app: FastifyInstance, opts: { config
     }
     if (!UUID.test(claims.sub) || !UUID.test(claims.sid)) throw unauthenticated('Access token invalid', true)
     if (!revocations.ready) throw new Errors.ServiceUnavailable('auth')
+    // A view that may lack recent logouts refuses to vouch for any session rather than accept a revoked one.
+    if (revocations.stale) throw annotate(new GatewayErrors.SessionCheckUnavailable(), { headers: { 'retry-after': staleRetryAfter } })
     request.trace.userId = claims.sub
     request.trace.sessionId = claims.sid
   }
