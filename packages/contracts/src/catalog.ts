@@ -1,5 +1,6 @@
 import { Empty, contract, rawContract, type EventContract } from './contract.js'
-import { EventSubjects, Subjects } from './subjects.js'
+import { EventSubjects, Subjects, wechatPushSubject } from './subjects.js'
+import { WechatPushEvent, WechatPushReply, wechatPushEventName } from './wechat.js'
 import { ServiceIdentity } from './ping.js'
 import { JwksResponse } from './tokens.js'
 import {
@@ -33,7 +34,8 @@ export const Contracts = {
     passwordLogin: contract(Subjects.auth.passwordLogin, PasswordLoginRequest, LoginResponse),
     totpEnroll: contract(Subjects.auth.totpEnroll, Empty, TotpEnrollResponse),
     totpVerify: contract(Subjects.auth.totpVerify, TotpVerifyRequest, TotpVerifyResponse),
-    bindPhone: contract(Subjects.auth.bindPhone, BindPhoneRequest, BindPhoneResponse)
+    bindPhone: contract(Subjects.auth.bindPhone, BindPhoneRequest, BindPhoneResponse),
+    wechatPush: rawContract(Subjects.auth.wechatPush, WechatPushReply)
   },
   user: {
     ping: pingContract('user'),
@@ -67,5 +69,7 @@ function event<S extends EventContract['schema']> (subject: string, schema: S): 
 export const Events = {
   userCreated: event(EventSubjects.userCreated, UserCreatedEvent),
   paymentSucceeded: event(EventSubjects.paymentSucceeded, PaymentSucceededEvent),
-  paymentRefunded: event(EventSubjects.paymentRefunded, PaymentRefundedEvent)
+  paymentRefunded: event(EventSubjects.paymentRefunded, PaymentRefundedEvent),
+  /** One message push, `events.wechat.<event>` (consumers filter on the event they handle). */
+  wechatPush: (wechatEvent: string) => event(wechatPushSubject(wechatPushEventName(wechatEvent)), WechatPushEvent)
 } as const
