@@ -13,7 +13,8 @@ import {
 } from './user.js'
 import {
   CreateOrderReply, CreateOrderRequest, GetOrderRequest, ListOrdersRequest, NotifyReply, Order, OrderPage,
-  PaymentRefundedEvent, PaymentSucceededEvent, ProductList, RefundOrderReply, RefundOrderRequest
+  PaymentRefundedEvent, PaymentSettledEvent, PaymentShippedEvent, PaymentShippingOverdueEvent, PaymentSucceededEvent,
+  ProductList, RefundOrderReply, RefundOrderRequest, ShipOrderReply, ShipOrderRequest
 } from './payment.js'
 
 /** `<service>.ping`: the service's name and version; the gateway's /v1/ping fans out to it. */
@@ -57,6 +58,7 @@ export const Contracts = {
     listOrders: contract(Subjects.payment.listOrders, ListOrdersRequest, OrderPage),
     getOrder: contract(Subjects.payment.getOrder, GetOrderRequest, Order),
     refundOrder: contract(Subjects.payment.refundOrder, RefundOrderRequest, RefundOrderReply),
+    shipOrder: contract(Subjects.payment.shipOrder, ShipOrderRequest, ShipOrderReply),
     wechatNotify: rawContract(Subjects.payment.wechatNotify, NotifyReply)
   }
 } as const
@@ -70,6 +72,9 @@ export const Events = {
   userCreated: event(EventSubjects.userCreated, UserCreatedEvent),
   paymentSucceeded: event(EventSubjects.paymentSucceeded, PaymentSucceededEvent),
   paymentRefunded: event(EventSubjects.paymentRefunded, PaymentRefundedEvent),
+  paymentShipped: event(EventSubjects.paymentShipped, PaymentShippedEvent),
+  paymentSettled: event(EventSubjects.paymentSettled, PaymentSettledEvent),
+  paymentShippingOverdue: event(EventSubjects.paymentShippingOverdue, PaymentShippingOverdueEvent),
   /** One message push, `events.wechat.<event>` (consumers filter on the event they handle). */
   wechatPush: (wechatEvent: string) => event(wechatPushSubject(wechatPushEventName(wechatEvent)), WechatPushEvent)
 } as const

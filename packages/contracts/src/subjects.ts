@@ -33,6 +33,8 @@ export const Subjects = {
     listOrders: 'payment.listOrders',
     getOrder: 'payment.getOrder',
     refundOrder: 'payment.refundOrder',
+    /** Internal (staff): report a physical order's shipping to WeChat. */
+    shipOrder: 'payment.shipOrder',
     /** A WeChat Pay notification: raw body bytes and the Wechatpay-* headers, untouched. */
     wechatNotify: 'payment.wechatNotify'
   }
@@ -49,6 +51,9 @@ export const EventSubjects = {
   userCreated: 'events.user.created',
   paymentSucceeded: 'events.payment.succeeded',
   paymentRefunded: 'events.payment.refunded',
+  paymentShipped: 'events.payment.shipped',
+  paymentSettled: 'events.payment.settled',
+  paymentShippingOverdue: 'events.payment.shipping_overdue',
   /** `events.wechat.<event>`: every push of the mini-program's message push; auth publishes them. */
   wechatPushes: 'events.wechat.>'
 } as const

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { connect, headers, nkeyAuthenticator } from '@nats-io/transport-node'
-import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
 import { Svcm } from '@nats-io/services'
 import { EventSubjects, REVOCATION_BUCKET, Subjects, prefixedName, wechatPushSubject } from '@wxmp/contracts'
@@ -142,6 +142,18 @@ t.test('a private server with the rendered config proves each line', async (t) =
     }
     const jsm = await jetstreamManager(nc.user)
     t.equal((await jsm.streams.info(stream)).state.messages, 3, 'exactly the three permitted events are stored')
+
+    // The shipping pushes reach payment through its own durable consumer; nobody else can create or read it.
+    const consumer = { durable_name: 'payment-shipping', ack_policy: AckPolicy.Explicit, filter_subject: prefix + 'events.wechat.>' }
+    for (const id of ['user', 'auth', 'gateway'] as const) {
+      t.equal(await outcome(jetstreamManager(nc[id]).then(async (m) => await m.consumers.add(stream, consumer))), 'refused', `${id} cannot create payment's consumer`)
+    }
+    const pjsm = await jetstreamManager(nc.payment)
+    t.equal(await outcome(pjsm.consumers.add(stream, consumer)), 'ok', 'payment creates its consumer')
+    const got = await (await jetstream(nc.payment).consumers.get(stream, 'payment-shipping')).next({ expires: 5000 })
+    t.equal(got?.subject, prefix + pushEvent, 'payment reads the push through it')
+    got?.ack()
+    t.equal(await outcome(jetstream(nc.user).consumers.get(stream, 'payment-shipping').then(async (c) => await c.next({ expires: 2000 }))), 'refused', 'user cannot read through it')
   })
 
   t.test('monitoring discovers services over $SRV; nobody else can', async (t) => {
