@@ -83,3 +83,33 @@ t.test('an upload whose answer is lost is resolved by get_order, and the platfor
   t.equal((await h.sim_('/sim/stats')).calls.upload_shipping_info, 1, 'and one upload call in all')
   t.equal((await h.payment.app.reconciler.runOnce()).shipped, 0, 'nothing left to report')
 })
+
+t.test('trade_manage_remind_shipping flags an unshipped physical order once, with events.payment.shipping_overdue', async (t) => {
+  const h = await buildPayment(t)
+  await withPushes(t, h)
+  const { userId, orderId, transactionId } = await paidOrder(h, 'latte')
+  t.equal(await reach(h, userId, orderId, 'PAID'), 'PAID')
+  t.match(await h.sim_('/sim/remind-shipping', { transactionId }), { http: 200 })
+  const [overdue] = await h.events(EventSubjects.paymentShippingOverdue)
+  t.match(overdue, { orderId, transactionId, cause: 'remind_shipping' })
+  const paidAt = (await h.row(orderId)).paid_at as Date
+  t.equal(overdue?.deadline, new Date(paidAt.getTime() + 48 * 3600_000).toISOString(), 'the deadline is 48 h after payment')
+
+  // Our own 48 h clock reaching the same order later flags nothing more.
+  await h.payment.app.pg.query("UPDATE orders SET paid_at = now() - interval '40 hours' WHERE id = $1", [orderId])
+  await h.payment.app.reconciler.runOnce()
+  t.equal((await h.payment.app.pg.query("SELECT count(*)::int AS n FROM outbox WHERE subject LIKE '%shipping_overdue'")).rows[0]?.n, 1, 'one overdue event')
+  t.equal(await status(h, userId, orderId), 'PAID', 'the order itself is unchanged')
+})
+
+t.test('the 48 h rule: a physical order still unshipped 36 h after payment gets events.payment.shipping_overdue', async (t) => {
+  const h = await buildPayment(t)
+  const { userId, orderId, transactionId } = await paidOrder(h, 'latte')
+  t.equal(await reach(h, userId, orderId, 'PAID'), 'PAID')
+  await h.payment.app.reconciler.runOnce()
+  t.equal((await h.payment.app.pg.query("SELECT count(*)::int AS n FROM outbox WHERE subject LIKE '%shipping_overdue'")).rows[0]?.n, 0, 'not yet: the deadline is far')
+  await h.payment.app.pg.query("UPDATE orders SET paid_at = now() - interval '37 hours' WHERE id = $1", [orderId])
+  await h.payment.app.reconciler.runOnce()
+  const [overdue] = await h.events(EventSubjects.paymentShippingOverdue)
+  t.match(overdue, { orderId, transactionId, cause: 'deadline' })
+})
