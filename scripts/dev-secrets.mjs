@@ -79,6 +79,12 @@ export const natsPublicKey = (seed) => fromSeed(new TextEncoder().encode(seed.tr
 export const dataKey = () => randomBytes(32).toString('base64')
 
 /**
+ * The secrets of the mini-program's message push: the console's Token and 43-character EncodingAESKey.
+ * @returns {{ token: string, encodingAesKey: string }}
+ */
+export const pushSecrets = () => ({ token: alnum(32), encodingAesKey: alnum(43) })
+
+/**
  * Creates every missing file of the local stack's secrets under `dev` and writes `dev.env`; returns its variables.
  * @param {string} [dev]
  * @returns {Promise<Record<string, string>>}
@@ -132,6 +138,7 @@ export async function writeLocalDevSecrets (dev = join(root, '.dev')) {
   const platform = rsaPair(dir, 'wechatpay')
   const apiV3Key = join(dir, 'apiv3-key')
   once(apiV3Key, () => alnum(32))
+  const push = JSON.parse(once(join(dir, 'push.json'), () => JSON.stringify(pushSecrets())))
 
   // One nkey user per identity of the NATS permission matrix (packages/nats/src/permissions.ts): `<identity>.nk`
   // holds the seed, `users.env` the public keys a nats-server config names.
@@ -159,6 +166,14 @@ export async function writeLocalDevSecrets (dev = join(root, '.dev')) {
     WECHATPAY_APIV3_KEY_FILE: apiV3Key,
     WECHATPAY_PUBLIC_KEYS: `${pay.wechatpayPublicKeyId}=${platform.pub}`,
     WECHATPAY_NOTIFY_URL: 'https://localhost:8443/v1/payments/wechat/notify',
+    // auth owns the message push; the simulator pushes to the gateway with the same secrets, in safe mode.
+    WECHAT_PUSH_TOKEN: push.token,
+    WECHAT_PUSH_ENCODING_AES_KEY: push.encodingAesKey,
+    WECHAT_PUSH_MODE: 'safe',
+    SIM_PUSH_URL: 'https://localhost:8443/v1/wechat/push',
+    SIM_PUSH_TOKEN: push.token,
+    SIM_PUSH_ENCODING_AES_KEY: push.encodingAesKey,
+    SIM_PUSH_MODE: 'safe',
     // Only the simulator reads these: it verifies the merchant's signatures and signs as WeChat Pay.
     SIM_MERCHANT_PUBLIC_KEY_FILE: merchant.pub,
     SIM_WECHATPAY_PRIVATE_KEY_FILE: platform.key,

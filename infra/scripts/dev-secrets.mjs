@@ -92,6 +92,7 @@ export async function writeDevSecrets (dir = DEFAULT_DIR) {
     DATABASE_URL: databaseUrl('wxmp_payment'),
     REDIS_URL: redisUrl,
     WECHAT_APPID: ids.appid,
+    WECHAT_SECRET: ids.secret,
     WECHATPAY_MCHID: ids.mchid,
     WECHATPAY_MERCHANT_SERIAL_NO: ids.merchantSerialNo,
     WECHATPAY_PUBLIC_KEYS: `${ids.wechatpayPublicKeyId}=${SECRETS_MOUNT}/wechatpay-public.pem`,

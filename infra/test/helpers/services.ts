@@ -24,7 +24,7 @@ export const EXTERNAL_SECRETS: Record<string, string[]> = {
   'auth-env': ['DATABASE_URL', 'REDIS_URL', 'WECHAT_APPID', 'WECHAT_SECRET', 'AUTH_JWT_PRIVATE_KEY_FILES', 'AUTH_JWT_ACTIVE_KID'],
   'auth-keys': ['data-key'],
   'user-env': ['DATABASE_URL'],
-  'payment-env': ['DATABASE_URL', 'REDIS_URL', 'WECHAT_APPID', 'WECHATPAY_MCHID', 'WECHATPAY_MERCHANT_SERIAL_NO', 'WECHATPAY_PUBLIC_KEYS', 'WECHATPAY_NOTIFY_URL'],
+  'payment-env': ['DATABASE_URL', 'REDIS_URL', 'WECHAT_APPID', 'WECHAT_SECRET', 'WECHATPAY_MCHID', 'WECHATPAY_MERCHANT_SERIAL_NO', 'WECHATPAY_PUBLIC_KEYS', 'WECHATPAY_NOTIFY_URL'],
   'payment-keys': ['merchant-key.pem', 'apiv3-key'],
   // NATS: the server's certificate and the public nkey of every identity; each service's seed and the CA.
   'nats-tls': ['tls.crt', 'tls.key', 'ca.crt'],

@@ -1,5 +1,6 @@
 import { Empty, contract, rawContract, type EventContract } from './contract.js'
-import { EventSubjects, Subjects } from './subjects.js'
+import { EventSubjects, Subjects, wechatPushSubject } from './subjects.js'
+import { WechatPushEvent, WechatPushReply, wechatPushEventName } from './wechat.js'
 import { ServiceIdentity } from './ping.js'
 import { JwksResponse } from './tokens.js'
 import {
@@ -12,7 +13,8 @@ import {
 } from './user.js'
 import {
   CreateOrderReply, CreateOrderRequest, GetOrderRequest, ListOrdersRequest, NotifyReply, Order, OrderPage,
-  PaymentRefundedEvent, PaymentSucceededEvent, ProductList, RefundOrderReply, RefundOrderRequest
+  PaymentRefundedEvent, PaymentSettledEvent, PaymentShippedEvent, PaymentShippingOverdueEvent, PaymentSucceededEvent,
+  ProductList, RefundOrderReply, RefundOrderRequest, ShipOrderReply, ShipOrderRequest
 } from './payment.js'
 
 /** `<service>.ping`: the service's name and version; the gateway's /v1/ping fans out to it. */
@@ -33,7 +35,8 @@ export const Contracts = {
     passwordLogin: contract(Subjects.auth.passwordLogin, PasswordLoginRequest, LoginResponse),
     totpEnroll: contract(Subjects.auth.totpEnroll, Empty, TotpEnrollResponse),
     totpVerify: contract(Subjects.auth.totpVerify, TotpVerifyRequest, TotpVerifyResponse),
-    bindPhone: contract(Subjects.auth.bindPhone, BindPhoneRequest, BindPhoneResponse)
+    bindPhone: contract(Subjects.auth.bindPhone, BindPhoneRequest, BindPhoneResponse),
+    wechatPush: rawContract(Subjects.auth.wechatPush, WechatPushReply)
   },
   user: {
     ping: pingContract('user'),
@@ -55,6 +58,7 @@ export const Contracts = {
     listOrders: contract(Subjects.payment.listOrders, ListOrdersRequest, OrderPage),
     getOrder: contract(Subjects.payment.getOrder, GetOrderRequest, Order),
     refundOrder: contract(Subjects.payment.refundOrder, RefundOrderRequest, RefundOrderReply),
+    shipOrder: contract(Subjects.payment.shipOrder, ShipOrderRequest, ShipOrderReply),
     wechatNotify: rawContract(Subjects.payment.wechatNotify, NotifyReply)
   }
 } as const
@@ -67,5 +71,10 @@ function event<S extends EventContract['schema']> (subject: string, schema: S): 
 export const Events = {
   userCreated: event(EventSubjects.userCreated, UserCreatedEvent),
   paymentSucceeded: event(EventSubjects.paymentSucceeded, PaymentSucceededEvent),
-  paymentRefunded: event(EventSubjects.paymentRefunded, PaymentRefundedEvent)
+  paymentRefunded: event(EventSubjects.paymentRefunded, PaymentRefundedEvent),
+  paymentShipped: event(EventSubjects.paymentShipped, PaymentShippedEvent),
+  paymentSettled: event(EventSubjects.paymentSettled, PaymentSettledEvent),
+  paymentShippingOverdue: event(EventSubjects.paymentShippingOverdue, PaymentShippingOverdueEvent),
+  /** One message push, `events.wechat.<event>` (consumers filter on the event they handle). */
+  wechatPush: (wechatEvent: string) => event(wechatPushSubject(wechatPushEventName(wechatEvent)), WechatPushEvent)
 } as const

@@ -30,7 +30,13 @@ export const OrderStatus = Type.Union([
   Type.Literal('REFUNDING'),
   Type.Literal('REFUNDED'),
   Type.Literal('PARTIALLY_REFUNDED'),
-  Type.Literal('CLOSED')
+  Type.Literal('CLOSED'),
+  /** Shipping reported to WeChat's order shipping management; the buyer's money is still frozen. */
+  Type.Literal('SHIPPED'),
+  /** The buyer (or the platform) confirmed receipt. */
+  Type.Literal('CONFIRMED'),
+  /** The platform settled the payment to the merchant. */
+  Type.Literal('SETTLED')
 ])
 export type OrderStatus = Static<typeof OrderStatus>
 
@@ -182,3 +188,65 @@ export const PaymentRefundedEvent = Type.Object({
   refundedAt: Time
 })
 export type PaymentRefundedEvent = Static<typeof PaymentRefundedEvent>
+
+/** How a product reaches the buyer; the logistics_type reported to WeChat follows from it. */
+export const Delivery = Type.Union([Type.Literal('express'), Type.Literal('same-city'), Type.Literal('virtual'), Type.Literal('pickup')])
+export type Delivery = Static<typeof Delivery>
+
+/** payment.shipOrder (internal: staff ship a physical order): reports it to WeChat with carrier and tracking number. */
+export const ShipOrderRequest = Type.Object({
+  orderId: Type.String({ format: 'uuid' }),
+  /** Carrier id from WeChat's get_delivery_list (SF, YTO...); required for express. */
+  expressCompany: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  /** Required for express; 1-128 bytes. */
+  trackingNo: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  /** The receiver's phone, masked (138****8000); SF Express requires it. */
+  receiverContact: Type.Optional(Type.String({ maxLength: 32 }))
+}, { additionalProperties: false })
+export type ShipOrderRequest = Static<typeof ShipOrderRequest>
+
+/** The shipment of an order as reported (or still being reported) to WeChat. */
+export const ShipOrderReply = Type.Object({
+  orderId: Type.String({ format: 'uuid' }),
+  /** `reported` once the platform has it; `pending` while an upload is due or its answer is being confirmed. */
+  shipment: Type.Union([Type.Literal('reported'), Type.Literal('pending')]),
+  order: Order
+})
+export type ShipOrderReply = Static<typeof ShipOrderReply>
+
+/** events.payment.shipped: an order's shipping reached WeChat's order shipping management. Once per order. */
+export const PaymentShippedEvent = Type.Object({
+  id: Type.String({ description: 'Event id, also the Nats-Msg-Id' }),
+  orderId: Type.String({ format: 'uuid' }),
+  userId: Type.String({ format: 'uuid' }),
+  outTradeNo: Type.String(),
+  transactionId: Type.String(),
+  logisticsType: Type.Integer({ minimum: 1, maximum: 4, description: '1 express, 2 same-city, 3 virtual, 4 pickup' }),
+  shippedAt: Time
+})
+export type PaymentShippedEvent = Static<typeof PaymentShippedEvent>
+
+/** events.payment.settled: WeChat settled the payment to the merchant (the money is no longer frozen). Once per order. */
+export const PaymentSettledEvent = Type.Object({
+  id: Type.String({ description: 'Event id, also the Nats-Msg-Id' }),
+  orderId: Type.String({ format: 'uuid' }),
+  userId: Type.String({ format: 'uuid' }),
+  outTradeNo: Type.String(),
+  transactionId: Type.String(),
+  amount: Fen,
+  settledAt: Time
+})
+export type PaymentSettledEvent = Static<typeof PaymentSettledEvent>
+
+/** events.payment.shipping_overdue: a paid physical order is not reported and its 48 h shipping deadline is near. */
+export const PaymentShippingOverdueEvent = Type.Object({
+  id: Type.String({ description: 'Event id, also the Nats-Msg-Id' }),
+  orderId: Type.String({ format: 'uuid' }),
+  outTradeNo: Type.String(),
+  transactionId: Type.String(),
+  /** When WeChat's 48-hour rule is broken. */
+  deadline: Time,
+  /** `remind_shipping` (WeChat's push) or `deadline` (our own clock). */
+  cause: Type.String()
+})
+export type PaymentShippingOverdueEvent = Static<typeof PaymentShippingOverdueEvent>

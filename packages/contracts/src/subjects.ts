@@ -11,7 +11,9 @@ export const Subjects = {
     passwordLogin: 'auth.passwordLogin',
     totpEnroll: 'auth.totpEnroll',
     totpVerify: 'auth.totpVerify',
-    bindPhone: 'auth.bindPhone'
+    bindPhone: 'auth.bindPhone',
+    /** WeChat's message push: the raw body, and the query string and method in headers, untouched. */
+    wechatPush: 'auth.wechatPush'
   },
   user: {
     ping: 'user.ping',
@@ -31,6 +33,8 @@ export const Subjects = {
     listOrders: 'payment.listOrders',
     getOrder: 'payment.getOrder',
     refundOrder: 'payment.refundOrder',
+    /** Internal (staff): report a physical order's shipping to WeChat. */
+    shipOrder: 'payment.shipOrder',
     /** A WeChat Pay notification: raw body bytes and the Wechatpay-* headers, untouched. */
     wechatNotify: 'payment.wechatNotify'
   }
@@ -46,5 +50,15 @@ export const EVENTS_STREAM = { name: 'EVENTS', subjects: 'events.>' } as const
 export const EventSubjects = {
   userCreated: 'events.user.created',
   paymentSucceeded: 'events.payment.succeeded',
-  paymentRefunded: 'events.payment.refunded'
+  paymentRefunded: 'events.payment.refunded',
+  paymentShipped: 'events.payment.shipped',
+  paymentSettled: 'events.payment.settled',
+  paymentShippingOverdue: 'events.payment.shipping_overdue',
+  /** `events.wechat.<event>`: every push of the mini-program's message push; auth publishes them. */
+  wechatPushes: 'events.wechat.>'
 } as const
+
+/** The subject of one message push event: `events.wechat.<event>`. */
+export function wechatPushSubject (eventName: string): string {
+  return `events.wechat.${eventName}`
+}

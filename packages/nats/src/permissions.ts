@@ -40,8 +40,24 @@ export function servingIdentity (subject: string): ServingIdentity {
   return domain
 }
 
-/** Services that publish domain events, each only under `events.<its domain>.>`. */
-export const EVENT_PUBLISHERS: readonly ServingIdentity[] = ['user', 'payment']
+/**
+ * Services that publish events, each only under the event domains listed here: its own, and for auth `wechat`,
+ * since auth owns the message push token and key and publishes each verified push as `events.wechat.<event>`.
+ */
+export const EVENT_DOMAINS: Readonly<Partial<Record<ServingIdentity, readonly string[]>>> = {
+  user: ['user'],
+  payment: ['payment'],
+  auth: ['wechat']
+}
+export const EVENT_PUBLISHERS = Object.keys(EVENT_DOMAINS) as readonly ServingIdentity[]
+
+/**
+ * Durable consumers of the EVENTS stream, each bound to the one identity that creates and reads it (payment acts on
+ * the shipping pushes auth publishes). The durable name is fixed, so no identity can read through another's consumer.
+ */
+export const EVENT_CONSUMERS = [
+  { identity: 'payment', durable: 'payment-shipping' }
+] as const satisfies ReadonlyArray<{ identity: NatsIdentity, durable: string }>
 
 /** JetStream KV buckets: the one identity that writes each, and those that may only read or watch it. */
 export const BUCKETS = [
@@ -98,7 +114,18 @@ export function permissionsFor (identity: NatsIdentity, prefix: string): NatsPer
     // stream that exists with the same config is a no-op, and no one may update, purge or delete it.
     const stream = prefixedName(prefix, EVENTS_STREAM.name)
     for (const s of streamApi(stream, ['INFO', 'CREATE'])) publish.add(s)
-    publish.add(`${prefix}events.${identity}.>`)
+    for (const domain of EVENT_DOMAINS[identity as ServingIdentity] ?? []) publish.add(`${prefix}events.${domain}.>`)
+  }
+
+  for (const c of EVENT_CONSUMERS) {
+    if (c.identity !== identity) continue
+    const stream = prefixedName(prefix, EVENTS_STREAM.name)
+    publish.add(`$JS.API.CONSUMER.INFO.${stream}.${c.durable}`)
+    publish.add(`$JS.API.CONSUMER.CREATE.${stream}.${c.durable}`)
+    publish.add(`$JS.API.CONSUMER.CREATE.${stream}.${c.durable}.>`)
+    publish.add(`$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${c.durable}`)
+    publish.add(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${c.durable}`)
+    publish.add(`$JS.ACK.${stream}.${c.durable}.>`)
   }
 
   for (const bucket of BUCKETS) {

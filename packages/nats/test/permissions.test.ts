@@ -1,9 +1,9 @@
 import t from 'tap'
 import { connect, headers, nkeyAuthenticator } from '@nats-io/transport-node'
-import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
 import { Svcm } from '@nats-io/services'
-import { EventSubjects, REVOCATION_BUCKET, Subjects, prefixedName } from '@wxmp/contracts'
+import { EventSubjects, REVOCATION_BUCKET, Subjects, prefixedName, wechatPushSubject } from '@wxmp/contracts'
 import { createLogger } from '@wxmp/core'
 import { CALLERS, NATS_IDENTITIES, NatsService, createNkeyUser, ensureEventsStream, eventsStreamName, inboxPrefix, openRevocationBucket, permissionsFor, servingIdentity, type NatsIdentity } from '../src/index.js'
 import { matrixServer, outcome, subscribeOutcome, until } from './helpers/matrix-server.js'
@@ -119,15 +119,21 @@ t.test('a private server with the rendered config proves each line', async (t) =
   t.test('each service publishes only its own events', async (t) => {
     await ensureEventsStream(nc.user, prefix, { replicas: 1 })
     await ensureEventsStream(nc.payment, prefix, { replicas: 1 })
+    await ensureEventsStream(nc.auth, prefix, { replicas: 1 })
     const js = (id: NatsIdentity) => jetstream(nc[id])
     const publish = (id: NatsIdentity, subject: string) => js(id).publish(prefix + subject, '{}', { msgID: `${id}-${subject}`, timeout: 5000 })
     t.equal(await outcome(publish('user', EventSubjects.userCreated)), 'ok', 'user publishes events.user.*')
     t.equal(await outcome(publish('payment', EventSubjects.paymentSucceeded)), 'ok', 'payment publishes events.payment.*')
     t.equal(await outcome(publish('user', EventSubjects.paymentSucceeded)), 'refused', 'user cannot forge a payment event')
     t.equal(await outcome(publish('payment', EventSubjects.userCreated)), 'refused', 'payment cannot forge a user event')
-    for (const id of ['gateway', 'auth', 'monitoring'] as const) {
-      for (const subject of Object.values(EventSubjects)) t.equal(await outcome(publish(id, subject)), 'refused', `${id} cannot publish ${subject}`)
+    const pushEvent = wechatPushSubject('trade_manage_order_settlement')
+    t.equal(await outcome(publish('auth', pushEvent)), 'ok', 'auth publishes the message push events.wechat.*')
+    for (const id of ['user', 'payment'] as const) t.equal(await outcome(publish(id, pushEvent)), 'refused', `${id} cannot forge a message push`)
+    const domainEvents = [EventSubjects.userCreated, EventSubjects.paymentSucceeded, EventSubjects.paymentRefunded]
+    for (const id of ['gateway', 'monitoring'] as const) {
+      for (const subject of [...domainEvents, pushEvent]) t.equal(await outcome(publish(id, subject)), 'refused', `${id} cannot publish ${subject}`)
     }
+    for (const subject of domainEvents) t.equal(await outcome(publish('auth', subject)), 'refused', `auth cannot publish ${subject}`)
     const stream = eventsStreamName(prefix)
     for (const id of NATS_IDENTITIES) {
       for (const op of ['PURGE', 'DELETE', 'UPDATE']) {
@@ -135,7 +141,19 @@ t.test('a private server with the rendered config proves each line', async (t) =
       }
     }
     const jsm = await jetstreamManager(nc.user)
-    t.equal((await jsm.streams.info(stream)).state.messages, 2, 'exactly the two permitted events are stored')
+    t.equal((await jsm.streams.info(stream)).state.messages, 3, 'exactly the three permitted events are stored')
+
+    // The shipping pushes reach payment through its own durable consumer; nobody else can create or read it.
+    const consumer = { durable_name: 'payment-shipping', ack_policy: AckPolicy.Explicit, filter_subject: prefix + 'events.wechat.>' }
+    for (const id of ['user', 'auth', 'gateway'] as const) {
+      t.equal(await outcome(jetstreamManager(nc[id]).then(async (m) => await m.consumers.add(stream, consumer))), 'refused', `${id} cannot create payment's consumer`)
+    }
+    const pjsm = await jetstreamManager(nc.payment)
+    t.equal(await outcome(pjsm.consumers.add(stream, consumer)), 'ok', 'payment creates its consumer')
+    const got = await (await jetstream(nc.payment).consumers.get(stream, 'payment-shipping')).next({ expires: 5000 })
+    t.equal(got?.subject, prefix + pushEvent, 'payment reads the push through it')
+    got?.ack()
+    t.equal(await outcome(jetstream(nc.user).consumers.get(stream, 'payment-shipping').then(async (c) => await c.next({ expires: 2000 }))), 'refused', 'user cannot read through it')
   })
 
   t.test('monitoring discovers services over $SRV; nobody else can', async (t) => {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { packageInfo } from '@wxmp/core'
 import { REVOCATION_BUCKET } from '@wxmp/contracts'
 import { serviceBase } from '@wxmp/service'
-import { miniProgramClientFromConfig } from '@wxmp/wechat'
+import { miniProgramClientFromConfig, pushCodecFromConfig } from '@wxmp/wechat'
 import type { Config } from './config.js'
 import { DataBox } from './domain/data-box.js'
 import { Lockout } from './domain/lockout.js'
@@ -14,15 +14,19 @@ import { Sessions } from './domain/sessions.js'
 import { SigningKeys } from './domain/signing-keys.js'
 import { Totp } from './domain/totp.js'
 import { WechatLogin } from './domain/wechat-login.js'
-import { authEndpoints } from './handlers/auth.js'
+import { PushReceiver } from './domain/push-receiver.js'
+import { authEndpoints, pushEndpoint } from './handlers/auth.js'
 
 export const SERVICE = { name: 'auth', version: packageInfo(import.meta.url).version }
 const migrationsDir = fileURLToPath(new URL('../src/db/migrations', import.meta.url))
 
-/** The auth service: wx.login, tokens and sessions, passwords, TOTP, phone binding; served over NATS. */
+/**
+ * The auth service: wx.login, tokens and sessions, passwords, TOTP, phone binding, and the mini-program's message
+ * push (published as events.wechat.<event>); served over NATS.
+ */
 export default async function app (fastify: FastifyInstance, opts: { config: Config }): Promise<void> {
   const { config } = opts
-  await fastify.register(serviceBase, { service: SERVICE, config, migrationsDir, useRedis: true })
+  await fastify.register(serviceBase, { service: SERVICE, config, migrationsDir, useRedis: true, useOutbox: true })
 
   const log = fastify.log
   const keys = await SigningKeys.fromFiles(config.AUTH_JWT_PRIVATE_KEY_FILES, config.AUTH_JWT_ACTIVE_KID)
@@ -45,6 +49,11 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   const passwords = new Passwords(fastify.pg.pool, lockout, totp, config.BCRYPT_COST)
 
   fastify.natsServe(...authEndpoints({ keys, sessions, wechatLogin, passwords, totp, nats: fastify.natsClient, phoneOf: async (code) => await wechat.getPhoneNumber(code) }))
+  if (config.WECHAT_PUSH_TOKEN !== '') {
+    fastify.natsServe(pushEndpoint(new PushReceiver(fastify.pg.pool, pushCodecFromConfig(config))))
+  } else {
+    log.warn('WECHAT_PUSH_TOKEN is empty: no message push receiver, so shipping reminders and settlements are not heard')
+  }
   // If NATS lost the bucket, gateways must still learn about recent logouts; in the background, so an
   // unavailable bucket delays nothing else and fails nothing.
   const republisher = new Republisher({ republish: async () => await sessions.republishRecent(REVOCATION_BUCKET.ttlMs), log })

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { serviceConfigSchema } from '@wxmp/service'
-import { wechatConfigProperties } from '@wxmp/wechat'
+import { wechatConfigProperties, wechatPushConfigProperties } from '@wxmp/wechat'
 
 /** Every setting of the auth service, read from the environment; see README.md for each variable. */
 export const ConfigSchema = serviceConfigSchema({
@@ -16,6 +16,9 @@ export const ConfigSchema = serviceConfigSchema({
   AUTH_DATA_KEY_FILE: Type.String({ minLength: 1, description: 'File with a base64 32-byte AES key that encrypts session_key and TOTP secrets at rest.' }),
   // The mini-program settings are @wxmp/wechat's own, so the client honours every one it documents (WECHAT_TIMEOUT_MS).
   ...wechatConfigProperties,
+  // auth owns the message push URL (the Token and EncodingAESKey with it); an empty Token serves no push receiver.
+  ...wechatPushConfigProperties,
+  WECHAT_PUSH_TOKEN: Type.String({ default: '', pattern: '^([A-Za-z0-9]{3,32})?$', description: 'The message push Token set in the mini-program console; empty: no push receiver (auth.wechatPush is not served).' }),
   SESSION_TTL_DAYS: Type.Integer({ default: 30, minimum: 1, maximum: 365, description: 'Absolute lifetime of a session and its refresh tokens.' }),
   REFRESH_REUSE_GRACE_SECONDS: Type.Integer({ default: 5, minimum: 0, maximum: 60, description: 'How long the immediately previous refresh token still rotates (two tabs refreshing at once).' }),
   SESSION_KEY_TTL_SECONDS: Type.Integer({ default: 3 * 24 * 3600, minimum: 60, description: 'How long the encrypted session_key is kept in Redis after a login.' }),

@@ -18,6 +18,7 @@ import authRoutes from './routes/auth.js'
 import userRoutes from './routes/users.js'
 import paymentRoutes from './routes/payments.js'
 import wechatNotifyRoutes from './routes/wechat-notify.js'
+import wechatPushRoutes from './routes/wechat-push.js'
 
 export const SERVICE = { name: 'gateway', version: packageInfo(import.meta.url).version }
 
@@ -57,6 +58,7 @@ export default async function app (fastify: FastifyInstance, opts: GatewayOption
 
   await fastify.register(pingRoutes, { gateway: SERVICE })
   await fastify.register(wechatNotifyRoutes)
+  await fastify.register(wechatPushRoutes)
   await fastify.register(authRoutes)
   await fastify.register(userRoutes)
   await fastify.register(paymentRoutes)

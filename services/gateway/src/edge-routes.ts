@@ -10,7 +10,7 @@ import type { Config } from './config.js'
 export type AuthMode = 'public' | 'optional' | 'required'
 
 /** Per-IP limit classes; every authenticated request also counts against its user's `RATE_LIMIT_USER_MAX`. */
-export type LimitClass = 'default' | 'login' | 'refresh' | 'phone' | 'notify' | 'none'
+export type LimitClass = 'default' | 'login' | 'refresh' | 'phone' | 'notify' | 'push' | 'none'
 
 /** The edge policy of one route. */
 export interface EdgeRoute {
@@ -55,6 +55,9 @@ export const EDGE_ROUTES = {
   'GET /v1/payments/orders/:id': { auth: 'required', limit: 'default' },
   'POST /v1/payments/orders/:id/refunds': { auth: 'required', limit: 'default', bodyLimit: 4096, timeoutMs: 10000 },
   'POST /v1/payments/wechat/notify': { auth: 'public', limit: 'notify', bodyLimit: 65536, timeoutMs: 10000 },
+  // WeChat waits 5 s for a push's answer, then retries: answering later only earns a duplicate.
+  'GET /v1/wechat/push': { auth: 'public', limit: 'push', bodyLimit: 1024, timeoutMs: 4000 },
+  'POST /v1/wechat/push': { auth: 'public', limit: 'push', bodyLimit: 65536, timeoutMs: 4000 },
 
   'GET /v1/ping': { auth: 'public', limit: 'default' },
   'GET /healthz': { auth: 'public', limit: 'none' },
@@ -104,6 +107,7 @@ export function limitsOf (config: Config): Record<Exclude<LimitClass, 'none'> | 
     refresh: s(config.RATE_LIMIT_REFRESH_MAX),
     phone: s(config.RATE_LIMIT_PHONE_MAX),
     notify: s(config.RATE_LIMIT_NOTIFY_MAX),
+    push: s(config.RATE_LIMIT_PUSH_MAX),
     user: s(config.RATE_LIMIT_USER_MAX)
   }
 }

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { fileURLToPath } from 'node:url'
-import { packageInfo } from '@wxmp/core'
+import { observedGauge, packageInfo } from '@wxmp/core'
 import { serviceBase } from '@wxmp/service'
-import { wechatPayClientFromConfig } from '@wxmp/wechat'
+import { miniProgramClientFromConfig, shippingClientFromConfig, wechatPayClientFromConfig } from '@wxmp/wechat'
 import type { Config } from './config.js'
 import { Catalog } from './domain/catalog.js'
 import { Checkout } from './domain/checkout.js'
@@ -13,6 +13,8 @@ import { OrderQueries } from './domain/orders.js'
 import { Payers } from './domain/payers.js'
 import { Reconciler } from './domain/reconciler.js'
 import { Refunds } from './domain/refunds.js'
+import { Shipping } from './domain/shipping.js'
+import { ShippingEvents } from './domain/shipping-events.js'
 import { paymentEndpoints } from './handlers/payments.js'
 
 export const SERVICE = { name: 'payment', version: packageInfo(import.meta.url).version }
@@ -31,7 +33,7 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   // Key files are read and checked first: a bad one stops the boot naming its variable, before any connection.
   const log = fastify.log
   const wechat = wechatPayClientFromConfig(config, { log })
-  await fastify.register(serviceBase, { service: SERVICE, config, migrationsDir, useRedis: false, useOutbox: true })
+  await fastify.register(serviceBase, { service: SERVICE, config, migrationsDir, useRedis: true, useOutbox: true })
 
   const pool = fastify.pg.pool
   const ledger = new Ledger(log)
@@ -47,17 +49,48 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
     leaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS
   })
   const refunds = new Refunds({ pool, keys, ledger, wechat })
-  const settlement = new Settlement({ pool, ledger, wechat, merchant: { appid: config.WECHAT_APPID, mchid: config.WECHATPAY_MCHID } })
-  const reconciler = new Reconciler({ pool, wechat, ledger, settlement, refunds, keys, log: fastify.log.child({ component: 'reconciler' }) }, {
+  const merchant = { appid: config.WECHAT_APPID, mchid: config.WECHATPAY_MCHID }
+  // The server access_token through stable_token, cached in this service's Redis: several holders do not invalidate
+  // each other's token.
+  const miniProgram = miniProgramClientFromConfig(config, { redis: fastify.redis, log })
+  const shippingClient = shippingClientFromConfig(config, { miniProgram, log })
+  const shippingEvents = new ShippingEvents({ pool, ledger, log: log.child({ component: 'shipping-events' }), deadlineMarginHours: config.SHIPPING_OVERDUE_MARGIN_HOURS })
+  const shipping = new Shipping({ pool, ledger, client: shippingClient, merchant, retryAfterSeconds: config.SHIPPING_RETRY_SECONDS })
+  const settlement = new Settlement({
+    pool,
+    ledger,
+    wechat,
+    merchant,
+    afterPaid: (orderId, plog, trace) => {
+      void shipping.afterPaid(orderId, plog, trace).catch((err: unknown) => { plog.error({ err, orderId }, 'shipping report after payment failed; the reconciler retries it') })
+    }
+  })
+  const reconciler = new Reconciler({ pool, wechat, ledger, settlement, refunds, keys, shipping, shippingEvents, log: fastify.log.child({ component: 'reconciler' }) }, {
     intervalMs: config.RECONCILE_INTERVAL_MS,
     afterSeconds: config.RECONCILE_AFTER_SECONDS,
     batch: config.RECONCILE_BATCH,
-    keyTtlHours: config.IDEMPOTENCY_KEY_TTL_HOURS
+    keyTtlHours: config.IDEMPOTENCY_KEY_TTL_HOURS,
+    shippingAfterSeconds: config.SHIPPING_REPORT_AFTER_SECONDS
   })
   fastify.decorate('reconciler', reconciler)
 
-  fastify.natsServe(...paymentEndpoints({ catalog, checkout, orders: new OrderQueries(pool), refunds, settlement }))
-  fastify.addHook('onReady', async () => { reconciler.start() })
+  fastify.natsServe(...paymentEndpoints({ catalog, checkout, orders: new OrderQueries(pool), refunds, settlement, shipping }))
+  // Whether WeChat manages this mini-program's orders (发货信息管理): reported at boot, never blocking it.
+  let tradeManaged: boolean | undefined
+  observedGauge('payment_wechat_trade_managed', 'Whether WeChat order shipping management covers this mini-program (1), not (0), or is unknown (-1)', [], (g) => {
+    g.set(tradeManaged === undefined ? -1 : tradeManaged ? 1 : 0)
+  })
+  fastify.addHook('onReady', async () => {
+    reconciler.start()
+    shippingEvents.start(fastify.nats, config.NATS_SUBJECT_PREFIX)
+    void shippingClient.isTradeManaged(config.WECHAT_APPID).then((managed) => {
+      tradeManaged = managed
+      log.info({ tradeManaged: managed }, managed ? 'WeChat order shipping management is on: paid orders are reported as shipped' : 'WeChat order shipping management is off for this mini-program')
+    }, (err: unknown) => { log.warn({ err }, 'is_trade_managed could not be read; shipping is reported anyway') })
+  })
   // Before the pool and NATS close: a pass in progress finishes its current order, and no new one starts.
-  fastify.addHook('preClose', async () => { await reconciler.stop() })
+  fastify.addHook('preClose', async () => {
+    await reconciler.stop()
+    await shippingEvents.stop()
+  })
 }

@@ -8,7 +8,8 @@ export const ConfigSchema = serviceConfigSchema({
   databaseUrl: 'postgres://postgres@127.0.0.1:5432/wxmp_payment',
   redisKeyPrefix: 'wxmp:payment:'
 }, {
-  WECHAT_APPID: wechatConfigProperties.WECHAT_APPID,
+  // The server API (shipping management) needs the mini-program's credentials and host too.
+  ...wechatConfigProperties,
   ...wechatPayConfigProperties,
   ORDER_CLOSE_AFTER_SECONDS: Type.Integer({
     default: 1800,
@@ -23,6 +24,18 @@ export const ConfigSchema = serviceConfigSchema({
     description: 'A pending order (or refund) is queried at WeChat Pay once its notification is this late.'
   }),
   RECONCILE_BATCH: Type.Integer({ default: 100, minimum: 1, maximum: 1000, description: 'Orders and refunds looked at per reconciler pass.' }),
+  SHIPPING_REPORT_AFTER_SECONDS: Type.Integer({
+    default: 180,
+    minimum: 0,
+    description: 'A paid virtual order not reported to WeChat\'s shipping management this long after payment is reported by the reconciler.'
+  }),
+  SHIPPING_RETRY_SECONDS: Type.Integer({ default: 30, minimum: 0, description: 'Wait before a shipping report that failed (or whose answer is unknown) is tried again.' }),
+  SHIPPING_OVERDUE_MARGIN_HOURS: Type.Integer({
+    default: 12,
+    minimum: 1,
+    maximum: 47,
+    description: 'events.payment.shipping_overdue is written this long before a paid physical order\'s 48 h shipping deadline.'
+  }),
   IDEMPOTENCY_KEY_TTL_HOURS: Type.Integer({ default: 24, minimum: 24, description: 'How long an Idempotency-Key and its stored response are kept.' }),
   IDEMPOTENCY_LEASE_SECONDS: Type.Integer({
     default: 60,

@@ -49,5 +49,13 @@ export const PaymentErrors = {
   PaymentMismatch: createError<[string]>('PAYMENT_MISMATCH', 'The notification does not match the order: %s', 400, {
     meaning: 'Notify endpoint only: a signed WeChat Pay notification that contradicts the order it names',
     action: 'Nothing changes and the notification is refused; mini-programs never see this code'
+  }),
+  OrderNotShippable: createError<[string]>('ORDER_NOT_SHIPPABLE', 'The order cannot be shipped: %s', 409, {
+    meaning: 'Staff only: the order is not paid, or is virtual goods (reported automatically at payment)',
+    action: 'Reload the order; do not retry'
+  }),
+  ShippingDetailsMissing: createError('SHIPPING_DETAILS_MISSING', 'Express delivery needs the carrier (expressCompany) and the tracking number', 400, {
+    meaning: 'Staff only: an express shipment without its carrier id or tracking number, which WeChat requires',
+    action: 'Send expressCompany (from WeChat\'s carrier list) and trackingNo'
   })
 }

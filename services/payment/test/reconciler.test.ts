@@ -73,7 +73,7 @@ t.test('one replica at a time: a pass does nothing while another holds the recon
   await other.connect()
   t.teardown(async () => { await other.end() })
   await other.query('SELECT pg_advisory_lock($1)', [0x77786d70])
-  t.same(await h.payment.app.reconciler.runOnce(), { ran: false, paid: 0, closed: 0, refundsSettled: 0, keysForgotten: 0 })
+  t.same(await h.payment.app.reconciler.runOnce(), { ran: false, paid: 0, closed: 0, refundsSettled: 0, keysForgotten: 0, shipped: 0 })
   t.equal((await h.row(order.id)).status, 'PENDING')
   await other.query('SELECT pg_advisory_unlock($1)', [0x77786d70])
   t.match(await h.payment.app.reconciler.runOnce(), { ran: true, paid: 1 })

@@ -1,7 +1,8 @@
 import { Errors, businessCounter, maskPhone, publicError } from '@wxmp/core'
-import { Contracts } from '@wxmp/contracts'
+import { Contracts, WECHAT_PUSH_METHOD_HEADER, WECHAT_PUSH_QUERY_HEADER } from '@wxmp/contracts'
 import { endpoint, type HandlerContext, type NatsClient } from '@wxmp/nats'
 import type { Passwords } from '../domain/passwords.js'
+import type { PushReceiver } from '../domain/push-receiver.js'
 import type { Sessions } from '../domain/sessions.js'
 import type { SigningKeys } from '../domain/signing-keys.js'
 import type { Totp } from '../domain/totp.js'
@@ -92,4 +93,13 @@ export function authEndpoints (d: AuthDeps) {
       return { phone: maskPhone(phoneNumber) }
     })
   ]
+}
+
+/** `auth.wechatPush`: the message push the gateway forwards untouched (query string and method in headers). */
+export function pushEndpoint (receiver: PushReceiver) {
+  return endpoint(Contracts.auth.wechatPush, async (raw, ctx) => {
+    const method = ctx.headers?.get(WECHAT_PUSH_METHOD_HEADER) ?? 'POST'
+    const search = ctx.headers?.get(WECHAT_PUSH_QUERY_HEADER) ?? ''
+    return await receiver.receive(method, search, raw, ctx.trace, ctx.log)
+  })
 }

@@ -82,7 +82,8 @@ export const rateLimits = fp(async function rateLimits (app: FastifyInstance, op
       login: hook('login', limits.login),
       refresh: hook('refresh', limits.refresh),
       phone: hook('phone', limits.phone),
-      notify: hook('notify', limits.notify)
+      notify: hook('notify', limits.notify),
+      push: hook('push', limits.push)
     },
     user: userHook(hook('user', limits.user, (req) => req.trace.userId as string)),
     state

@@ -22,17 +22,17 @@ const MIN_PAYABLE_MS = 60_000
  */
 const FIRST_USE = `
 WITH product AS (
-  SELECT id, name, price, price::bigint * $5::int <= 2147483647 AS fits FROM products WHERE id = $4 AND active
+  SELECT id, name, price, delivery, price::bigint * $5::int <= 2147483647 AS fits FROM products WHERE id = $4 AND active
 ), claim AS (
   INSERT INTO idempotency_keys (user_id, key, request_hash, state, locked_until, order_id)
   SELECT $1, $2, $3, 'open', now() + make_interval(secs => $9), $6::uuid FROM product WHERE fits
   ON CONFLICT (user_id, key) DO NOTHING
   RETURNING order_id
 ), placed AS (
-  INSERT INTO orders (id, user_id, out_trade_no, product_id, quantity, unit_price, amount, description, payer_openid, expires_at, next_check_at)
+  INSERT INTO orders (id, user_id, out_trade_no, product_id, quantity, unit_price, amount, description, payer_openid, expires_at, next_check_at, delivery)
   SELECT claim.order_id, $1, $7, p.id, $5::int, p.price, p.price * $5::int,
          CASE WHEN $5::int > 1 THEN p.name || ' ×' || $5::int ELSE p.name END,
-         $8, date_trunc('second', now()) + make_interval(secs => $10), now() + make_interval(secs => $11)
+         $8, date_trunc('second', now()) + make_interval(secs => $10), now() + make_interval(secs => $11), p.delivery
     FROM product p, claim
   RETURNING ${ORDER_COLUMNS}
 ), recorded AS (

@@ -42,6 +42,8 @@ const causeKind = (cause: string): string => cause.split(':')[0] ?? cause
  *
  *   PENDING -> PAID -> REFUNDING -> REFUNDED | PARTIALLY_REFUNDED (-> REFUNDING again for another refund)
  *   PENDING -> CLOSED; REFUNDING -> PAID when its only refund fails
+ *   PAID -> SHIPPED -> CONFIRMED -> SETTLED (WeChat's order shipping management; SHIPPED -> SETTLED when the
+ *   settlement arrives first)
  */
 export class Ledger {
   constructor (private readonly log: Log) {}
@@ -164,6 +166,62 @@ export class Ledger {
         refundedAt: settledAt.toISOString()
       }, { id: eventId('payment.refunded', refund.id), ...(trace === undefined ? {} : { trace }) })
     }
+    return true
+  }
+
+  /** PAID -> SHIPPED once the platform has the shipping, with events.payment.shipped. */
+  async markShipped (client: PoolClient, order: OrderRow, logisticsType: number, cause: string, trace?: TraceContext): Promise<boolean> {
+    const { rows } = await client.query<OrderRow>(
+      `UPDATE orders SET status = 'SHIPPED', updated_at = now() WHERE id = $1 AND status = 'PAID' RETURNING ${ORDER_COLUMNS}`,
+      [order.id]
+    )
+    const shipped = rows[0]
+    if (shipped === undefined) return false
+    await this.record(client, order.id, 'PAID', 'SHIPPED', cause, { logisticsType })
+    await enqueueEvent(client, Events.paymentShipped, {
+      orderId: shipped.id,
+      userId: shipped.user_id,
+      outTradeNo: shipped.out_trade_no,
+      transactionId: shipped.transaction_id ?? '',
+      logisticsType,
+      shippedAt: new Date().toISOString()
+    }, { id: eventId('payment.shipped', order.id), ...(trace === undefined ? {} : { trace }) })
+    Object.assign(order, shipped)
+    return true
+  }
+
+  /** SHIPPED -> CONFIRMED: the buyer (or the platform) confirmed receipt; the money is still frozen until settled. */
+  async markConfirmed (client: PoolClient, order: OrderRow, cause: string, detail?: Record<string, unknown>): Promise<boolean> {
+    const { rows } = await client.query<OrderRow>(
+      `UPDATE orders SET status = 'CONFIRMED', updated_at = now() WHERE id = $1 AND status = 'SHIPPED' RETURNING ${ORDER_COLUMNS}`,
+      [order.id]
+    )
+    if (rows[0] === undefined) return false
+    await this.record(client, order.id, 'SHIPPED', 'CONFIRMED', cause, detail)
+    Object.assign(order, rows[0])
+    return true
+  }
+
+  /** SHIPPED | CONFIRMED -> SETTLED: the platform settled the payment to the merchant, with events.payment.settled. */
+  async markSettled (client: PoolClient, order: OrderRow, settledAt: Date, cause: string, detail?: Record<string, unknown>, trace?: TraceContext): Promise<boolean> {
+    const from = order.status
+    if (from !== 'SHIPPED' && from !== 'CONFIRMED') return false
+    const { rows } = await client.query<OrderRow>(
+      `UPDATE orders SET status = 'SETTLED', updated_at = now() WHERE id = $1 AND status = $2 RETURNING ${ORDER_COLUMNS}`,
+      [order.id, from]
+    )
+    const settled = rows[0]
+    if (settled === undefined) return false
+    await this.record(client, order.id, from, 'SETTLED', cause, detail)
+    await enqueueEvent(client, Events.paymentSettled, {
+      orderId: settled.id,
+      userId: settled.user_id,
+      outTradeNo: settled.out_trade_no,
+      transactionId: settled.transaction_id ?? '',
+      amount: settled.amount,
+      settledAt: settledAt.toISOString()
+    }, { id: eventId('payment.settled', order.id), ...(trace === undefined ? {} : { trace }) })
+    Object.assign(order, settled)
     return true
   }
 }

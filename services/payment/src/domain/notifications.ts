@@ -37,7 +37,14 @@ function headerRecord (headers: MsgHdrs | undefined): Record<string, string> {
  * moved) and changes nothing.
  */
 export class Settlement {
-  constructor (private readonly deps: { pool: Pool, ledger: Ledger, wechat: WechatPayClient, merchant: Merchant }) {}
+  constructor (private readonly deps: {
+    pool: Pool
+    ledger: Ledger
+    wechat: WechatPayClient
+    merchant: Merchant
+    /** Called after an order's PAID commits (virtual goods are reported to shipping management from here). */
+    afterPaid?: (orderId: string, log: Log, trace?: TraceContext) => void
+  }) {}
 
   /**
    * A notification as the gateway relayed it: raw body bytes and Wechatpay-* headers. Answers when it is acted on
@@ -77,6 +84,12 @@ export class Settlement {
    * settled already. A report that contradicts the order is logged and refused.
    */
   async payment (t: Transaction, cause: string, log: Log, trace?: TraceContext, notification?: { id: string, eventType: string }): Promise<boolean> {
+    const paid = await this.paymentInTransaction(t, cause, log, trace, notification)
+    if (paid.orderId !== undefined) this.deps.afterPaid?.(paid.orderId, log, trace)
+    return paid.orderId !== undefined
+  }
+
+  private async paymentInTransaction (t: Transaction, cause: string, log: Log, trace?: TraceContext, notification?: { id: string, eventType: string }): Promise<{ orderId?: string }> {
     return await withTransaction(this.deps.pool, async (client) => {
       const order = await lockOrder(client, { outTradeNo: String(t.out_trade_no) })
       if (order === undefined) {
@@ -96,13 +109,13 @@ export class Settlement {
         }, 'payment report does not match the order; refused')
         throw new PaymentErrors.PaymentMismatch(problems.join(', '))
       }
-      if (notification !== undefined && !(await this.firstSeen(client, notification, order.out_trade_no))) return false
+      if (notification !== undefined && !(await this.firstSeen(client, notification, order.out_trade_no))) return {}
       const paid = await this.deps.ledger.markPaid(client, order, {
         transactionId: t.transaction_id as string,
         ...(t.success_time === undefined ? {} : { successTime: t.success_time })
       }, cause, trace)
       if (paid) log.info({ orderId: order.id, outTradeNo: order.out_trade_no, amount: order.amount, cause }, 'order paid')
-      return paid
+      return paid ? { orderId: order.id } : {}
     })
   }
 

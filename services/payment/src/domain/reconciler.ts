@@ -6,6 +6,8 @@ import type { Ledger } from './ledger.js'
 import { lockOrder, ORDER_COLUMNS, REFUND_COLUMNS, type OrderRow, type RefundRow } from './orders.js'
 import type { Refunds } from './refunds.js'
 import type { Settlement } from './notifications.js'
+import type { Shipping } from './shipping.js'
+import type { ShippingEvents } from './shipping-events.js'
 
 /** One replica at a time: the pass runs under this session-level advisory lock, released when it ends or dies. */
 const LOCK_KEY = 0x77786d70 // 'wxmp'
@@ -16,6 +18,8 @@ export interface ReconcilerOptions {
   afterSeconds: number
   batch: number
   keyTtlHours: number
+  /** A paid virtual order not reported this long after payment is reported by the reconciler. */
+  shippingAfterSeconds: number
 }
 
 export interface PassReport {
@@ -25,6 +29,8 @@ export interface PassReport {
   closed: number
   refundsSettled: number
   keysForgotten: number
+  /** Shipments that reached the platform in this pass (uploaded, or found recorded by get_order). */
+  shipped: number
 }
 
 /**
@@ -45,6 +51,8 @@ export class Reconciler {
     settlement: Settlement
     refunds: Refunds
     keys: IdempotencyKeys
+    shipping: Shipping
+    shippingEvents: ShippingEvents
     log: Log
   }, private readonly opts: ReconcilerOptions) {}
 
@@ -72,8 +80,21 @@ export class Reconciler {
     await this.running?.catch(() => {})
   }
 
+  /**
+   * Shipping: a paid virtual order whose report at PAID never ran gets its shipment now, and every shipment not
+   * reported yet (refused, or its upload's answer unknown) goes through the same get_order-then-upload path.
+   */
+  private async shipments (report: PassReport): Promise<void> {
+    await this.deps.shipping.planMissedVirtual(this.opts.shippingAfterSeconds, this.opts.batch)
+    for (const orderId of await this.deps.shipping.due(this.opts.batch)) {
+      if (this.stopped) return
+      if (await this.deps.shipping.report(orderId, 'reconciler', this.deps.log) === 'reported') report.shipped++
+    }
+    await this.deps.shippingEvents.sweepDeadlines(this.opts.batch)
+  }
+
   private async pass (): Promise<PassReport> {
-    const report: PassReport = { ran: false, paid: 0, closed: 0, refundsSettled: 0, keysForgotten: 0 }
+    const report: PassReport = { ran: false, paid: 0, closed: 0, refundsSettled: 0, keysForgotten: 0, shipped: 0 }
     const lock = await this.deps.pool.connect()
     let broken: Error | undefined
     try {
@@ -83,6 +104,7 @@ export class Reconciler {
       try {
         await this.orders(report)
         await this.refundsProcessing(report)
+        await this.shipments(report)
         report.keysForgotten = await this.deps.keys.sweep(this.deps.pool, this.opts.keyTtlHours)
         // Dedupe of notification ids outlives WeChat Pay's retry schedule (about a day) many times over; the guarded
         // status updates make an even later replay harmless anyway.
@@ -93,7 +115,7 @@ export class Reconciler {
     } finally {
       lock.release(broken)
     }
-    if (report.paid + report.closed + report.refundsSettled > 0) {
+    if (report.paid + report.closed + report.refundsSettled + report.shipped > 0) {
       this.deps.log.info(report, 'reconciler settled orders WeChat Pay had not told us about')
     }
     return report

@@ -6,6 +6,7 @@ import type { Checkout } from '../domain/checkout.js'
 import type { OrderQueries } from '../domain/orders.js'
 import type { Refunds } from '../domain/refunds.js'
 import type { Settlement } from '../domain/notifications.js'
+import type { Shipping } from '../domain/shipping.js'
 
 function callerId (ctx: HandlerContext): string {
   if (ctx.trace.userId === undefined) throw new Errors.Unauthenticated('Sign in first')
@@ -18,6 +19,7 @@ export interface PaymentHandlers {
   orders: OrderQueries
   refunds: Refunds
   settlement: Settlement
+  shipping: Shipping
 }
 
 /** The payment service's NATS API. */
@@ -27,6 +29,8 @@ export function paymentEndpoints (h: PaymentHandlers) {
     endpoint(Contracts.payment.createOrder, async (input, ctx) => await h.checkout.create(callerId(ctx), input, ctx.trace, ctx.log)),
     endpoint(Contracts.payment.listOrders, async (input, ctx) => await h.orders.list(callerId(ctx), input.limit ?? 20, input.cursor)),
     endpoint(Contracts.payment.getOrder, async (input, ctx) => await h.orders.get(callerId(ctx), input.id)),
+    // Internal: staff ship a physical order (the staff route checks the role before calling it).
+    endpoint(Contracts.payment.shipOrder, async (input, ctx) => await h.shipping.ship(input, ctx.log, ctx.trace)),
     endpoint(Contracts.payment.refundOrder, async (input, ctx) => await h.refunds.request(callerId(ctx), input, ctx.trace, ctx.log)),
     // Raw: the signature covers the exact bytes, so there is no JSON input schema; verification is the schema.
     endpoint(Contracts.payment.wechatNotify, async (raw, ctx) => await h.settlement.notification(raw, ctx.headers, ctx.trace, ctx.log))
