@@ -11,7 +11,7 @@ import {
   UserIdentity, UserIdentityRequest, UserProfile
 } from './user.js'
 import {
-  CreateOrderReply, CreateOrderRequest, GetOrderRequest, ListOrdersRequest, NotifyReply, Order, OrderPage,
+  CreatedOrder, CreateOrderReply, CreateOrderRequest, GetOrderRequest, ListOrdersRequest, NotifyReply, Order, OrderPage,
   PaymentRefundedEvent, PaymentSucceededEvent, ProductList, RefundOrderReply, RefundOrderRequest
 } from './payment.js'
 
@@ -54,6 +54,8 @@ export const Contracts = {
     createOrder: contract(Subjects.payment.createOrder, CreateOrderRequest, CreateOrderReply),
     listOrders: contract(Subjects.payment.listOrders, ListOrdersRequest, OrderPage),
     getOrder: contract(Subjects.payment.getOrder, GetOrderRequest, Order),
+    /** The caller's unpaid order with payParams signed now; a prepay near WeChat's two hours is placed again. */
+    payParams: contract(Subjects.payment.payParams, GetOrderRequest, CreatedOrder),
     refundOrder: contract(Subjects.payment.refundOrder, RefundOrderRequest, RefundOrderReply),
     wechatNotify: rawContract(Subjects.payment.wechatNotify, NotifyReply)
   }

@@ -30,6 +30,8 @@ export const Subjects = {
     createOrder: 'payment.createOrder',
     listOrders: 'payment.listOrders',
     getOrder: 'payment.getOrder',
+    /** Fresh wx.requestPayment parameters for an unpaid order (its prepay re-created when old). */
+    payParams: 'payment.payParams',
     refundOrder: 'payment.refundOrder',
     /** A WeChat Pay notification: raw body bytes and the Wechatpay-* headers, untouched. */
     wechatNotify: 'payment.wechatNotify'

@@ -2,7 +2,7 @@ import t from 'tap'
 import https from 'node:https'
 import { expiredCopy, selfSignedCert, wxBridge } from '@wxmp/test-stack'
 import { ApiError } from '../src/index'
-import { phone } from './stack'
+import { eventually, phone } from './stack'
 
 const TOKENS = 'wxmp.tokens'
 
@@ -115,6 +115,36 @@ t.test('pay: the sheet succeeds and the backend confirms PAID; cancel: the state
   const refused = await client.requestPayment(forged)
   t.equal(refused.errMsg, 'requestPayment:fail 支付验证签名失败', 'a wrong paySign is caught by WeChat')
   t.equal(refused.order.status, 'PENDING')
+})
+
+t.test('pay later: payParams older than the SDK trusts are renewed before the sheet opens, an order from the list gets some, a paid one refuses', async (t) => {
+  // Every prepay counts as old at the backend here, as after WeChat's two hours: renewing places it again.
+  const p = await phone(t, { payment: { PREPAY_RENEW_AFTER_SECONDS: '0' } })
+  const client = p.launch({ payParamsMaxAgeMs: 1000 })
+  const [product] = await client.products()
+  const order = await client.createOrder({ productId: product!.id, quantity: 1 })
+  const prepays = async (): Promise<number> => ((await (await fetch(`${p.stack.sim.url}/sim/stats`)).json()) as { prepay: Record<string, number> }).prepay[order.outTradeNo] ?? 0
+  t.equal(await prepays(), 1)
+  // The buyer comes back once the payParams held are older than payParamsMaxAgeMs.
+  await eventually(async () => Date.now() - Number(order.payParams.timeStamp) * 1000, (age) => age >= 1000, 5000)
+  p.bridge.relaunch()
+  const paid = await client.requestPayment(order)
+  t.equal(paid.errMsg, 'requestPayment:ok', 'the sheet opened with the renewed payParams')
+  t.equal(paid.order.status, 'PAID')
+  t.same(p.bridge.requests.map((r) => `${r.method} ${new URL(r.url).pathname}`).slice(0, 1), [`POST /v1/payments/orders/${order.id}/pay-params`], 'renewed first')
+  t.equal(await prepays(), 2, 'the prepay was placed again at WeChat Pay')
+
+  const later = await client.createOrder({ productId: product!.id, quantity: 1 })
+  const listed = (await client.orders()).orders.find((o) => o.id === later.id)
+  t.equal(listed?.status, 'PENDING')
+  t.notOk('payParams' in listed!, 'an order from the list has no payParams')
+  const fromList = await client.requestPayment({ id: later.id })
+  t.equal(fromList.errMsg, 'requestPayment:ok')
+  t.equal(fromList.order.status, 'PAID')
+
+  const refused = await client.requestPayment({ id: order.id }).catch((e: unknown) => e)
+  t.ok(refused instanceof ApiError)
+  t.match(refused, { code: 'ORDER_NOT_PAYABLE', status: 409 })
 })
 
 t.test('edit the profile with PUT, bind the phone, log out: the old token is refused', async (t) => {

@@ -6,6 +6,7 @@ import { wechatPayClientFromConfig } from '@wxmp/wechat'
 import type { Config } from './config.js'
 import { Catalog } from './domain/catalog.js'
 import { Checkout } from './domain/checkout.js'
+import { PayParamsIssuer } from './domain/pay-params.js'
 import { IdempotencyKeys } from './domain/idempotency.js'
 import { Ledger } from './domain/ledger.js'
 import { Settlement } from './domain/notifications.js'
@@ -46,6 +47,7 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
     reconcileAfterSeconds: config.RECONCILE_AFTER_SECONDS,
     leaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS
   })
+  const payParams = new PayParamsIssuer({ pool, wechat, prepayRenewAfterSeconds: config.PREPAY_RENEW_AFTER_SECONDS })
   const refunds = new Refunds({ pool, keys, ledger, wechat })
   const settlement = new Settlement({ pool, ledger, wechat, merchant: { appid: config.WECHAT_APPID, mchid: config.WECHATPAY_MCHID } })
   const reconciler = new Reconciler({ pool, wechat, ledger, settlement, refunds, keys, log: fastify.log.child({ component: 'reconciler' }) }, {
@@ -56,7 +58,7 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   })
   fastify.decorate('reconciler', reconciler)
 
-  fastify.natsServe(...paymentEndpoints({ catalog, checkout, orders: new OrderQueries(pool), refunds, settlement }))
+  fastify.natsServe(...paymentEndpoints({ catalog, checkout, orders: new OrderQueries(pool), payParams, refunds, settlement }))
   fastify.addHook('onReady', async () => { reconciler.start() })
   // Before the pool and NATS close: a pass in progress finishes its current order, and no new one starts.
   fastify.addHook('preClose', async () => { await reconciler.stop() })

@@ -4,6 +4,7 @@ import { endpoint, type HandlerContext } from '@wxmp/nats'
 import type { Catalog } from '../domain/catalog.js'
 import type { Checkout } from '../domain/checkout.js'
 import type { OrderQueries } from '../domain/orders.js'
+import type { PayParamsIssuer } from '../domain/pay-params.js'
 import type { Refunds } from '../domain/refunds.js'
 import type { Settlement } from '../domain/notifications.js'
 
@@ -16,6 +17,7 @@ export interface PaymentHandlers {
   catalog: Catalog
   checkout: Checkout
   orders: OrderQueries
+  payParams: PayParamsIssuer
   refunds: Refunds
   settlement: Settlement
 }
@@ -27,6 +29,7 @@ export function paymentEndpoints (h: PaymentHandlers) {
     endpoint(Contracts.payment.createOrder, async (input, ctx) => await h.checkout.create(callerId(ctx), input, ctx.trace, ctx.log)),
     endpoint(Contracts.payment.listOrders, async (input, ctx) => await h.orders.list(callerId(ctx), input.limit ?? 20, input.cursor)),
     endpoint(Contracts.payment.getOrder, async (input, ctx) => await h.orders.get(callerId(ctx), input.id)),
+    endpoint(Contracts.payment.payParams, async (input, ctx) => await h.payParams.issue(callerId(ctx), input.id, ctx.log)),
     endpoint(Contracts.payment.refundOrder, async (input, ctx) => await h.refunds.request(callerId(ctx), input, ctx.trace, ctx.log)),
     // Raw: the signature covers the exact bytes, so there is no JSON input schema; verification is the schema.
     endpoint(Contracts.payment.wechatNotify, async (raw, ctx) => await h.settlement.notification(raw, ctx.headers, ctx.trace, ctx.log))
