@@ -2,7 +2,7 @@ import t from 'tap'
 import https from 'node:https'
 import { expiredCopy, selfSignedCert, wxBridge } from '@wxmp/test-stack'
 import { ApiError } from '../src/index'
-import { eventually, phone } from './stack'
+import { phone } from './stack'
 
 const TOKENS = 'wxmp.tokens'
 
@@ -118,18 +118,20 @@ t.test('pay: the sheet succeeds and the backend confirms PAID; cancel: the state
 })
 
 t.test('pay later: payParams older than the SDK trusts are renewed before the sheet opens, an order from the list gets some, a paid one refuses', async (t) => {
-  // Every prepay counts as old at the backend here, as after WeChat's two hours: renewing places it again.
-  const p = await phone(t, { payment: { PREPAY_RENEW_AFTER_SECONDS: '0' } })
+  // WeChat's two hours scaled down to one second, at WeChat Pay (the simulator) and in the payment service alike.
+  const p = await phone(t, { payment: { PREPAY_RENEW_AFTER_SECONDS: '1' }, sim: { SIM_PREPAY_TTL_SECONDS: '1' } })
   const client = p.launch({ payParamsMaxAgeMs: 1000 })
   const [product] = await client.products()
   const order = await client.createOrder({ productId: product!.id, quantity: 1 })
   const prepays = async (): Promise<number> => ((await (await fetch(`${p.stack.sim.url}/sim/stats`)).json()) as { prepay: Record<string, number> }).prepay[order.outTradeNo] ?? 0
   t.equal(await prepays(), 1)
-  // The buyer comes back once the payParams held are older than payParamsMaxAgeMs.
-  await eventually(async () => Date.now() - Number(order.payParams.timeStamp) * 1000, (age) => age >= 1000, 5000)
+  // The buyer comes back later: three seconds after the timeStamp (rounded down to the second), so the payParams
+  // held are older than payParamsMaxAgeMs and the prepay behind them is past its one second.
+  const wait = Number(order.payParams.timeStamp) * 1000 + 3000 - Date.now()
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
   p.bridge.relaunch()
   const paid = await client.requestPayment(order)
-  t.equal(paid.errMsg, 'requestPayment:ok', 'the sheet opened with the renewed payParams')
+  t.equal(paid.errMsg, 'requestPayment:ok', 'the sheet opened with the renewed payParams (the held ones had expired)')
   t.equal(paid.order.status, 'PAID')
   t.same(p.bridge.requests.map((r) => `${r.method} ${new URL(r.url).pathname}`).slice(0, 1), [`POST /v1/payments/orders/${order.id}/pay-params`], 'renewed first')
   t.equal(await prepays(), 2, 'the prepay was placed again at WeChat Pay')

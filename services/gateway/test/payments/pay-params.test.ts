@@ -14,6 +14,15 @@ async function sheet (s: PayStack, p: Record<string, string>): Promise<any> {
   return await s.phone('/sim/request-payment', { timeStamp: p.timeStamp, nonceStr: p.nonceStr, package: p.package, signType: p.signType, paySign: p.paySign })
 }
 
+/**
+ * Waits until three seconds after payParams' timeStamp, which is rounded down to the second: at least two seconds
+ * after they were signed, so the prepay behind them (issued before, stored just after) is more than a second old.
+ */
+async function pastLifetime (p: { timeStamp: string }): Promise<void> {
+  const wait = Number(p.timeStamp) * 1000 + 3000 - Date.now()
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+}
+
 t.test('a young prepay is signed again: same prepay_id, new timeStamp/nonceStr/paySign, no new prepay; the sheet opens and pays', async (t) => {
   const s = await buildPayStack(t)
   const token = await s.login()
@@ -40,16 +49,20 @@ t.test('a young prepay is signed again: same prepay_id, new timeStamp/nonceStr/p
   t.match(late.json().error.message, /PAID/)
 })
 
-t.test('an old prepay is placed again at WeChat Pay under the same out_trade_no, and the new payParams pay the order', async (t) => {
-  // Every prepay counts as old here: what happens to an order the buyer comes back to after WeChat's two hours.
-  const s = await buildPayStack(t, { payment: { PREPAY_RENEW_AFTER_SECONDS: '0' } })
+t.test('a prepay past its lifetime is placed again at WeChat Pay under the same out_trade_no, and the new payParams pay the order', async (t) => {
+  // WeChat's two hours scaled down to one second, at WeChat Pay (the simulator) and in the payment service alike.
+  const s = await buildPayStack(t, { payment: { PREPAY_RENEW_AFTER_SECONDS: '1' }, sim: { SIM_PREPAY_TTL_SECONDS: '1' } })
   const token = await s.login()
   const order = await placeOrder(s, token)
+  await pastLifetime(order.payParams)
+  t.equal((await sheet(s, order.payParams)).errMsg, 'requestPayment:fail prepay_id is invalid', 'the checkout\'s payParams no longer open the sheet')
+
   const res = await s.api(token, 'POST', `/v1/payments/orders/${order.id}/pay-params`)
   t.equal(res.status, 200, res.body)
   const fresh = res.json()
   t.equal(fresh.outTradeNo, order.outTradeNo)
   t.match(fresh.payParams, { appId: s.sim.keys.appid, signType: 'RSA', package: /^prepay_id=/ })
+  t.not(fresh.payParams.package, order.payParams.package, 'a new prepay_id')
   t.equal((await s.phone('/sim/stats')).prepay[order.outTradeNo], 2, 'a second prepay with identical parameters')
 
   const forged = await sheet(s, { ...fresh.payParams, paySign: order.payParams.paySign })
