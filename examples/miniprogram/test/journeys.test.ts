@@ -92,6 +92,21 @@ t.test('the mini-program, page by page, against the whole backend', async (t) =>
     p.bridge.payment = 'pay'
   })
 
+  await t.test('pay later from my orders: fresh payParams from the backend, PAID shown', async (t) => {
+    const orders = p.open('orders')
+    await orders.loaded
+    // One .order-id and one .order-status per row, in the list's order.
+    const texts = (selector: string): string[] => (orders.comp.querySelectorAll(selector) as Array<{ dom: { textContent: string } }>).map((el) => el.dom.textContent)
+    const id = texts('.order-id')[texts('.order-status').indexOf('PENDING')] as string
+    t.ok(id, 'an order left unpaid above is listed')
+    const pay = orders.comp.querySelector(`#pay-${id}`)
+    t.ok(pay, 'and offers to pay')
+    pay.dispatchEvent('tap')
+    t.equal(await orders.shows('#sheet'), 'requestPayment:ok')
+    t.equal(await orders.shows(`#status-${id}`, (s) => s !== 'PENDING'), 'PAID')
+    t.ok(p.bridge.requests.some((r) => r.method === 'POST' && r.url.endsWith(`/v1/payments/orders/${id}/pay-params`)), 'the listed order got its payParams from the backend')
+  })
+
   await t.test('bind the phone from the getPhoneNumber button', async (t) => {
     const res = await fetch(`${p.stack.sim.url}/sim/phone-code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ openid: p.bridge.openid, phoneNumber: '13800138000' }) })
     const { code } = await res.json() as { code: string }

@@ -12,7 +12,7 @@ import {
   UserIdentity, UserIdentityRequest, UserProfile
 } from './user.js'
 import {
-  CreateOrderReply, CreateOrderRequest, GetOrderRequest, ListOrdersRequest, NotifyReply, Order, OrderPage,
+  CreatedOrder, CreateOrderReply, CreateOrderRequest, GetOrderRequest, ListOrdersRequest, NotifyReply, Order, OrderPage,
   PaymentRefundedEvent, PaymentSettledEvent, PaymentShippedEvent, PaymentShippingOverdueEvent, PaymentSucceededEvent,
   ProductList, RefundOrderReply, RefundOrderRequest, ShipOrderReply, ShipOrderRequest
 } from './payment.js'
@@ -57,6 +57,8 @@ export const Contracts = {
     createOrder: contract(Subjects.payment.createOrder, CreateOrderRequest, CreateOrderReply),
     listOrders: contract(Subjects.payment.listOrders, ListOrdersRequest, OrderPage),
     getOrder: contract(Subjects.payment.getOrder, GetOrderRequest, Order),
+    /** The caller's unpaid order with payParams signed now; a prepay near WeChat's two hours is placed again. */
+    payParams: contract(Subjects.payment.payParams, GetOrderRequest, CreatedOrder),
     refundOrder: contract(Subjects.payment.refundOrder, RefundOrderRequest, RefundOrderReply),
     shipOrder: contract(Subjects.payment.shipOrder, ShipOrderRequest, ShipOrderReply),
     wechatNotify: rawContract(Subjects.payment.wechatNotify, NotifyReply)

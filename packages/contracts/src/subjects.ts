@@ -32,6 +32,8 @@ export const Subjects = {
     createOrder: 'payment.createOrder',
     listOrders: 'payment.listOrders',
     getOrder: 'payment.getOrder',
+    /** Fresh wx.requestPayment parameters for an unpaid order (its prepay re-created when old). */
+    payParams: 'payment.payParams',
     refundOrder: 'payment.refundOrder',
     /** Internal (staff): report a physical order's shipping to WeChat. */
     shipOrder: 'payment.shipOrder',

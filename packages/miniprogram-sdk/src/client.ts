@@ -2,7 +2,7 @@ import { ApiError, NetworkError, SPENT_CODE, WxError, toApiError } from './error
 import { newIdempotencyKey, newTraceId, traceparent } from './ids'
 import { Limiter } from './limiter'
 import { TokenStore } from './token-store'
-import type { CreatedOrder, LoginResult, Method, Order, OrderPage, PaymentOutcome, Product, Tokens, UserProfile, WxLike } from './types'
+import type { CreatedOrder, LoginResult, Method, Order, OrderPage, PaymentOutcome, PayParams, Product, Tokens, UserProfile, WxLike } from './types'
 
 export interface ClientOptions {
   /** The gateway's https origin, e.g. `https://api.example.com`; it must be a configured request domain. */
@@ -23,6 +23,11 @@ export interface ClientOptions {
   paymentConfirmMs?: number
   /** After a failed or cancelled sheet, how long to watch for a payment that happened anyway. */
   paymentCheckMs?: number
+  /**
+   * payParams signed longer ago than this (by their timeStamp) are replaced with fresh ones from the backend before
+   * the sheet opens: WeChat's prepay_id lives two hours.
+   */
+  payParamsMaxAgeMs?: number
 }
 
 export interface RequestOptions {
@@ -68,7 +73,8 @@ export class WxmpClient {
       timeout: options.timeout ?? 15000,
       expirySkewMs: options.expirySkewMs ?? 30000,
       paymentConfirmMs: options.paymentConfirmMs ?? 15000,
-      paymentCheckMs: options.paymentCheckMs ?? 3000
+      paymentCheckMs: options.paymentCheckMs ?? 3000,
+      payParamsMaxAgeMs: options.payParamsMaxAgeMs ?? 90 * 60_000
     }
     this.limiter = new Limiter(this.opts.maxInFlight)
   }
@@ -168,12 +174,24 @@ export class WxmpClient {
   }
 
   /**
+   * Fresh payParams for one of the user's unpaid orders, to pay it later (from the order list, or after the two
+   * hours a prepay_id lives). An order that can no longer be paid rejects with ApiError `ORDER_NOT_PAYABLE` (409).
+   */
+  async payParams (orderId: string): Promise<CreatedOrder> {
+    return await this.request<CreatedOrder>({ method: 'POST', path: `/v1/payments/orders/${encodeURIComponent(orderId)}/pay-params` })
+  }
+
+  /**
    * Opens WeChat's payment sheet with the order's payParams, then asks the backend what happened: the sheet's
    * `fail cancel` does not prove the buyer did not pay (the network may have dropped the answer after paying),
-   * and its success arrives before WeChat Pay's notification does.
+   * and its success arrives before WeChat Pay's notification does. Without payParams, or with ones older than
+   * `payParamsMaxAgeMs` (a replayed checkout answer, an order paid later), fresh ones are fetched first.
    */
-  async requestPayment (order: { id: string, payParams: CreatedOrder['payParams'] }): Promise<PaymentOutcome> {
-    const p = order.payParams
+  async requestPayment (order: { id: string, payParams?: PayParams }): Promise<PaymentOutcome> {
+    const held = order.payParams
+    const p = held !== undefined && Date.now() - Number(held.timeStamp) * 1000 < this.opts.payParamsMaxAgeMs
+      ? held
+      : (await this.payParams(order.id)).payParams
     const sheet = await new Promise<{ ok: boolean, errMsg: string }>((resolve) => {
       this.wx.requestPayment({
         timeStamp: p.timeStamp,

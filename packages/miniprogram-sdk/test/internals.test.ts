@@ -153,12 +153,46 @@ t.test('requestPayment asks the backend even when the sheet says the buyer cance
   const f = fakeWx()
   f.storage.set('wxmp.tokens', { accessToken: 'at', refreshToken: 'rt', expiresAt: Date.now() + 3_600_000 })
   const client = new WxmpClient({ baseUrl: BASE, wx: f.wx })
-  const params = { appId: 'wx1', timeStamp: '1', nonceStr: 'n', package: 'prepay_id=1', signType: 'RSA' as const, paySign: 's' }
+  const params = { appId: 'wx1', timeStamp: String(Math.floor(Date.now() / 1000)), nonceStr: 'n', package: 'prepay_id=1', signType: 'RSA' as const, paySign: 's' }
   const paying = client.requestPayment({ id: 'o1', payParams: params })
   ;(await take(f, '/v1/payments/orders/o1')).answer(200, { id: 'o1', status: 'PAID' })
   const outcome = await paying
   t.equal(outcome.errMsg, 'requestPayment:fail cancel')
   t.equal(outcome.paid, true, 'paid after all: the backend decides')
+})
+
+t.test('requestPayment renews payParams older than payParamsMaxAgeMs, or missing, before the sheet opens', async (t) => {
+  const f = fakeWx()
+  const sheets: Array<Record<string, unknown>> = []
+  f.wx.requestPayment = (o: any) => { sheets.push(o); o.fail({ errMsg: 'requestPayment:fail cancel' }) }
+  f.storage.set('wxmp.tokens', { accessToken: 'at', refreshToken: 'rt', expiresAt: Date.now() + 3_600_000 })
+  // No watching after the cancelled sheet: one look at the order each.
+  const client = new WxmpClient({ baseUrl: BASE, wx: f.wx, paymentCheckMs: 0 })
+  const signedAt = (msAgo: number): string => String(Math.floor((Date.now() - msAgo) / 1000))
+  const params = (timeStamp: string, nonceStr: string) => ({ appId: 'wx1', timeStamp, nonceStr, package: 'prepay_id=1', signType: 'RSA' as const, paySign: 's' })
+
+  // Two hours old: WeChat would refuse its prepay_id, so fresh ones are fetched and those open the sheet.
+  const paying = client.requestPayment({ id: 'o1', payParams: params(signedAt(2 * 3_600_000), 'old') })
+  const renew = await take(f, '/v1/payments/orders/o1/pay-params')
+  t.equal(renew.method, 'POST')
+  renew.answer(200, { id: 'o1', status: 'PENDING', payParams: params(signedAt(0), 'fresh') })
+  ;(await take(f, '/v1/payments/orders/o1')).answer(200, { id: 'o1', status: 'PENDING' })
+  await paying
+  t.equal(sheets[0]?.nonceStr, 'fresh', 'the sheet got the renewed payParams')
+
+  const fromList = client.requestPayment({ id: 'o2' })
+  ;(await take(f, '/v1/payments/orders/o2/pay-params')).answer(200, { id: 'o2', status: 'PENDING', payParams: params(signedAt(0), 'listed') })
+  ;(await take(f, '/v1/payments/orders/o2')).answer(200, { id: 'o2', status: 'PENDING' })
+  await fromList
+  t.equal(sheets[1]?.nonceStr, 'listed', 'an order without payParams gets some first')
+
+  const recent = client.requestPayment({ id: 'o3', payParams: params(signedAt(60_000), 'recent') })
+  const asked = await take(f, '/v1/payments/orders/o3')
+  t.equal(asked.method, 'GET')
+  asked.answer(200, { id: 'o3', status: 'PENDING' })
+  await recent
+  t.equal(sheets[2]?.nonceStr, 'recent', 'a minute-old payParams are used as they are')
+  t.same(f.parked.map((p) => p.url), [], 'and not renewed')
 })
 
 t.test('baseUrl must be https', async (t) => {

@@ -117,6 +117,38 @@ t.test('pay: the sheet succeeds and the backend confirms PAID; cancel: the state
   t.equal(refused.order.status, 'PENDING')
 })
 
+t.test('pay later: payParams older than the SDK trusts are renewed before the sheet opens, an order from the list gets some, a paid one refuses', async (t) => {
+  // WeChat's two hours scaled down to one second, at WeChat Pay (the simulator) and in the payment service alike.
+  const p = await phone(t, { payment: { PREPAY_RENEW_AFTER_SECONDS: '1' }, sim: { SIM_PREPAY_TTL_SECONDS: '1' } })
+  const client = p.launch({ payParamsMaxAgeMs: 1000 })
+  const [product] = await client.products()
+  const order = await client.createOrder({ productId: product!.id, quantity: 1 })
+  const prepays = async (): Promise<number> => ((await (await fetch(`${p.stack.sim.url}/sim/stats`)).json()) as { prepay: Record<string, number> }).prepay[order.outTradeNo] ?? 0
+  t.equal(await prepays(), 1)
+  // The buyer comes back later: three seconds after the timeStamp (rounded down to the second), so the payParams
+  // held are older than payParamsMaxAgeMs and the prepay behind them is past its one second.
+  const wait = Number(order.payParams.timeStamp) * 1000 + 3000 - Date.now()
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+  p.bridge.relaunch()
+  const paid = await client.requestPayment(order)
+  t.equal(paid.errMsg, 'requestPayment:ok', 'the sheet opened with the renewed payParams (the held ones had expired)')
+  t.equal(paid.order.status, 'PAID')
+  t.same(p.bridge.requests.map((r) => `${r.method} ${new URL(r.url).pathname}`).slice(0, 1), [`POST /v1/payments/orders/${order.id}/pay-params`], 'renewed first')
+  t.equal(await prepays(), 2, 'the prepay was placed again at WeChat Pay')
+
+  const later = await client.createOrder({ productId: product!.id, quantity: 1 })
+  const listed = (await client.orders()).orders.find((o) => o.id === later.id)
+  t.equal(listed?.status, 'PENDING')
+  t.notOk('payParams' in listed!, 'an order from the list has no payParams')
+  const fromList = await client.requestPayment({ id: later.id })
+  t.equal(fromList.errMsg, 'requestPayment:ok')
+  t.equal(fromList.order.status, 'PAID')
+
+  const refused = await client.requestPayment({ id: order.id }).catch((e: unknown) => e)
+  t.ok(refused instanceof ApiError)
+  t.match(refused, { code: 'ORDER_NOT_PAYABLE', status: 409 })
+})
+
 t.test('edit the profile with PUT, bind the phone, log out: the old token is refused', async (t) => {
   const p = await phone(t)
   const client = p.launch()

@@ -1,11 +1,11 @@
 import { buildClientStack, wxBridge, type ClientStack, type WxBridge } from '@wxmp/test-stack'
-import { WxmpClient } from '../src/index'
+import { WxmpClient, type ClientOptions } from '../src/index'
 
 export interface Phone {
   stack: ClientStack
   bridge: WxBridge
   /** A fresh launch of the mini-program: a new client over the same wx storage and WeChat user. */
-  launch: () => WxmpClient
+  launch: (options?: Partial<ClientOptions>) => WxmpClient
 }
 
 type Teardown = Parameters<typeof buildClientStack>[0]
@@ -14,9 +14,9 @@ type Teardown = Parameters<typeof buildClientStack>[0]
 export async function phone (t: Teardown, opts: Parameters<typeof buildClientStack>[1] = {}): Promise<Phone> {
   const stack = await buildClientStack(t, opts)
   const bridge = wxBridge({ requestDomains: [stack.url], ca: stack.ca, simUrl: stack.sim.url })
-  const launch = (): WxmpClient => {
+  const launch = (options: Partial<ClientOptions> = {}): WxmpClient => {
     bridge.relaunch()
-    return new WxmpClient({ baseUrl: stack.url, wx: bridge.wx as any, paymentConfirmMs: 20_000 })
+    return new WxmpClient({ baseUrl: stack.url, wx: bridge.wx as any, paymentConfirmMs: 20_000, ...options })
   }
   return { stack, bridge, launch }
 }

@@ -53,6 +53,7 @@ export const EDGE_ROUTES = {
   'POST /v1/payments/orders': { auth: 'required', limit: 'default', bodyLimit: 4096, timeoutMs: 10000 },
   'GET /v1/payments/orders': { auth: 'required', limit: 'default' },
   'GET /v1/payments/orders/:id': { auth: 'required', limit: 'default' },
+  'POST /v1/payments/orders/:id/pay-params': { auth: 'required', limit: 'default', timeoutMs: 10000 },
   'POST /v1/payments/orders/:id/refunds': { auth: 'required', limit: 'default', bodyLimit: 4096, timeoutMs: 10000 },
   'POST /v1/payments/wechat/notify': { auth: 'public', limit: 'notify', bodyLimit: 65536, timeoutMs: 10000 },
   // WeChat waits 5 s for a push's answer, then retries: answering later only earns a duplicate.

@@ -6,6 +6,7 @@ import { miniProgramClientFromConfig, shippingClientFromConfig, wechatPayClientF
 import type { Config } from './config.js'
 import { Catalog } from './domain/catalog.js'
 import { Checkout } from './domain/checkout.js'
+import { PayParamsIssuer } from './domain/pay-params.js'
 import { IdempotencyKeys } from './domain/idempotency.js'
 import { Ledger } from './domain/ledger.js'
 import { Settlement } from './domain/notifications.js'
@@ -48,6 +49,7 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
     reconcileAfterSeconds: config.RECONCILE_AFTER_SECONDS,
     leaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS
   })
+  const payParams = new PayParamsIssuer({ pool, wechat, prepayRenewAfterSeconds: config.PREPAY_RENEW_AFTER_SECONDS })
   const refunds = new Refunds({ pool, keys, ledger, wechat })
   const merchant = { appid: config.WECHAT_APPID, mchid: config.WECHATPAY_MCHID }
   // The server access_token through stable_token, cached in this service's Redis: several holders do not invalidate
@@ -74,7 +76,7 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   })
   fastify.decorate('reconciler', reconciler)
 
-  fastify.natsServe(...paymentEndpoints({ catalog, checkout, orders: new OrderQueries(pool), refunds, settlement, shipping }))
+  fastify.natsServe(...paymentEndpoints({ catalog, checkout, orders: new OrderQueries(pool), payParams, refunds, settlement, shipping }))
   // Whether WeChat manages this mini-program's orders (发货信息管理): reported at boot, never blocking it.
   let tradeManaged: boolean | undefined
   observedGauge('payment_wechat_trade_managed', 'Whether WeChat order shipping management covers this mini-program (1), not (0), or is unknown (-1)', [], (g) => {

@@ -17,6 +17,12 @@ export const ConfigSchema = serviceConfigSchema({
     maximum: 7 * 24 * 3600,
     description: 'An unpaid order stops being payable after this (sent to WeChat Pay as time_expire) and is then closed.'
   }),
+  PREPAY_RENEW_AFTER_SECONDS: Type.Integer({
+    default: 6600,
+    minimum: 0,
+    maximum: 7200,
+    description: 'Pay parameters asked for an unpaid order whose prepay is this old come from a new prepay (WeChat\'s prepay_id lives 2 hours); a younger prepay is signed again.'
+  }),
   RECONCILE_INTERVAL_MS: Type.Integer({ default: 30_000, minimum: 50, description: 'How often the reconciler looks for orders and refunds that WeChat Pay has not told us about.' }),
   RECONCILE_AFTER_SECONDS: Type.Integer({
     default: 120,

@@ -30,7 +30,7 @@ export const PaymentErrors = {
     action: 'Reload the order list; do not retry'
   }),
   OrderNotPayable: createError<[string]>('ORDER_NOT_PAYABLE', 'The order is %s and can no longer be paid; place a new order with a new Idempotency-Key', 409, {
-    meaning: 'The order behind this Idempotency-Key is closed, paid, or about to expire',
+    meaning: 'The order (named by its id, or behind this Idempotency-Key) is closed, paid, or about to expire',
     action: 'Place a new order with a new Idempotency-Key'
   }),
   OrderNotRefundable: createError<[string]>('ORDER_NOT_REFUNDABLE', 'The order is %s; only a paid order can be refunded', 409, {

@@ -28,6 +28,7 @@ export const ConfigSchema = Type.Object({
   SIM_NOTIFY_SCHEDULE: Type.String({ default: WECHAT_NOTIFY_SCHEDULE, pattern: '^\\s*\\d+(ms|s|m|h)?(\\s*,\\s*\\d+(ms|s|m|h)?)*\\s*$', description: 'Delays between notification attempts after a failure (units ms, s, m, h; bare numbers are ms).' }),
   SIM_NOTIFY_SCHEDULE_SCALE: Type.Number({ default: 1, exclusiveMinimum: 0, description: 'Multiplier on every delay of the schedule; 0.001 turns 15 s into 15 ms for tests.' }),
   SIM_NOTIFY_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 10, description: 'How long one delivery attempt waits for the merchant.' }),
+  SIM_PREPAY_TTL_SECONDS: Type.Integer({ default: 7200, minimum: 1, description: 'How long a prepay_id opens the payment sheet (WeChat: 2 hours); the same order placed again after that gets a new one.' }),
   SIM_REFUND_SETTLE_MS: Type.Integer({ default: 1000, minimum: -1, description: 'Time until a refund succeeds on its own; -1 leaves it PROCESSING until POST /sim/refund.' }),
   SIM_REFUND_NOTIFY_URL: Type.String({ default: '', description: 'Refund notification URL for refunds that name none (the merchant platform setting); the order\'s notify_url when empty.' }),
 

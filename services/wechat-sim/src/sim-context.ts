@@ -81,7 +81,7 @@ export function createSimContext (config: Config, log: FastifyBaseLogger): SimCo
     log
   })
   const mp = new MiniProgramState({ codeTtlMs: config.SIM_CODE_TTL_SECONDS * 1000, tokenTtlMs: config.SIM_ACCESS_TOKEN_TTL_SECONDS * 1000 })
-  const pay = new PayState({ appid: config.WECHAT_APPID, mchid: config.WECHATPAY_MCHID })
+  const pay = new PayState({ appid: config.WECHAT_APPID, mchid: config.WECHATPAY_MCHID, prepayTtlMs: config.SIM_PREPAY_TTL_SECONDS * 1000 })
   const later = (ms: number, fn: () => void): void => {
     if (closed) return
     const t = setTimeout(() => { timers.delete(t); fn() }, ms)

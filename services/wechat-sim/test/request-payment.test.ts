@@ -52,3 +52,16 @@ t.test('the buyer closing the sheet answers fail cancel and leaves the order unp
   t.equal(res.json.errMsg, 'requestPayment:fail cancel')
   t.equal(await tradeState(sim, 'ORDERSHEET04'), 'NOTPAY')
 })
+
+t.test('a prepay_id lives SIM_PREPAY_TTL_SECONDS: after that the sheet refuses it, and the same order placed again gets a new one that pays', async (t) => {
+  const sim = await startSimulator(t, { SIM_PREPAY_TTL_SECONDS: '1' })
+  const first = await placed(sim, 'ORDERSHEET04')
+  // WeChat's two hours, scaled down to one second: the prepay_id was issued before `placed` returned.
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  const stale = await post(`${sim.url}/sim/request-payment`, first)
+  t.equal(stale.json.errMsg, 'requestPayment:fail prepay_id is invalid', 'an expired prepay_id does not open the sheet')
+  const renewed = await placed(sim, 'ORDERSHEET04')
+  t.not(renewed.package, first.package, 'the same order placed again: a new prepay_id')
+  t.equal((await post(`${sim.url}/sim/request-payment`, renewed)).json.errMsg, 'requestPayment:ok')
+  t.equal(await tradeState(sim, 'ORDERSHEET04'), 'SUCCESS')
+})

@@ -82,6 +82,18 @@ export default async function paymentRoutes (app: FastifyInstance): Promise<void
   })
 
   typed.route({
+    ...routeOf('POST /v1/payments/orders/:id/pay-params'),
+    schema: {
+      summary: 'Fresh parameters for wx.requestPayment, to pay an unpaid order later',
+      description: 'The order with payParams signed now. WeChat\'s prepay_id lives two hours: an older prepay is placed again at WeChat Pay under the same out_trade_no. 409 ORDER_NOT_PAYABLE once the order is paid, closed or about to expire. Safe to repeat; no body.',
+      tags,
+      params: OrderIdParams,
+      response: { 200: CreatedOrder }
+    },
+    handler: async (request) => (await request.callService(Contracts.payment.payParams, { id: request.params.id })).data
+  })
+
+  typed.route({
     ...routeOf('POST /v1/payments/orders/:id/refunds'),
     schema: {
       summary: 'Refund all or part of a paid order',

@@ -13,7 +13,7 @@ import type { Payers } from './payers.js'
 const orders = businessCounter('payment_orders_created_total', 'Order creation requests by outcome', ['outcome'] as const)
 
 /** Below this much payable time left, a prepay would hand out pay parameters that expire in the payer's hands. */
-const MIN_PAYABLE_MS = 60_000
+export const MIN_PAYABLE_MS = 60_000
 
 /**
  * A key's first use in one statement (one round trip, one commit): the product's price read, the key claimed with
@@ -42,7 +42,7 @@ SELECT product.fits, placed.* FROM product LEFT JOIN placed ON true`
 
 /** The prepay's result and the key's stored answer, in one statement. */
 const PREPAID = `
-WITH prepaid AS (UPDATE orders SET prepay_id = $3, updated_at = now() WHERE id = $4)
+WITH prepaid AS (UPDATE orders SET prepay_id = $3, prepaid_at = now(), updated_at = now() WHERE id = $4)
 UPDATE idempotency_keys SET state = 'done', locked_until = NULL, response_status = 201, response_body = $5, updated_at = now()
  WHERE user_id = $1 AND key = $2`
 

@@ -14,6 +14,8 @@ export interface Order {
   openid: string
   timeExpire?: number
   prepayId: string
+  /** When prepayId was issued (ms): it opens the payment sheet for the prepay lifetime only. */
+  prepaidAt: number
   state: TradeState
   transactionId?: string
   successTime?: string
@@ -56,7 +58,13 @@ export class PayState {
   readonly orders = new Map<string, Order>()
   readonly refunds = new Map<string, RefundRecord>()
 
-  constructor (private readonly opts: { appid: string, mchid: string }) {}
+  /** `prepayTtlMs`: how long a prepay_id opens the payment sheet; WeChat's is two hours. */
+  constructor (private readonly opts: { appid: string, mchid: string, prepayTtlMs?: number }) {}
+
+  /** Whether the order's prepay_id is past its lifetime, so the sheet refuses it. */
+  prepayExpired (order: Order): boolean {
+    return Date.now() - order.prepaidAt >= (this.opts.prepayTtlMs ?? 7_200_000)
+  }
 
   prepay (body: Record<string, unknown>): PayResult<{ prepayId: string, order: Order }> {
     const amount = body.amount as { total?: unknown, currency?: unknown } | undefined
@@ -81,8 +89,13 @@ export class PayState {
       this.expire(existing)
       if (existing.state === 'SUCCESS' || existing.state === 'REFUND') return { error: { status: 400, code: 'ORDERPAID', message: '该订单已支付' } }
       if (existing.state === 'CLOSED') return { error: { status: 400, code: 'ORDER_CLOSED', message: '该订单已关闭' } }
-      // The same order placed again gets the same prepay_id; different details under the same number do not.
+      // The same order placed again gets the same prepay_id while it lives, a new one after; different details
+      // under the same number get neither.
       if (existing.fingerprint !== fingerprint) return { error: { status: 403, code: 'OUT_TRADE_NO_USED', message: '商户订单号重复' } }
+      if (this.prepayExpired(existing)) {
+        existing.prepayId = newPrepayId()
+        existing.prepaidAt = Date.now()
+      }
       return { ok: { prepayId: existing.prepayId, order: existing } }
     }
     const order: Order = {
@@ -94,6 +107,7 @@ export class PayState {
       total: amount.total,
       openid: payer.openid,
       prepayId: newPrepayId(),
+      prepaidAt: Date.now(),
       state: 'NOTPAY',
       refunded: 0,
       fingerprint

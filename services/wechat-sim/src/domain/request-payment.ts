@@ -15,10 +15,10 @@ export const SIGN_FAILED = 'requestPayment:fail 支付验证签名失败'
 
 /**
  * Checks the parameters as the WeChat client does before showing the payment sheet: the package names a
- * prepay_id of this app's order, signType is RSA, and paySign is the merchant's RSA-SHA256 signature over
+ * live prepay_id of this app's order, signType is RSA, and paySign is the merchant's RSA-SHA256 signature over
  * `appId\ntimeStamp\nnonceStr\npackage\n`. Returns the order, or the errMsg wx.requestPayment fails with.
  */
-export function openSheet (sheet: PaymentSheet, appid: string, merchantPublicKey: KeyObject, orders: Iterable<Order>): { order: Order } | { errMsg: string } {
+export function openSheet (sheet: PaymentSheet, appid: string, merchantPublicKey: KeyObject, orders: Iterable<Order>, expired: (order: Order) => boolean = () => false): { order: Order } | { errMsg: string } {
   if (!/^\d{1,12}$/.test(sheet.timeStamp)) return { errMsg: 'requestPayment:fail parameter error: timeStamp should be seconds as a string' }
   if (sheet.nonceStr === '' || sheet.nonceStr.length > 32) return { errMsg: 'requestPayment:fail parameter error: nonceStr' }
   if (sheet.signType !== 'RSA') return { errMsg: 'requestPayment:fail parameter error: signType should be RSA' }
@@ -34,7 +34,8 @@ export function openSheet (sheet: PaymentSheet, appid: string, merchantPublicKey
   }
   if (!ok) return { errMsg: SIGN_FAILED }
   for (const order of orders) {
-    if (order.prepayId === prepayId && order.appid === appid) return { order }
+    // A prepay_id past its two hours (or replaced by a new prepay) no longer opens the sheet.
+    if (order.prepayId === prepayId && order.appid === appid && !expired(order)) return { order }
   }
   return { errMsg: 'requestPayment:fail prepay_id is invalid' }
 }

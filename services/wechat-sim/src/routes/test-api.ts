@@ -113,7 +113,7 @@ export default async function testApiRoutes (app: FastifyInstance): Promise<void
   // for this app, then the buyer pays or closes it. Answers with the errMsg the mini-program would see.
   app.post('/request-payment', { schema: { body: RequestPayment } }, async (request) => {
     const body = request.body as Static<typeof RequestPayment>
-    const sheet = openSheet(body, sim.config.WECHAT_APPID, sim.keys.merchantPublicKey, sim.pay.orders.values())
+    const sheet = openSheet(body, sim.config.WECHAT_APPID, sim.keys.merchantPublicKey, sim.pay.orders.values(), (o) => sim.pay.prepayExpired(o))
     if ('errMsg' in sheet) return { errMsg: sheet.errMsg }
     if (body.action === 'cancel') return { errMsg: 'requestPayment:fail cancel', outTradeNo: sheet.order.outTradeNo }
     if (sheet.order.state === 'SUCCESS') return { errMsg: 'requestPayment:fail 该订单已支付', outTradeNo: sheet.order.outTradeNo }
