@@ -19,6 +19,7 @@ export interface RevocationOptions {
 export class Revocations {
   private readonly revoked = new Map<string, number>()
   private loaded = false
+  private watching = false
   private stopped = false
   private watcher: { stop: () => void } | undefined
   private sweeper: NodeJS.Timeout | undefined
@@ -29,6 +30,9 @@ export class Revocations {
 
   /** Whether the initial entries have been read, so a refusal can be trusted. */
   get ready (): boolean { return this.loaded }
+
+  /** Whether the watch is running now and has caught up; false from the moment it dies until a new one catches up. */
+  get live (): boolean { return this.loaded && this.watching }
 
   isRevoked (sessionId: string): boolean {
     const until = this.revoked.get(sessionId)
@@ -90,6 +94,7 @@ export class Revocations {
     } catch (err) {
       this.opts.log.warn({ err: { message: (err as Error).message } }, 'revocation watch failed, retrying')
     } finally {
+      this.watching = false
       // Every watcher is stopped, also one whose loop failed: a forgotten one keeps heartbeat timers alive.
       iter?.stop()
     }
@@ -100,6 +105,7 @@ export class Revocations {
   }
 
   private markLoaded (): void {
+    this.watching = true
     if (this.loaded) return
     this.loaded = true
     this.opts.log.info({ revoked: this.revoked.size }, 'revoked sessions loaded')
