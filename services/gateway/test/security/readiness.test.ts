@@ -18,3 +18,19 @@ t.test('/readyz answers 200 only once an authenticated request can be served', a
   t.equal(res.status, 200)
   t.ok(res.json().userId)
 })
+
+t.test('a revocation watch that dies turns readiness red', async (t) => {
+  const { connect } = await import('@nats-io/transport-node')
+  const { pino } = await import('pino')
+  const { natsPrefix } = await import('@wxmp/testing')
+  const { Revocations } = await import('../../src/auth/revocations.js')
+  const nc = await connect({ servers: 'nats://127.0.0.1:4222' })
+  const revocations = new Revocations({ nc, prefix: natsPrefix(), log: pino({ level: 'silent' }), retryMs: 50 })
+  t.teardown(async () => { await revocations.stop(); await nc.close().catch(() => {}) })
+  revocations.start()
+  t.equal(await eventually(async () => revocations.live, Boolean), true, 'live once caught up')
+
+  await nc.close()
+  t.equal(await eventually(async () => revocations.live, (live) => !live), false, 'red once the watch has died')
+  t.equal(revocations.ready, true, 'what was loaded is kept')
+})
