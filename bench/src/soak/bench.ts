@@ -21,8 +21,11 @@ export interface SoakResult {
 
 const MiB = (b: number): string => (b / 2 ** 20).toFixed(1)
 
+// The processes it starts serve /debug/* only with an admin token; this run makes its own.
+const ADMIN_TOKEN = randomBytes(24).toString('hex')
+
 async function gc (port: number): Promise<Memory> {
-  const res = await fetch(`http://127.0.0.1:${port}/debug/gc`, { method: 'POST' })
+  const res = await fetch(`http://127.0.0.1:${port}/debug/gc`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
   if (!res.ok) throw new Error(`/debug/gc answered ${res.status}`)
   return await res.json() as Memory
 }
@@ -61,7 +64,7 @@ export async function runSoak (o: { requests: number, connections: number, log?:
     writeFileSync(join(dir, 'cert.pem'), cert)
     writeFileSync(join(dir, 'key.pem'), key)
     const prefix = `soak${randomBytes(4).toString('hex')}.`
-    const common = { NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', NATS_SUBJECT_PREFIX: prefix, LOG_LEVEL: 'warn', HOST: '127.0.0.1' }
+    const common = { NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', NATS_SUBJECT_PREFIX: prefix, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ADMIN_TOKEN }
     const keys = await simulatorKeys()
     const [simPort, userPort, authPort, gwAdmin, gwHttps, gwHttp] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()])
     const simUrl = `http://127.0.0.1:${simPort}`

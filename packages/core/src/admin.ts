@@ -1,15 +1,44 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { getHeapSnapshot } from 'node:v8'
 import { Type } from '@sinclair/typebox'
-import { Errors, type AppError } from './errors.js'
+import { ConfigError } from './config.js'
+import { Errors, annotate, type AppError } from './errors.js'
 import { metricsRegistry, startDefaultMetrics } from './metrics.js'
 
 export interface AdminOptions {
   service: string
   /** Longest CPU profile one request may ask for. */
   maxProfileSeconds?: number
+  /** Bearer token the `/debug/*` routes require; without one they are not served at all. */
+  token?: string
+}
+
+/** The admin token from `ADMIN_TOKEN_FILE` (a mounted Secret) or `ADMIN_TOKEN`; undefined when neither is set. */
+export function adminToken (config: { ADMIN_TOKEN: string, ADMIN_TOKEN_FILE: string }): string | undefined {
+  if (config.ADMIN_TOKEN !== '' && config.ADMIN_TOKEN_FILE !== '') {
+    throw new ConfigError([{ variable: 'ADMIN_TOKEN', problem: 'and ADMIN_TOKEN_FILE are both set; set one' }])
+  }
+  if (config.ADMIN_TOKEN_FILE === '') return config.ADMIN_TOKEN === '' ? undefined : config.ADMIN_TOKEN
+  let token: string
+  try {
+    token = readFileSync(config.ADMIN_TOKEN_FILE, 'utf8').trim()
+  } catch (err) {
+    throw new ConfigError([{ variable: 'ADMIN_TOKEN_FILE', problem: `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` }])
+  }
+  if (token.length < 16) throw new ConfigError([{ variable: 'ADMIN_TOKEN_FILE', problem: 'must hold a token of at least 16 characters' }])
+  return token
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
+
+/** Equal-length digests, so neither the comparison nor the token's length leaks through timing. */
+function tokenMatches (header: string | undefined, expected: Buffer): boolean {
+  const m = /^Bearer (\S+)$/.exec(header ?? '')
+  return timingSafeEqual(digest(m?.[1] ?? ''), expected) && m !== null
 }
 
 let profiling = false
@@ -23,7 +52,8 @@ async function refuse (reply: FastifyReply, err: AppError, traceId: string | und
  * The internal admin surface, for the admin port only (never routed through the gateway):
  * `/metrics` (Prometheus), `/debug/pprof/profile?seconds=N` (a V8 CPU profile, `.cpuprofile`, opens in
  * speedscope and Chrome DevTools), `/debug/pprof/heap` (a V8 heap snapshot), `/debug/log-level`, and
- * `/debug/gc` (a full collection, when the process runs with --expose-gc).
+ * `/debug/gc` (a full collection, when the process runs with --expose-gc). `/metrics` is open to the cluster's
+ * monitoring; every `/debug/*` route exists only when `token` is set, and then requires it as a bearer token.
  */
 export const admin = fp(async function admin (app: FastifyInstance, opts: AdminOptions) {
   startDefaultMetrics(opts.service)
@@ -31,6 +61,22 @@ export const admin = fp(async function admin (app: FastifyInstance, opts: AdminO
 
   app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
     return await reply.type(metricsRegistry.contentType).send(await metricsRegistry.metrics())
+  })
+
+  // Heap snapshots expose every secret in memory, and profiles and log levels cost the process: operators only.
+  if (opts.token === undefined || opts.token === '') return
+  await app.register(debugRoutes, { ...opts, token: opts.token, maxProfileSeconds: maxSeconds })
+}, { name: 'wxmp-admin', fastify: '5.x' })
+
+/** The `/debug/*` routes, in their own context so the token check applies to them alone. */
+async function debugRoutes (app: FastifyInstance, opts: AdminOptions & { token: string, maxProfileSeconds: number }): Promise<void> {
+  const maxSeconds = opts.maxProfileSeconds
+  const expected = digest(opts.token)
+  app.addHook('onRequest', async (request, reply) => {
+    if (tokenMatches(request.headers.authorization, expected)) return
+    const err = annotate(new Errors.Unauthenticated('Admin token required'), { headers: { 'www-authenticate': 'Bearer realm="admin"' } })
+    void reply.headers(err.headers ?? {})
+    return await refuse(reply, err, request.trace?.traceId)
   })
 
   app.get('/debug/pprof/profile', {
@@ -79,4 +125,4 @@ export const admin = fp(async function admin (app: FastifyInstance, opts: AdminO
     app.log.warn({ previous, level }, 'log level changed')
     return { level, previous }
   })
-}, { name: 'wxmp-admin', fastify: '5.x' })
+}

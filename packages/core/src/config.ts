@@ -37,7 +37,8 @@ export function loadConfig<T extends TObject> (schema: T, env: NodeJS.ProcessEnv
 
 /** Settings every service shares: logging, NATS, the internal admin listener and shutdown. */
 export const baseConfigProperties = {
-  HOST: Type.String({ default: '0.0.0.0', description: 'Interface of the internal admin listener (/healthz, /readyz, /metrics).' }),
+  // Loopback by default, so a laptop on a shared network exposes nothing; deployments set 0.0.0.0 (infra/k8s does).
+  HOST: Type.String({ default: '127.0.0.1', description: 'Interface of the internal admin listener (/healthz, /readyz, /metrics); 0.0.0.0 in a cluster.' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   LOG_PRETTY: Type.Boolean({ default: false, description: 'Human-readable logs through pino-pretty; for development terminals only.' }),
   NATS_URL: Type.String({ default: 'nats://127.0.0.1:4222', pattern: '^(nats|tls|ws|wss)://', description: 'Comma-separated NATS server URLs.' }),
@@ -46,7 +47,9 @@ export const baseConfigProperties = {
   NATS_NKEY_SEED_FILE: Type.String({ default: '', description: 'File with this process\'s NATS nkey seed (its identity in the permission matrix); empty connects anonymously.' }),
   NATS_TLS_CA_FILE: Type.String({ default: '', description: 'CA of the NATS server\'s certificate; when set, the connection requires TLS and verifies the server.' }),
   NATS_JS_REPLICAS: Type.Integer({ default: 1, minimum: 1, maximum: 5, description: 'Replicas of every JetStream stream and KV bucket this process creates; one that has fewer is raised to it. 3 on a three-server cluster, 1 on a single server.' }),
-  SHUTDOWN_GRACE_MS: Type.Integer({ default: 10000, minimum: 100, description: 'How long in-flight work may take to finish on SIGTERM.' })
+  SHUTDOWN_GRACE_MS: Type.Integer({ default: 10000, minimum: 100, description: 'How long in-flight work may take to finish on SIGTERM.' }),
+  ADMIN_TOKEN: Type.String({ default: '', pattern: '^(|\\S{16,})$', description: 'Bearer token for the admin port\'s /debug routes (profiles, heap snapshots, log level); empty turns them off.' }),
+  ADMIN_TOKEN_FILE: Type.String({ default: '', description: 'File holding the admin token (a mounted Secret); the alternative to ADMIN_TOKEN.' })
 } satisfies TProperties
 
 export const databaseConfigProperties = {

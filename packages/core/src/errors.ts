@@ -174,8 +174,21 @@ export function publicError (err: unknown): { statusCode: number, body: ErrorBod
   return render(new Errors.Internal())
 }
 
+/**
+ * Detail fields that stay in the logs, never in a client's envelope: WeChat's own `errmsg` (its wording, not the
+ * catalogue's) and `api`, the name of the internal or WeChat API that failed.
+ */
+const PRIVATE_DETAILS = new Set(['api', 'errmsg'])
+
+function publicDetails (details: unknown): unknown {
+  if (details === null || typeof details !== 'object' || Array.isArray(details)) return details
+  const kept = Object.entries(details).filter(([k]) => !PRIVATE_DETAILS.has(k))
+  return kept.length === 0 ? undefined : Object.fromEntries(kept)
+}
+
 function render (err: AppError): { statusCode: number, body: ErrorBody, headers: Record<string, string> } {
   const body: ErrorBody = { code: err.code, message: err.message }
-  if (err.details !== undefined) body.details = err.details
+  const details = publicDetails(err.details)
+  if (details !== undefined) body.details = details
   return { statusCode: err.statusCode, body, headers: err.headers ?? {} }
 }

@@ -36,6 +36,19 @@ async function withTimeout (check: ReadinessCheck, ms: number): Promise<boolean>
 export interface HealthOptions {
   /** How long one dependency check may take before it counts as down. */
   timeoutMs?: number
+  /** Serve `/readyz` here; false when the app serves it itself, behind its own policy (the gateway rate-limits it). */
+  readyz?: boolean
+}
+
+/** The `/readyz` answer: 200 when every check passes, else 503 naming the checks that are down, or `draining`. */
+export async function readyzAnswer (readiness: Readiness): Promise<{ statusCode: number, body: Record<string, unknown> }> {
+  const { ready, checks } = await readiness.run()
+  if (readiness.draining) return { statusCode: 503, body: { status: 'draining', checks } }
+  if (!ready) {
+    const down = Object.entries(checks).filter(([, v]) => v === 'down').map(([k]) => k)
+    return { statusCode: 503, body: { status: 'unavailable', down, checks } }
+  }
+  return { statusCode: 200, body: { status: 'ok', checks } }
 }
 
 /** `/healthz` (the process is alive) and `/readyz` (every registered dependency answers; 503 naming the ones that do not). */
@@ -56,13 +69,9 @@ export const health = fp(async function health (app: FastifyInstance, opts: Heal
   app.decorate('readiness', readiness)
 
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
+  if (opts.readyz === false) return
   app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
-    const { ready, checks: result } = await readiness.run()
-    if (readiness.draining) return await reply.code(503).send({ status: 'draining', checks: result })
-    if (!ready) {
-      const down = Object.entries(result).filter(([, v]) => v === 'down').map(([k]) => k)
-      return await reply.code(503).send({ status: 'unavailable', down, checks: result })
-    }
-    return { status: 'ok', checks: result }
+    const { statusCode, body } = await readyzAnswer(readiness)
+    return await reply.code(statusCode).send(body)
   })
 }, { name: 'wxmp-health', fastify: '5.x' })

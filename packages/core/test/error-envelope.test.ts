@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
-import { createFastify, foundation, Errors, createError } from '../src/index.js'
+import { createFastify, foundation, Errors, createError, annotate } from '../src/index.js'
 import { LogCollector, type Teardown } from '@wxmp/testing'
 
 async function build (t: Teardown) {
@@ -12,6 +12,8 @@ async function build (t: Teardown) {
   const Locked = createError('AUTH_LOCKED', 'Too many attempts', 423)
   app.get('/locked', async () => { const e = new Locked(); (e as any).headers = { 'retry-after': '900' }; throw e })
   app.get('/upstream', async () => { throw new Errors.UpstreamTimeout('user') })
+  const WechatError = createError('WECHAT_ERROR', 'WeChat refused the request', 502)
+  app.get('/wechat', async () => { throw annotate(new WechatError(), { details: { api: 'jscode2session', errcode: 40029, errmsg: 'invalid code rid: 6650-1', why: 'code' } }) })
   t.teardown(() => app.close())
   return { app, logs }
 }
@@ -56,4 +58,14 @@ t.test('secrets in logged objects are redacted', async (t) => {
   const raw = logs.raw.join('\n')
   t.notMatch(raw, /hunter2|rt-secret|081xyz|sk==/)
   t.match(raw, /\[REDACTED\]/)
+})
+
+t.test('an upstream error\'s envelope keeps its code and details but not WeChat\'s errmsg or the API name', async (t) => {
+  const { app } = await build(t)
+  const res = await app.inject({ method: 'GET', url: '/wechat' })
+  t.equal(res.statusCode, 502)
+  const { error } = res.json()
+  t.equal(error.code, 'WECHAT_ERROR')
+  t.same(error.details, { errcode: 40029, why: 'code' })
+  t.notMatch(res.body, /jscode2session|invalid code|rid:/)
 })

@@ -36,6 +36,8 @@ export interface ServiceBaseConfig {
   NATS_TLS_CA_FILE: string
   NATS_JS_REPLICAS: number
   SHUTDOWN_GRACE_MS: number
+  ADMIN_TOKEN: string
+  ADMIN_TOKEN_FILE: string
   DATABASE_URL: string
   DATABASE_POOL_MAX: number
   DATABASE_CREATE: boolean

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { hostname } from 'node:os'
-import { admin, foundation, postgres, redis } from '@wxmp/core'
+import { admin, adminToken, foundation, postgres, redis } from '@wxmp/core'
 import { nats } from '@wxmp/nats'
 import type { ServiceBaseConfig } from './config.js'
 import { pingEndpoint } from './ping.js'
@@ -27,7 +27,8 @@ export const serviceBase = fp(async function serviceBase (app: FastifyInstance, 
   const { config } = opts
   await app.register(foundation)
   // This HTTP listener is the admin port: metrics and profiling live here, never behind the gateway.
-  await app.register(admin, { service: opts.service.name })
+  const token = adminToken(config)
+  await app.register(admin, { service: opts.service.name, ...(token === undefined ? {} : { token }) })
   await app.register(postgres, {
     connectionString: config.DATABASE_URL,
     max: config.DATABASE_POOL_MAX,

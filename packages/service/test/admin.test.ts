@@ -42,34 +42,75 @@ t.test('/metrics shows HTTP, NATS, pool, connection and runtime series after tra
   t.match(text, /service="notes"/, 'every series carries the service label')
 })
 
+const TOKEN = 'admin-token-for-tests-0123456789'
+const operator = { authorization: `Bearer ${TOKEN}` }
+
 t.test('a CPU profile and a heap snapshot can be taken and parse', async (t) => {
-  const { app } = await buildTestService(t, { name: 'notes', schema: Schema, app: notesApp })
-  const cpu = await app.inject({ method: 'GET', url: '/debug/pprof/profile?seconds=1' })
+  const { app } = await buildTestService(t, { name: 'notes', schema: Schema, app: notesApp, env: { ADMIN_TOKEN: TOKEN } })
+  const cpu = await app.inject({ method: 'GET', url: '/debug/pprof/profile?seconds=1', headers: operator })
   t.equal(cpu.statusCode, 200)
   t.match(cpu.headers['content-disposition'], /\.cpuprofile"/)
   const profile = JSON.parse(cpu.body)
   t.ok(Array.isArray(profile.nodes) && profile.nodes.length > 0, 'V8 CPU profile nodes')
   t.ok(Array.isArray(profile.samples) && profile.startTime < profile.endTime)
 
-  const heap = await app.inject({ method: 'GET', url: '/debug/pprof/heap' })
+  const heap = await app.inject({ method: 'GET', url: '/debug/pprof/heap', headers: operator })
   t.equal(heap.statusCode, 200)
   const snapshot = JSON.parse(heap.body)
   t.ok(snapshot.snapshot.node_count > 1000, 'a heap snapshot with its nodes')
   t.ok(Array.isArray(snapshot.strings))
 
-  const bad = await app.inject({ method: 'GET', url: '/debug/pprof/profile?seconds=100000' })
+  const bad = await app.inject({ method: 'GET', url: '/debug/pprof/profile?seconds=100000', headers: operator })
   t.equal(bad.statusCode, 400)
 })
 
 t.test('the log level changes at runtime', async (t) => {
-  const { app, logs } = await buildTestService(t, { name: 'notes', schema: Schema, app: notesApp, env: { LOG_LEVEL: 'info' } })
+  const { app, logs } = await buildTestService(t, { name: 'notes', schema: Schema, app: notesApp, env: { LOG_LEVEL: 'info', ADMIN_TOKEN: TOKEN } })
   await app.natsClient.request('notes.add', { body: 'x', delayMs: 0 }, undefined)
   const before = logs.lines.filter((l) => l.level === 'debug').length
-  const res = await app.inject({ method: 'PUT', url: '/debug/log-level', payload: { level: 'debug' } })
+  const res = await app.inject({ method: 'PUT', url: '/debug/log-level', headers: operator, payload: { level: 'debug' } })
   t.same(res.json(), { level: 'debug', previous: 'info' })
   app.log.debug('now visible')
   t.ok(logs.lines.some((l) => l.msg === 'now visible'))
   t.equal(before, 0)
-  const invalid = await app.inject({ method: 'PUT', url: '/debug/log-level', payload: { level: 'verbose' } })
+  const invalid = await app.inject({ method: 'PUT', url: '/debug/log-level', headers: operator, payload: { level: 'verbose' } })
   t.equal(invalid.statusCode, 400)
+})
+
+t.test('without a configured token the debug routes do not exist; /metrics and the probes stay open', async (t) => {
+  const { app } = await buildTestService(t, { name: 'notes', schema: Schema, app: notesApp })
+  for (const [method, url] of [['GET', '/debug/pprof/heap'], ['GET', '/debug/pprof/profile?seconds=1'], ['PUT', '/debug/log-level'], ['GET', '/debug/log-level'], ['POST', '/debug/gc']] as const) {
+    const res = await app.inject({ method, url, headers: { authorization: 'Bearer anything-at-all-0123456789' } })
+    t.equal(res.statusCode, 404, `${method} ${url}`)
+  }
+  t.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 200)
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
+})
+
+t.test('with a token the debug routes refuse a missing, wrong or differently-sized one, and the level stays put', async (t) => {
+  const { app } = await buildTestService(t, { name: 'notes', schema: Schema, app: notesApp, env: { LOG_LEVEL: 'info', ADMIN_TOKEN: TOKEN } })
+  for (const headers of [{}, { authorization: `Bearer ${TOKEN.slice(0, -1)}x` }, { authorization: `Bearer ${TOKEN}0` }, { authorization: 'Bearer ' }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }]) {
+    const heap = await app.inject({ method: 'GET', url: '/debug/pprof/heap', headers })
+    t.equal(heap.statusCode, 401, JSON.stringify(headers))
+    t.equal(heap.json().error.code, 'UNAUTHENTICATED')
+    t.match(heap.headers['www-authenticate'], /^Bearer /)
+    const level = await app.inject({ method: 'PUT', url: '/debug/log-level', headers, payload: { level: 'trace' } })
+    t.equal(level.statusCode, 401)
+  }
+  t.equal(app.log.level, 'info', 'no refused request changed the level')
+  t.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 200, 'metrics need no token')
+})
+
+t.test('the token can come from a file, and a short one or both settings at once fail the boot by name', async (t) => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const file = join(mkdtempSync(join(tmpdir(), 'wxmp-admin-')), 'token')
+  writeFileSync(file, TOKEN + '\n', { mode: 0o600 })
+  const { app } = await buildTestService(t, { name: 'notes', schema: Schema, app: notesApp, env: { ADMIN_TOKEN_FILE: file } })
+  t.equal((await app.inject({ method: 'GET', url: '/debug/log-level', headers: operator })).statusCode, 200)
+  t.equal((await app.inject({ method: 'GET', url: '/debug/log-level' })).statusCode, 401)
+
+  await t.rejects(buildTestService(t, { name: 'notes', schema: Schema, app: notesApp, env: { ADMIN_TOKEN: 'short' } }), /ADMIN_TOKEN/)
+  await t.rejects(buildTestService(t, { name: 'notes', schema: Schema, app: notesApp, env: { ADMIN_TOKEN: TOKEN, ADMIN_TOKEN_FILE: file } }), /ADMIN_TOKEN/)
 })

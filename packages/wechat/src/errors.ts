@@ -42,7 +42,7 @@ export const WechatErrors = {
     action: 'For login call wx.login again for a new code; otherwise retry'
   }),
   Upstream: createError('WECHAT_ERROR', 'WeChat refused the request', 502, {
-    meaning: 'WeChat answered with an error the server does not expect; details.errcode and details.errmsg keep WeChat\'s',
+    meaning: 'WeChat answered with an error the server does not expect; details.errcode keeps WeChat\'s (its errmsg, with the rid WeChat support asks for, is in the server log under the traceId)',
     action: 'Retry later; report the traceId and details if it persists'
   }),
 

@@ -14,6 +14,7 @@ import { shedding } from './plugins/shedding.js'
 import { upstream } from './plugins/upstream.js'
 import { wxRequest } from './plugins/wx-request.js'
 import pingRoutes from './routes/ping.js'
+import readyzRoute from './routes/readyz.js'
 import authRoutes from './routes/auth.js'
 import userRoutes from './routes/users.js'
 import paymentRoutes from './routes/payments.js'
@@ -35,7 +36,8 @@ export interface GatewayOptions {
 /** The public API: every route maps to a NATS request; the gateway owns no data. */
 export default async function app (fastify: FastifyInstance, opts: GatewayOptions): Promise<void> {
   const { config } = opts
-  await fastify.register(foundation)
+  // /readyz is served below, under the edge policy, so the public listener rate-limits it (routes/readyz.ts).
+  await fastify.register(foundation, { readyz: false })
   if (opts.tracing !== undefined) await opts.tracing.register(fastify)
   await fastify.register(security, { config, publicHttpsPort: config.PUBLIC_HTTPS_PORT })
   await fastify.register(shedding, { config })
@@ -56,6 +58,7 @@ export default async function app (fastify: FastifyInstance, opts: GatewayOption
   await fastify.register(edgePolicy, opts.edgeRoutes === undefined ? { config } : { config, edgeRoutes: opts.edgeRoutes })
   await fastify.register(docs, { version: SERVICE.version })
 
+  await fastify.register(readyzRoute)
   await fastify.register(pingRoutes, { gateway: SERVICE })
   await fastify.register(wechatNotifyRoutes)
   await fastify.register(wechatPushRoutes)

@@ -38,6 +38,7 @@ export const ConfigSchema = Type.Object({
   RATE_LIMIT_PHONE_MAX: ms(5, 'Requests per window per client IP on phone binding.', 1),
   RATE_LIMIT_NOTIFY_MAX: ms(600, 'Requests per window per source IP on the WeChat Pay notification route.', 1),
   RATE_LIMIT_PUSH_MAX: ms(600, 'Requests per window per source IP on the WeChat message push route.', 1),
+  RATE_LIMIT_PROBE_MAX: ms(600, 'Requests per window per client IP on the public /readyz (the admin port\'s is not limited).', 1),
   RATE_LIMIT_USER_MAX: ms(120, 'Requests per window per authenticated user, on top of the per-IP limit.', 1),
   RATE_LIMIT_MAX_SCALE: Type.Number({ default: 1, minimum: 1, description: 'Multiplies every limit (benchmarks from one address); the limiter still counts every request.' }),
 

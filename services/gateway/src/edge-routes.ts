@@ -10,7 +10,7 @@ import type { Config } from './config.js'
 export type AuthMode = 'public' | 'optional' | 'required'
 
 /** Per-IP limit classes; every authenticated request also counts against its user's `RATE_LIMIT_USER_MAX`. */
-export type LimitClass = 'default' | 'login' | 'refresh' | 'phone' | 'notify' | 'push' | 'none'
+export type LimitClass = 'default' | 'login' | 'refresh' | 'phone' | 'notify' | 'push' | 'probe' | 'none'
 
 /** The edge policy of one route. */
 export interface EdgeRoute {
@@ -62,7 +62,8 @@ export const EDGE_ROUTES = {
 
   'GET /v1/ping': { auth: 'public', limit: 'default' },
   'GET /healthz': { auth: 'public', limit: 'none' },
-  'GET /readyz': { auth: 'public', limit: 'none' },
+  // Each call checks Redis and NATS, so on the public listener it is counted like any request, in a class of its own.
+  'GET /readyz': { auth: 'public', limit: 'probe' },
   'GET /docs': { auth: 'public', limit: 'default' },
   'GET /docs/json': { auth: 'public', limit: 'default' }
 } as const satisfies EdgeTable
@@ -109,6 +110,7 @@ export function limitsOf (config: Config): Record<Exclude<LimitClass, 'none'> | 
     phone: s(config.RATE_LIMIT_PHONE_MAX),
     notify: s(config.RATE_LIMIT_NOTIFY_MAX),
     push: s(config.RATE_LIMIT_PUSH_MAX),
+    probe: s(config.RATE_LIMIT_PROBE_MAX),
     user: s(config.RATE_LIMIT_USER_MAX)
   }
 }

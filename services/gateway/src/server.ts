@@ -22,7 +22,7 @@ boot('gateway', async () => {
     await tracing?.shutdown()
     stream?.close()
   })
-  const adminApp = await adminListener(gateway, gateway.log)
+  const adminApp = await adminListener(gateway, gateway.log, config)
   gateway.addHook('onClose', async () => { await adminApp.close() })
   await adminApp.listen({ port: config.PORT, host: config.HOST })
   await redirect.listen({ port: config.HTTP_PORT, host: config.HOST })

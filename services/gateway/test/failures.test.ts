@@ -45,7 +45,7 @@ t.test('the gateway is ready only when Redis and NATS are', async (t) => {
   const stack = await buildStack(t)
   const res = await eventually(async () => await stack.gateway.app.inject({ method: 'GET', url: '/readyz' }), (r) => r.statusCode === 200)
   t.equal(res.statusCode, 200)
-  t.same(res.json().checks, { redis: 'ok', nats: 'ok', revocations: 'ok' })
+  t.same(res.json().checks, { redis: 'ok', nats: 'ok', 'signing-keys': 'ok', revocations: 'ok' })
 })
 
 t.test('over real TLS: no responders 503, a slow service 504 within its route timeout, both in the envelope', async (t) => {

@@ -5,6 +5,7 @@ import { connect } from '@nats-io/transport-node'
 import { freePort, natsPrefix, redisPrefix, waitForPort } from '@wxmp/testing'
 import { call, eventually } from './helpers/client.js'
 import { tlsFiles } from './helpers/gateway.js'
+import { jwksResponder, testKey } from './helpers/tokens.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
@@ -23,6 +24,8 @@ t.test('SIGTERM: readiness fails first, the in-flight request finishes, then the
     })
   }
   await nc.flush()
+  // Readiness waits for signing keys, so the stand-in services publish one as auth would.
+  await jwksResponder(t, prefix, [await testKey()])
 
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@wxmp/source', 'src/server.ts'], {
     cwd: root,
@@ -37,6 +40,8 @@ t.test('SIGTERM: readiness fails first, the in-flight request finishes, then the
       NATS_SUBJECT_PREFIX: prefix,
       REDIS_KEY_PREFIX: redisPrefix(),
       SHUTDOWN_DELAY_MS: '700',
+      // The test polls the public /readyz every 20-25 ms, far faster than a load balancer.
+      RATE_LIMIT_PROBE_MAX: '100000',
       LOG_LEVEL: 'info'
     },
     stdio: ['ignore', 'pipe', 'pipe']

@@ -6,7 +6,8 @@ export const WECHAT_NOTIFY_SCHEDULE = '15s,15s,30s,3m,10m,20m,30m,30m,30m,60m,3h
 
 /** Every setting of the simulator, read from the environment; see README.md. */
 export const ConfigSchema = Type.Object({
-  HOST: Type.String({ default: '0.0.0.0', description: 'Interface the simulator listens on.' }),
+  // Loopback by default: its test API (/sim/*) forges logins and payments for anyone who can reach it.
+  HOST: Type.String({ default: '127.0.0.1', description: 'Interface the simulator listens on; 0.0.0.0 only where it runs in its own container.' }),
   PORT: Type.Integer({ default: 9100, minimum: 0, maximum: 65535, description: 'Port of the simulated WeChat hosts and the test API.' }),
   LOG_LEVEL: baseConfigProperties.LOG_LEVEL,
   LOG_PRETTY: baseConfigProperties.LOG_PRETTY,

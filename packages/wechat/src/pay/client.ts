@@ -240,10 +240,20 @@ export class WechatPayClient {
       if (res.status >= 500 || code === 'SYSTEM_ERROR' || code === 'SYSTEMERROR' || code === 'BANK_ERROR' || code === 'BANKERROR') {
         if (retry) { await this.pause(api, attempt, `HTTP ${res.status} ${code ?? ''}`.trim()); continue }
       }
-      // A 4xx is acted on (e.g. ORDERPAID), so when it is signed the signature must hold too.
-      if (res.status < 500 && headerValue(res.headers, 'wechatpay-signature') !== undefined) this.verifyResponse(api, res, requestId)
       this.opts.log.warn({ api, status: res.status, code, message, detail: errBody?.detail, requestId }, 'wechatpay returned an error')
-      throw mapPayError(api, res.status, code, requestId)
+      const mapped = mapPayError(api, res.status, code, requestId)
+      if (res.status < 500) {
+        // A 4xx is acted on (ORDER_NOT_EXIST closes an expired order, ORDER_CLOSED fails a refund), so a signed one
+        // must verify, and an unsigned one is believed only where believing it settles nothing: WeChat Pay signs
+        // every answer to a request it authenticated, and leaves unsigned only its refusal of our own signature
+        // and its front end's rate limit.
+        if (headerValue(res.headers, 'wechatpay-signature') !== undefined) this.verifyResponse(api, res, requestId)
+        else if (!(mapped instanceof WechatErrors.PayAuthFailed || mapped instanceof WechatErrors.PayRateLimited)) {
+          this.opts.log.error({ api, status: res.status, code, requestId }, 'wechatpay error answer is unsigned; ignored')
+          throw annotate(new WechatErrors.PayResponseUnverified(), { details: { api, reason: 'unsigned', wechatStatus: res.status, ...(code === undefined ? {} : { wechatCode: code }), ...(requestId === undefined ? {} : { requestId }) } })
+        }
+      }
+      throw mapped
     }
   }
 

@@ -158,6 +158,31 @@ async function merchant (t: Teardown, sim: RunningSimulator, answer: (body: stri
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/payments/wechat/notify`
 }
 
+t.test('an unsigned error answer that could settle something is unverified, never a not-found, closed or refused', async (t) => {
+  const sim = await startSimulator(t)
+  const { client } = wechatPay(sim)
+  await order(sim, 'PAY0000070')
+  const cases: Array<[string, string, () => Promise<unknown>]> = [
+    ['query', 'ORDER_NOT_EXIST', async () => await client.queryByOutTradeNo('PAY0000070')],
+    ['close', 'ORDER_NOT_EXIST', async () => await client.closeOrder('PAY0000070')],
+    ['close', 'ORDER_CLOSED', async () => await client.closeOrder('PAY0000070')],
+    ['refund', 'NOT_ENOUGH', async () => await client.refund({ outTradeNo: 'PAY0000070', outRefundNo: 'RF0000070', refundFen: 1, totalFen: 1800 })],
+    ['refund', 'PARAM_ERROR', async () => await client.refund({ outTradeNo: 'PAY0000070', outRefundNo: 'RF0000071', refundFen: 1, totalFen: 1800 })],
+    ['query_refund', 'RESOURCE_NOT_EXISTS', async () => await client.queryRefund('RF0000070')]
+  ]
+  for (const [endpoint, code, run] of cases) {
+    await simPost(sim, '/sim/faults', { endpoint, code, unsigned: true, times: 1 })
+    const e = await caught(run())
+    t.same([e.code, e.statusCode, e.details.reason, e.details.wechatCode], ['WECHATPAY_RESPONSE_UNVERIFIED', 502, 'unsigned', code], `unsigned ${code} from ${endpoint}`)
+  }
+  // Unsigned by nature, and settling nothing: WeChat Pay refusing our signature, and its front end's rate limit.
+  await simPost(sim, '/sim/faults', { endpoint: 'query', code: 'SIGN_ERROR', unsigned: true, times: 1 })
+  t.equal((await caught(client.queryByOutTradeNo('PAY0000070'))).code, 'WECHATPAY_AUTH_FAILED')
+  await simPost(sim, '/sim/faults', { endpoint: 'query', code: 'FREQUENCY_LIMITED', unsigned: true, times: 1 })
+  t.equal((await caught(client.queryByOutTradeNo('PAY0000070'))).code, 'WECHATPAY_RATE_LIMITED')
+  t.equal((await client.queryByOutTradeNo('PAY0000070')).trade_state, 'NOTPAY', 'the order is untouched at WeChat Pay')
+})
+
 t.test('notifications from the simulator verify and decrypt; a probe signature is refused and redelivered', async (t) => {
   const sim = await startSimulator(t, { SIM_NOTIFY_SCHEDULE_SCALE: '0.001', SIM_REFUND_SETTLE_MS: '10' })
   const { client } = wechatPay(sim)

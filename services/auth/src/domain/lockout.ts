@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { annotate, type Log } from '@wxmp/core'
 import { AuthErrors } from '../errors.js'
+import { usernameKey } from './username-key.js'
 
 export interface LockoutSettings {
   maxFailures: number
@@ -10,8 +11,8 @@ export interface LockoutSettings {
 }
 
 /**
- * Failed-login counting per username in Redis, whether or not the username exists, so a locked name
- * looks the same for real and unknown accounts. If Redis is unreachable the check is skipped (fail open):
+ * Failed-login counting per username in Redis, keyed by usernameKey (the form lookup uses, so no other spelling
+ * escapes a lock), whether or not the username exists, so a locked name looks the same for real and unknown accounts. If Redis is unreachable the check is skipped (fail open):
  * the gateway's per-IP rate limit still bounds guessing, and a Redis restart resetting counters is an
  * accepted trade-off.
  */
@@ -19,7 +20,7 @@ export class Lockout {
   constructor (private readonly redis: Redis, private readonly settings: LockoutSettings, private readonly log: Log) {}
 
   private key (kind: 'fails' | 'until', username: string): string {
-    return `lockout:${kind}:${createHash('sha256').update(username.normalize('NFC').toLowerCase()).digest('hex')}`
+    return `lockout:${kind}:${createHash('sha256').update(usernameKey(username)).digest('hex')}`
   }
 
   /** Throws 423 AUTH_LOCKED with Retry-After while the username is locked. */

@@ -3,6 +3,7 @@ import type { Pool } from 'pg'
 import { AuthErrors } from '../errors.js'
 import type { Lockout } from './lockout.js'
 import type { Totp } from './totp.js'
+import { usernameKey } from './username-key.js'
 
 /** bcrypt reads at most 72 bytes; longer passwords are refused rather than silently truncated. */
 export const BCRYPT_MAX_BYTES = 72
@@ -43,12 +44,12 @@ export class Passwords {
     if (new Set(p).size < 4) throw new AuthErrors.PasswordTooWeak('Password must not repeat a few characters')
   }
 
-  /** Stores a credential for userId; the username is unique case-insensitively. */
+  /** Stores a credential for userId; the username is unique by its usernameKey (any case, width or composition). */
   async register (userId: string, username: string, password: string): Promise<void> {
     Passwords.checkStrength(password)
     const passwordHash = await hash(normalize(password), this.cost)
     try {
-      await this.pool.query('INSERT INTO password_credentials (user_id, username, password_hash) VALUES ($1, $2, $3)', [userId, username, passwordHash])
+      await this.pool.query('INSERT INTO password_credentials (user_id, username, username_key, password_hash) VALUES ($1, $2, $3, $4)', [userId, username, usernameKey(username), passwordHash])
     } catch (err) {
       const e = err as { code?: string, constraint?: string }
       if (e.code === '23505' && e.constraint === 'password_credentials_pkey') throw new AuthErrors.PasswordExists()
@@ -58,7 +59,7 @@ export class Passwords {
   }
 
   async usernameTaken (username: string): Promise<boolean> {
-    const { rows } = await this.pool.query('SELECT 1 FROM password_credentials WHERE lower(username) = lower($1)', [username])
+    const { rows } = await this.pool.query('SELECT 1 FROM password_credentials WHERE username_key = $1', [usernameKey(username)])
     return rows.length > 0
   }
 
@@ -66,7 +67,7 @@ export class Passwords {
   async authenticate (login: PasswordLogin): Promise<string> {
     await this.lockout.assertOpen(login.username)
     const { rows } = await this.pool.query<{ user_id: string, password_hash: string }>(
-      'SELECT user_id, password_hash FROM password_credentials WHERE lower(username) = lower($1)', [login.username])
+      'SELECT user_id, password_hash FROM password_credentials WHERE username_key = $1', [usernameKey(login.username)])
     const row = rows[0]
     const password = normalize(login.password)
     const fits = Buffer.byteLength(password, 'utf8') <= BCRYPT_MAX_BYTES

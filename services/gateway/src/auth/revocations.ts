@@ -31,6 +31,7 @@ export interface RevocationOptions {
 export class Revocations {
   private readonly revoked = new Map<string, number>()
   private loaded = false
+  private watching = false
   private stopped = false
   private watcher: { stop: () => void } | undefined
   private kv: KV | undefined
@@ -59,6 +60,9 @@ export class Revocations {
 
   /** The last bucket revision this view is known to include. */
   get revision (): number { return this.seen }
+
+  /** Whether a watch is running and the view is healthy; false from the moment the watch dies until a new one catches up. */
+  get live (): boolean { return this.watching && this.healthy }
 
   isRevoked (sessionId: string): boolean {
     const until = this.revoked.get(sessionId)
@@ -166,6 +170,7 @@ export class Revocations {
     } catch (err) {
       this.opts.log.warn({ err: { message: (err as Error).message } }, 'revocation watch failed, retrying')
     } finally {
+      this.watching = false
       // Every watcher is stopped, also one whose loop failed: a forgotten one keeps heartbeat timers alive.
       iter?.stop()
     }
@@ -178,6 +183,7 @@ export class Revocations {
   }
 
   private markLoaded (): void {
+    this.watching = true
     if (this.loaded) return
     this.loaded = true
     this.opts.log.info({ revoked: this.revoked.size }, 'revoked sessions loaded')

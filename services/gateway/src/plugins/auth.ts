@@ -100,7 +100,9 @@ export const auth = fp(async function auth (app: FastifyInstance, opts: { config
     keyring.stop()
     await revocations.stop()
   })
-  app.readiness?.add('revocations', () => revocations.ready)
+  // Ready means an authenticated request can be served: keys to verify it and a live revocation watch to judge it.
+  app.readiness?.add('signing-keys', () => keyring.ready)
+  app.readiness?.add('revocations', () => revocations.live)
 
   const hook = (mode: Exclude<AuthMode, 'public'>): Hook => async function authenticate (request) {
     const header = request.headers.authorization

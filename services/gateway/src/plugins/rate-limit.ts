@@ -5,6 +5,7 @@ import type { Config } from '../config.js'
 import { rateLimited } from '../errors.js'
 import { limitsOf, type LimitClass } from '../edge-routes.js'
 import { edgeStore, type StoreState } from './rate-limit-store.js'
+import { clientKey } from './client-key.js'
 import { businessCounter } from '@wxmp/core'
 
 const rateLimitHits = businessCounter('gateway_rate_limit_hits_total', 'Requests refused with 429, by limit class and by where they were counted', ['limit', 'store'] as const)
@@ -76,14 +77,16 @@ export const rateLimits = fp(async function rateLimits (app: FastifyInstance, op
     if (request.trace.userId !== undefined) await inner(request, reply)
   }
 
+  const byClient = (req: FastifyRequest): string => clientKey(req.ip)
   app.decorate('edgeLimits', {
     ip: {
-      default: hook('ip', limits.default),
-      login: hook('login', limits.login),
-      refresh: hook('refresh', limits.refresh),
-      phone: hook('phone', limits.phone),
-      notify: hook('notify', limits.notify),
-      push: hook('push', limits.push)
+      default: hook('ip', limits.default, byClient),
+      login: hook('login', limits.login, byClient),
+      refresh: hook('refresh', limits.refresh, byClient),
+      phone: hook('phone', limits.phone, byClient),
+      notify: hook('notify', limits.notify, byClient),
+      probe: hook('probe', limits.probe, byClient),
+      push: hook('push', limits.push, byClient)
     },
     user: userHook(hook('user', limits.user, (req) => req.trace.userId as string)),
     state

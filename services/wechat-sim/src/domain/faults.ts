@@ -23,6 +23,8 @@ export interface FaultSpec {
   latencyMs?: number
   /** Sign the Pay response or notification with a wrong (probe) signature. */
   badSignature?: boolean
+  /** Send the Pay response with no signature at all, as a proxy or impostor in front of WeChat Pay would. */
+  unsigned?: boolean
   /** Close the connection without answering. */
   hangup?: boolean
   /** Carry the call out, then close the connection without answering: the answer is lost on the way back. */
@@ -40,6 +42,7 @@ export interface Effects {
   latencyMs: number
   error?: Fault
   badSignature: boolean
+  unsigned: boolean
   hangup: boolean
   lostAnswer: boolean
 }
@@ -63,7 +66,7 @@ export class Faults {
   }
 
   take (endpoint: Endpoint): Effects {
-    const effects: Effects = { latencyMs: 0, badSignature: false, hangup: false, lostAnswer: false }
+    const effects: Effects = { latencyMs: 0, badSignature: false, unsigned: false, hangup: false, lostAnswer: false }
     for (const f of this.faults) {
       if (f.endpoint !== '*' && f.endpoint !== endpoint) continue
       if (f.times !== undefined && f.applied >= f.times) continue
@@ -76,6 +79,7 @@ export class Faults {
       effects.latencyMs += f.latencyMs ?? 0
       if (isError) effects.error = f
       if (f.badSignature === true) effects.badSignature = true
+      if (f.unsigned === true) effects.unsigned = true
       if (f.hangup === true) effects.hangup = true
       if (f.lostAnswer === true) effects.lostAnswer = true
     }

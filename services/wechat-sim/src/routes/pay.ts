@@ -93,7 +93,7 @@ export default async function payRoutes (app: FastifyInstance): Promise<void> {
     }
     // WeChat Pay does not sign its answer to a request it could not authenticate.
     if (signError !== undefined) { await payError(reply, signError); return undefined }
-    request[kSign] = effects.badSignature ? 'probe' : 'valid'
+    if (!effects.unsigned) request[kSign] = effects.badSignature ? 'probe' : 'valid'
     if (f !== undefined) {
       const code = f.code ?? 'SYSTEM_ERROR'
       await payError(reply, { status: f.status ?? CODES[code]?.[0] ?? 400, code, message: f.message ?? CODES[code]?.[1] ?? '注入的错误' })

@@ -17,6 +17,7 @@ const FaultBody = Type.Object({
   status: Type.Optional(Type.Integer({ minimum: 200, maximum: 599 })),
   latencyMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 120_000 })),
   badSignature: Type.Optional(Type.Boolean()),
+  unsigned: Type.Optional(Type.Boolean({ description: 'WeChat Pay: answer without any signature.' })),
   hangup: Type.Optional(Type.Boolean()),
   lostAnswer: Type.Optional(Type.Boolean({ description: 'Carry the call out, then drop the connection: the answer is lost.' })),
   times: Type.Optional(Type.Integer({ minimum: 1 })),
