@@ -43,7 +43,8 @@ export const baseConfigProperties = {
   NATS_URL: Type.String({ default: 'nats://127.0.0.1:4222', pattern: '^(nats|tls|ws|wss)://', description: 'Comma-separated NATS server URLs.' }),
   NATS_SUBJECT_PREFIX: Type.String({ default: '', pattern: '^([A-Za-z0-9_-]+\\.)?$', description: 'Prefix for every subject and stream name; isolates test runs.' }),
   NATS_REQUEST_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 10, description: 'Default timeout of a NATS request to another service.' }),
-  NATS_NKEY_SEED_FILE: Type.String({ default: '', description: 'File with this process\'s NATS nkey seed (its identity in the permission matrix); empty connects anonymously.' }),
+  NATS_NKEY_SEED_FILE: Type.String({ default: '', description: 'File with this process\'s NATS nkey seed (its identity in the permission matrix); required unless NATS_ALLOW_ANONYMOUS is true.' }),
+  NATS_ALLOW_ANONYMOUS: Type.Boolean({ default: false, description: 'Development only: connect to NATS without credentials when NATS_NKEY_SEED_FILE is empty; otherwise the process refuses to start.' }),
   NATS_TLS_CA_FILE: Type.String({ default: '', description: 'CA of the NATS server\'s certificate; when set, the connection requires TLS and verifies the server.' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 10000, minimum: 100, description: 'How long in-flight work may take to finish on SIGTERM.' })
 } satisfies TProperties

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, waitForPort } from './ids.js'
 import type { Teardown } from './teardown.js'
+import { ensureTestNats, TEST_NATS_CONFIG } from './test-nats.js'
 
 /** A server process this test owns on a spare port: stop and start it freely, the shared one is never touched. */
 export interface PrivateServer {
@@ -66,14 +67,17 @@ export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server'
 
 /**
  * A private nats-server with JetStream, its store in a folder that survives restarts (streams and KV come back).
- * With `config`, the server loads the file it returns for the port and store directory instead (it must turn
- * JetStream on itself); command-line flags keep the address and port.
+ * It loads the test server's config (the permission matrix, the identities' test nkeys: connect with
+ * `testNatsEnv`). With `config`, the server loads the file it returns for the port and store directory instead
+ * (it must turn JetStream on itself); command-line flags keep the address and port. `anonymous` leaves
+ * authorization off, for fixture services that are not in the matrix.
  */
-export async function privateNats (t: ServerOwner, opts: PrivateServerOptions & { config?: (port: number, storeDir: string) => string } = {}): Promise<PrivateServer> {
-  const { config, ...rest } = opts
+export async function privateNats (t: ServerOwner, opts: PrivateServerOptions & { config?: (port: number, storeDir: string) => string, anonymous?: boolean } = {}): Promise<PrivateServer> {
+  const { config, anonymous, ...rest } = opts
+  if (config === undefined && anonymous !== true) await ensureTestNats()
   return await privateServer(t, 'nats', NATS_SERVER_BIN, (port, dir) => {
     const listen = ['-a', '127.0.0.1', '-p', String(port)]
-    if (config === undefined) return [...listen, '-js', '-sd', dir]
+    if (config === undefined) return [...(anonymous === true ? [] : ['-c', TEST_NATS_CONFIG]), ...listen, '-js', '-sd', dir]
     const file = join(dir, 'nats-server.conf')
     writeFileSync(file, config(port, dir), { mode: 0o600 })
     return ['-c', file, ...listen]

@@ -61,9 +61,12 @@ export class Revocations {
     clearTimeout(timer)
   }
 
-  /** Same options as the auth service, so whichever starts first creates the bucket and the other opens it. */
+  /**
+   * Opens the bucket auth creates: the gateway may only read it (the permission matrix), so until auth has
+   * created it this fails and the watch retries.
+   */
   static async openBucket (nc: NatsConnection, prefix: string): Promise<KV> {
-    return await new Kvm(nc).create(prefixedName(prefix, REVOCATION_BUCKET.name), { ttl: REVOCATION_BUCKET.ttlMs, history: 1 })
+    return await new Kvm(nc).open(prefixedName(prefix, REVOCATION_BUCKET.name))
   }
 
   private async watch (): Promise<void> {
