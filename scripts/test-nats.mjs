@@ -49,14 +49,16 @@ export async function writeTestNatsConfig (dir, port) {
     if (!existsSync(file)) writeFileSync(file, lib.createNkeyUser().seed + '\n', { mode: 0o600 })
     nkeys[id] = lib.nkeyPublicKey(readFileSync(file, 'utf8'))
   }
-  // The operator reads streams and their messages, and deletes a stream (a test playing its loss): tests check
-  // what services published. It sends and answers no service subject.
+  // The operator reads streams (messages by sequence, or an ordered consumer) and deletes a stream (a test playing
+  // its loss): tests check what services published. It sends and answers no service subject.
   const operatorFile = join(dir, 'operator.nk')
   if (!existsSync(operatorFile)) writeFileSync(operatorFile, lib.createNkeyUser().seed + '\n', { mode: 0o600 })
   const operator = {
     nkey: lib.nkeyPublicKey(readFileSync(operatorFile, 'utf8')),
     permissions: {
-      publish: { allow: ['$JS.API.INFO', '$JS.API.STREAM.INFO.*', '$JS.API.STREAM.MSG.GET.*', '$JS.API.DIRECT.GET.*', '$JS.API.DIRECT.GET.*.>', '$JS.API.STREAM.DELETE.*'] },
+      publish: { allow: ['$JS.API.INFO', '$JS.API.STREAM.INFO.*', '$JS.API.STREAM.MSG.GET.*', '$JS.API.DIRECT.GET.*', '$JS.API.DIRECT.GET.*.>', '$JS.API.STREAM.DELETE.*',
+        '$JS.API.CONSUMER.CREATE.*', '$JS.API.CONSUMER.CREATE.*.>', '$JS.API.CONSUMER.INFO.*.*', '$JS.API.CONSUMER.DELETE.*.*',
+        '$JS.API.CONSUMER.MSG.NEXT.*.*', '$JS.FC.*.>'] },
       subscribe: { allow: [`${lib.inboxPrefix('operator', ANY_TEST_PREFIX)}.>`] }
     }
   }

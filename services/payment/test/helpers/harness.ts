@@ -137,7 +137,7 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
     payment,
     user,
     relay,
-    env: { ...env, NATS_SUBJECT_PREFIX: prefix, DATABASE_URL: payment.config.DATABASE_URL },
+    env: { ...env, NATS_URL: payment.config.NATS_URL, NATS_NKEY_SEED_FILE: payment.config.NATS_NKEY_SEED_FILE, NATS_SUBJECT_PREFIX: prefix, DATABASE_URL: payment.config.DATABASE_URL },
     newUser: async () => {
       const { data } = await auth.request<{ user: { id: string } }>(Subjects.user.ensure, { appid: sim.keys.appid, openid: 'o' + randomBytes(14).toString('base64url') }, undefined)
       return data.user.id
