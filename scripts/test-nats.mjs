@@ -56,9 +56,11 @@ export async function writeTestNatsConfig (dir, port) {
   const operator = {
     nkey: lib.nkeyPublicKey(readFileSync(operatorFile, 'utf8')),
     permissions: {
-      publish: { allow: ['$JS.API.INFO', '$JS.API.STREAM.INFO.*', '$JS.API.STREAM.MSG.GET.*', '$JS.API.DIRECT.GET.*', '$JS.API.DIRECT.GET.*.>', '$JS.API.STREAM.DELETE.*',
-        '$JS.API.CONSUMER.CREATE.*', '$JS.API.CONSUMER.CREATE.*.>', '$JS.API.CONSUMER.INFO.*.*', '$JS.API.CONSUMER.DELETE.*.*',
-        '$JS.API.CONSUMER.MSG.NEXT.*.*', '$JS.FC.*.>'] },
+      publish: {
+        allow: ['$JS.API.INFO', '$JS.API.STREAM.INFO.*', '$JS.API.STREAM.MSG.GET.*', '$JS.API.DIRECT.GET.*', '$JS.API.DIRECT.GET.*.>', '$JS.API.STREAM.DELETE.*',
+          '$JS.API.CONSUMER.CREATE.*', '$JS.API.CONSUMER.CREATE.*.>', '$JS.API.CONSUMER.INFO.*.*', '$JS.API.CONSUMER.DELETE.*.*',
+          '$JS.API.CONSUMER.MSG.NEXT.*.*', '$JS.FC.*.>']
+      },
       subscribe: { allow: [`${lib.inboxPrefix('operator', ANY_TEST_PREFIX)}.>`] }
     }
   }
