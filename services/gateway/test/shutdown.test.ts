@@ -1,6 +1,8 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { Kvm } from '@nats-io/kv'
+import { REVOCATION_BUCKET, prefixedName } from '@wxmp/contracts'
 import { freePort, natsPrefix, redisPrefix, testNatsEnv, waitForPort } from '@wxmp/testing'
 import { call, eventually } from './helpers/client.js'
 import { tlsFiles } from './helpers/gateway.js'
@@ -21,6 +23,8 @@ t.test('SIGTERM: readiness fails first, the in-flight request finishes, then the
       callback: (_err, msg) => { received++; setTimeout(() => msg.respond(JSON.stringify({ name: svc, version: '1.0.0' })), 1500) }
     })
     await nc.flush()
+    // auth creates the revocation bucket, which the gateway only opens before it is ready.
+    if (svc === 'auth') await new Kvm(nc).create(prefixedName(prefix, REVOCATION_BUCKET.name), { ttl: REVOCATION_BUCKET.ttlMs, history: 1 })
   }
 
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@wxmp/source', 'src/server.ts'], {
