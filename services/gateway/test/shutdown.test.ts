@@ -1,8 +1,7 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { Kvm } from '@nats-io/kv'
-import { REVOCATION_BUCKET, prefixedName } from '@wxmp/contracts'
+import { createRevocationBucket } from '@wxmp/nats'
 import { freePort, natsPrefix, redisPrefix, testNatsEnv, waitForPort } from '@wxmp/testing'
 import { call, eventually } from './helpers/client.js'
 import { tlsFiles } from './helpers/gateway.js'
@@ -24,7 +23,7 @@ t.test('SIGTERM: readiness fails first, the in-flight request finishes, then the
     })
     await nc.flush()
     // auth creates the revocation bucket, which the gateway only opens before it is ready.
-    if (svc === 'auth') await new Kvm(nc).create(prefixedName(prefix, REVOCATION_BUCKET.name), { ttl: REVOCATION_BUCKET.ttlMs, history: 1 })
+    if (svc === 'auth') await createRevocationBucket(nc, prefix)
   }
 
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@wxmp/source', 'src/server.ts'], {

@@ -1,6 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { Kvm } from '@nats-io/kv'
-import { REVOCATION_BUCKET, prefixedName } from '@wxmp/contracts'
+import { createRevocationBucket } from '@wxmp/nats'
 import type { Teardown, TestKey } from '@wxmp/testing'
 
 export { accessToken, identity, testKey, type Identity, type TestKey } from '@wxmp/testing'
@@ -26,7 +25,7 @@ export async function jwksResponder (t: Teardown, prefix: string, keys: TestKey[
     }
   })
   await nc.flush()
-  await new Kvm(nc).create(prefixedName(prefix, REVOCATION_BUCKET.name), { ttl: REVOCATION_BUCKET.ttlMs, history: 1 })
+  await createRevocationBucket(nc, prefix)
   t.teardown(async () => { await nc.close() })
   return r
 }
