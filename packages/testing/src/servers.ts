@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, waitForPort } from './ids.js'
@@ -73,11 +73,20 @@ export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server'
  * authorization off, for fixture services that are not in the matrix.
  */
 export async function privateNats (t: ServerOwner, opts: PrivateServerOptions & { config?: (port: number, storeDir: string) => string, anonymous?: boolean } = {}): Promise<PrivateServer> {
-  const { config, anonymous, ...rest } = opts
-  if (config === undefined && anonymous !== true) await ensureTestNats()
+  const { anonymous, ...rest } = opts
+  let config = opts.config
+  if (config === undefined && anonymous !== true) {
+    await ensureTestNats()
+    // The test server's config with this server's own listener and store (the flags cannot replace a store_dir
+    // the file sets).
+    const text = readFileSync(TEST_NATS_CONFIG, 'utf8')
+    config = (port, storeDir) => text
+      .replace(/^listen: .*$/m, `listen: "127.0.0.1:${port}"`)
+      .replace(/^(\s*)store_dir: .*$/m, (_m, indent: string) => `${indent}store_dir: ${JSON.stringify(storeDir)}`)
+  }
   return await privateServer(t, 'nats', NATS_SERVER_BIN, (port, dir) => {
     const listen = ['-a', '127.0.0.1', '-p', String(port)]
-    if (config === undefined) return [...(anonymous === true ? [] : ['-c', TEST_NATS_CONFIG]), ...listen, '-js', '-sd', dir]
+    if (config === undefined) return [...listen, '-js', '-sd', dir]
     const file = join(dir, 'nats-server.conf')
     writeFileSync(file, config(port, dir), { mode: 0o600 })
     return ['-c', file, ...listen]
