@@ -97,8 +97,15 @@ async function main () {
     // tap builds its Test class for the configured plugins into the shared store on first use; every package has
     // the same plugin list, so build it once here rather than let parallel test runs race to write it.
     if (run(cmd, [...pre, '--filter', '@wxmp/core', 'exec', 'tap', 'build']) !== 0) process.exit(1)
+    // The tests run with NATS authorization on: one test nats-server, its config rendered from the permission
+    // matrix (built first), beside the shared 4222; this run stops it at the end if it started it.
+    if (run(cmd, [...pre, 'exec', 'turbo', 'run', 'build', '--filter=@wxmp/nats', '--output-logs=errors-only']) !== 0) process.exit(1)
+    const testNats = await import('./test-nats.mjs')
+    const { url, started } = await testNats.startTestNats()
+    console.log(`bootstrap: test NATS with authorization at ${url}`)
     // Lint runs with the tests so a style finding fails the run like a failing test does.
     const status = run(cmd, [...pre, 'exec', 'turbo', 'run', 'typecheck', 'lint', 'test', '--concurrency=3', '--continue'])
+    if (started) await testNats.stopTestNats()
     const { passed, failed, skipped } = countTests()
     if (status !== 0 && failed === 0) console.error('bootstrap: a typecheck, lint or test task failed; its output is above')
     const failures = failed + (status !== 0 && failed === 0 ? 1 : 0)

@@ -1,8 +1,42 @@
 // Runs the built stack in one terminal: each process's lines prefixed with its name, Ctrl-C stops all.
+// NATS is the project's own nats-server with the config rendered from the permission matrix, on its own port
+// beside the shared 4222; every process connects with its identity's nkey from .dev/nats/.
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
 import { join } from 'node:path'
 import readline from 'node:readline'
+import { pathToFileURL } from 'node:url'
+
+/** The dev stack's NATS port (the shared 4222 stays untouched). */
+export const DEV_NATS_PORT = Number(process.env.DEV_NATS_PORT ?? 4223)
+const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server'
+
+/** @param {number} port */
+async function listening (port) {
+  return await new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1')
+    s.once('connect', () => { s.destroy(); resolve(true) })
+    s.once('error', () => resolve(false))
+  })
+}
+
+/**
+ * Renders .dev/nats/nats-server.conf from the matrix (no prefix, the seeds dev-secrets made) and returns it.
+ * @param {string} root
+ */
+export async function writeDevNatsConfig (root) {
+  const lib = await import(pathToFileURL(join(root, 'packages', 'nats', 'dist', 'index.js')).href)
+  const dir = join(root, '.dev', 'nats')
+  /** @type {Record<string, string>} */
+  const nkeys = {}
+  for (const id of lib.NATS_IDENTITIES) nkeys[id] = lib.nkeyPublicKey(readFileSync(join(dir, `${id}.nk`), 'utf8'))
+  const storeDir = join(dir, 'jetstream')
+  mkdirSync(storeDir, { recursive: true, mode: 0o700 })
+  const file = join(dir, 'nats-server.conf')
+  writeFileSync(file, lib.renderServerConfig({ prefix: '', nkeys, listen: `127.0.0.1:${DEV_NATS_PORT}`, storeDir }), { mode: 0o600 })
+  return { file, identities: /** @type {string[]} */ (lib.NATS_IDENTITIES) }
+}
 
 /** Start order: what others call first; the gateway last, once the services answer. */
 export const STACK = [
@@ -26,10 +60,44 @@ export async function runStack (root) {
     for (const child of children.values()) child.kill(signal)
   }
 
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopAll('SIGTERM'))
+  if (await listening(DEV_NATS_PORT)) {
+    console.error(`wxmp: port ${DEV_NATS_PORT} is taken; stop what listens there or set DEV_NATS_PORT`)
+    return 1
+  }
+  const { file, identities } = await writeDevNatsConfig(root)
+  const natsLabel = tty ? `\x1b[90m${'nats'.padEnd(width)}\x1b[0m |` : `${'nats'.padEnd(width)} |`
+  const nats = spawn(NATS_SERVER_BIN, ['-c', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  for (const stream of [nats.stdout, nats.stderr]) {
+    readline.createInterface({ input: stream }).on('line', (line) => { if (/\[(ERR|WRN|FTL)\]/.test(line)) process.stdout.write(`${natsLabel} ${line}\n`) })
+  }
+  let natsDied = false
+  const natsExited = new Promise((resolve) => nats.once('exit', (code, signal) => {
+    if (!stopping) {
+      natsDied = true
+      process.stdout.write(`${natsLabel} exited (${signal ?? code}); stopping the stack\n`)
+      stopAll('SIGTERM')
+    }
+    resolve(code ?? 0)
+  }))
+  const deadline = Date.now() + 15_000
+  while (!(await listening(DEV_NATS_PORT))) {
+    if (Date.now() > deadline || nats.exitCode !== null || stopping) {
+      console.error(`wxmp: nats-server did not listen on ${DEV_NATS_PORT}`)
+      nats.kill('SIGKILL')
+      return 1
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  /** @param {string} name */
+  const natsEnv = (name) => identities.includes(name)
+    ? { NATS_URL: `nats://127.0.0.1:${DEV_NATS_PORT}`, NATS_NKEY_SEED_FILE: join(root, '.dev', 'nats', `${name}.nk`) }
+    : {}
+
   const exited = STACK.filter((s) => existsSync(join(root, 'services', s.name, 'dist', 'server.js'))).map((s) => new Promise((resolve) => {
     const child = spawn(process.execPath, [`--env-file=${envFile}`, join('services', s.name, 'dist', 'server.js')], {
       cwd: root,
-      env: { ...process.env, LOG_PRETTY: tty ? 'true' : 'false' },
+      env: { ...process.env, LOG_PRETTY: tty ? 'true' : 'false', ...natsEnv(s.name) },
       stdio: ['ignore', 'pipe', 'pipe'],
       // A group of its own: Ctrl-C reaches this script once, which then stops each service exactly once.
       detached: true
@@ -49,8 +117,12 @@ export async function runStack (root) {
     })
   }))
 
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopAll('SIGTERM'))
-  console.log('wxmp: gateway https://localhost:8443 (http://localhost:8080 redirects), WeChat simulator http://localhost:9100; Ctrl-C stops everything')
+  console.log(`wxmp: gateway https://localhost:8443 (http://localhost:8080 redirects), WeChat simulator http://localhost:9100, NATS nats://127.0.0.1:${DEV_NATS_PORT}; Ctrl-C stops everything`)
   const codes = await Promise.all(exited)
+  // NATS stops last, once every service has drained its connection.
+  stopping = true
+  if (nats.exitCode === null) nats.kill('SIGTERM')
+  await natsExited
+  if (natsDied) codes.push(1)
   return stopping && codes.every((c) => c === 0) ? 0 : Math.max(...codes, 1)
 }

@@ -1,7 +1,9 @@
 import pg from 'pg'
-import { connect } from '@nats-io/transport-node'
+import { readFileSync } from 'node:fs'
+import { connect, nkeyAuthenticator } from '@nats-io/transport-node'
 import { jetstream } from '@nats-io/jetstream'
 import { EVENTS_STREAM, EventSubjects, prefixedName } from '@wxmp/contracts'
+import { testNatsSeedFile } from '@wxmp/testing'
 import { simCall, type Outcome } from './client.js'
 import type { Load } from './load.js'
 import type { Stack } from './stack.js'
@@ -43,7 +45,9 @@ export async function paymentEvents (stack: Stack): Promise<Array<{ id: string, 
 
 async function readPaymentEvents (stack: Stack): Promise<Array<{ id: string, orderId: string, userId: string }>> {
   const servers = stack.natsNodes.length > 0 ? stack.natsNodes.map((n) => n.url) : [stack.nats.url]
-  const nc = await connect({ servers, name: 'chaos-books' })
+  // As the test server's operator, which may read streams and nothing else of the services'.
+  const seed = new TextEncoder().encode(readFileSync(testNatsSeedFile('operator'), 'utf8').trim())
+  const nc = await connect({ servers, name: 'chaos-books', authenticator: nkeyAuthenticator(seed), inboxPrefix: `_INBOX.${stack.prefix}operator` })
   try {
     const js = jetstream(nc)
     const consumer = await js.consumers.get(prefixedName(stack.prefix, EVENTS_STREAM.name), { filter_subjects: stack.prefix + EventSubjects.paymentSucceeded })

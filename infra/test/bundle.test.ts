@@ -10,15 +10,16 @@ import http from 'node:http'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import pg from 'pg'
-import { eventually, freePort, natsPrefix, redisPrefix, testDatabase, type Teardown } from '@wxmp/testing'
+import { NATS_IDENTITIES } from '@wxmp/nats'
+import { eventually, freePort, natsPrefix, redisPrefix, testDatabase, testNatsEnv, type Teardown } from '@wxmp/testing'
 import { writeDevSecrets } from '../scripts/dev-secrets.mjs'
 import { dockerfile, finalStage } from './helpers/dockerfile.js'
 import { ROOT, configEnv, find, podTemplate, render, type K8sObject } from './helpers/k8s.js'
 import { SERVICES, hasMigrations } from './helpers/services.js'
 
-// The shared local NATS takes anonymous plain connections, so the identity and TLS settings are left empty here;
-// nats.test.ts and packages/nats prove them against a server running the rendered config.
-const LOCAL = { NATS_URL: 'nats://127.0.0.1:4222', NATS_NKEY_SEED_FILE: '', NATS_TLS_CA_FILE: '', REDIS_URL: 'redis://127.0.0.1:6379' }
+// Each process connects as its identity to the test nats-server (plain, so no TLS CA here); nats.test.ts and
+// packages/nats prove TLS and the rendered config.
+const LOCAL = { NATS_TLS_CA_FILE: '', REDIS_URL: 'redis://127.0.0.1:6379' }
 const LISTENERS = ['PORT', 'HTTPS_PORT', 'HTTP_PORT']
 
 function parseEnvFile (file: string): Record<string, string> {
@@ -97,7 +98,8 @@ async function containerEnv (t: Teardown, svc: string, pod: { spec: any }, conta
     ports.set(Number(env[k]), local)
     env[k] = String(local)
   }
-  Object.assign(env, LOCAL, { HOST: '127.0.0.1', NATS_SUBJECT_PREFIX: prefix, REDIS_KEY_PREFIX: redisPrefix() })
+  const nats = (NATS_IDENTITIES as readonly string[]).includes(svc) ? await testNatsEnv(svc) : {}
+  Object.assign(env, LOCAL, nats, { HOST: '127.0.0.1', NATS_SUBJECT_PREFIX: prefix, REDIS_KEY_PREFIX: redisPrefix() })
   if (env.DATABASE_URL !== undefined) env.DATABASE_URL = await testDatabase(t, `infra_${svc}`)
   return { env, ports }
 }

@@ -1,12 +1,13 @@
 import { connect } from '@nats-io/transport-node'
 import { Type } from '@sinclair/typebox'
 import { createLogger } from '@wxmp/core'
-import { NatsService, endpoint } from '@wxmp/nats'
+import { NatsService, createRevocationBucket, endpoint } from '@wxmp/nats'
 
 /**
  * The NATS side of the benchmark: `bench.echo` (a bare responder: what the gateway costs with no
  * service work), `bench.me` (a stand-in service endpoint on the real service machinery: queue group,
- * validation, trace, a log line per message) and `auth.jwks` with the benchmark's public key.
+ * validation, trace, a log line per message) and `auth.jwks` with the benchmark's public key. Like auth, it
+ * creates the revocation bucket the gateway opens.
  */
 const prefix = process.env.NATS_SUBJECT_PREFIX ?? ''
 const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', name: 'bench-services' })
@@ -14,6 +15,7 @@ const echo = new TextEncoder().encode('{"echo":true}')
 nc.subscribe(`${prefix}bench.echo`, { callback: (_err, msg) => { msg.respond(echo) } })
 const jwks = new TextEncoder().encode(process.env.BENCH_JWKS ?? '{"keys":[]}')
 nc.subscribe(`${prefix}auth.jwks`, { callback: (_err, msg) => { msg.respond(jwks) } })
+await createRevocationBucket(nc, prefix)
 
 const log = createLogger({ service: 'bench-user', level: process.env.LOG_LEVEL ?? 'info' })
 const service = new NatsService(nc, { name: 'benchuser', version: '0.0.0', prefix, log })

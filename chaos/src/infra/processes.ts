@@ -2,10 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort, waitForPort } from '@wxmp/testing'
+import { freePort, testNatsSeedFile, waitForPort } from '@wxmp/testing'
 import type { Cleanup } from './cleanup.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
+
+/** The processes that are identities of the NATS permission matrix: each connects with its own test nkey. */
+const NATS_IDENTITIES = new Set(['gateway', 'auth', 'user', 'payment'])
 
 export interface Exit { code: number | null, signal: NodeJS.Signals | null }
 
@@ -105,7 +108,7 @@ export class ServiceProcess {
 export async function startService (cleanup: Cleanup, logDir: string, name: string, service: string, envFor: (ports: number[]) => Record<string, string>, extraPorts = 0): Promise<ServiceProcess> {
   for (let attempt = 1; ; attempt++) {
     const ports = await Promise.all(Array.from({ length: extraPorts }, async () => await freePort()))
-    const env = envFor(ports)
+    const env: Record<string, string> = { ...(NATS_IDENTITIES.has(service) ? { NATS_NKEY_SEED_FILE: testNatsSeedFile(service) } : {}), ...envFor(ports) }
     const p = new ServiceProcess(name, service, env, logDir, cleanup, Number(env.PORT ?? await freePort()), ports)
     try {
       await p.start()

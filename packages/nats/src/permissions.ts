@@ -75,8 +75,9 @@ export interface NatsPermissions {
 /**
  * Inbox prefix of an identity: replies and JetStream deliveries land under it, and only that identity may
  * subscribe there, so no process reads another's replies. Connections must set it as their `inboxPrefix`.
+ * `operator` is the test server's stream inspector (scripts/test-nats.mjs), outside the matrix.
  */
-export function inboxPrefix (identity: NatsIdentity, prefix: string): string {
+export function inboxPrefix (identity: NatsIdentity | 'operator', prefix: string): string {
   return `_INBOX.${prefix}${identity}`
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { observedGauge } from '@wxmp/core'
+import { ConfigError, observedGauge } from '@wxmp/core'
 import { connectNats } from './connection.js'
 import { NatsClient } from './client.js'
 import { NatsService, type EndpointDefinition } from './service.js'
@@ -18,8 +18,10 @@ export interface NatsPluginOptions {
   requestTimeoutMs: number
   /** Identity in the permission matrix; defaults to the service name. Its inbox prefix is used once credentials are set. */
   identity?: NatsIdentity
-  /** File with the identity's nkey seed; empty or omitted connects anonymously. */
+  /** File with the identity's nkey seed; without it the plugin refuses to connect unless `allowAnonymous`. */
   nkeySeedFile?: string
+  /** Development only: connect without credentials when no seed file is set (config `NATS_ALLOW_ANONYMOUS`). */
+  allowAnonymous?: boolean
   /** CA of the server's certificate; empty or omitted connects without TLS. */
   tlsCaFile?: string
 }
@@ -41,6 +43,12 @@ export const nats = fp(async function nats (app: FastifyInstance, opts: NatsPlug
   const log = app.log.child({ component: 'nats' })
   const identity = opts.identity ?? opts.service?.name as NatsIdentity | undefined
   const credentials = opts.nkeySeedFile !== undefined && opts.nkeySeedFile !== ''
+  // An anonymous connection is every identity at once on a server without authorization, so it takes an
+  // explicit choice rather than a forgotten setting.
+  if (!credentials && opts.allowAnonymous !== true) {
+    throw new ConfigError([{ variable: 'NATS_NKEY_SEED_FILE', problem: 'is required: this process\'s NATS nkey seed file (NATS_ALLOW_ANONYMOUS=true connects without credentials, for a development server only)' }])
+  }
+  if (!credentials) log.warn('connecting to NATS without credentials (NATS_ALLOW_ANONYMOUS)')
   const { nc, isConnected } = await connectNats({
     servers: opts.servers,
     name: opts.connectionName,

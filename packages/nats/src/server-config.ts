@@ -1,13 +1,21 @@
-import { NATS_IDENTITIES, permissionsFor, type NatsIdentity } from './permissions.js'
+import { NATS_IDENTITIES, permissionsFor, type NatsIdentity, type NatsPermissions } from './permissions.js'
 
 export interface ServerConfigOptions {
-  /** Deployment prefix of every subject, stream and bucket; empty in production. */
+  /**
+   * Deployment prefix of every subject, stream and bucket; empty in production. `*.` admits any one-token
+   * prefix (the test server, where each test picks its own).
+   */
   prefix: string
   /**
    * Public nkey (`U...`) of each identity, or a `$NAME` the server resolves from its environment when it
    * loads the file (Kubernetes passes them from a Secret, so one rendered file serves every cluster).
    */
   nkeys: Record<NatsIdentity, string>
+  /**
+   * Users beside the matrix's identities, with permissions of their own: the test server's operator,
+   * through which tests inspect streams no service reads. Never in a deployment.
+   */
+  extraUsers?: Array<{ nkey: string, permissions: NatsPermissions }>
   /** Client listener, `host:port`. */
   listen: string
   /** Directory JetStream stores streams in. */
@@ -22,6 +30,19 @@ export interface ServerConfigOptions {
   serverName?: string
   /** A cluster of servers replicating JetStream; its port should be reachable by the other servers only. */
   cluster?: { name: string, listen: string, routes: string[] }
+}
+
+/**
+ * Subjects a wildcard prefix renders into a token (`$JS.API.STREAM.INFO.*_EVENTS`) widened to the whole token,
+ * the narrowest subject the server accepts: stream names take the prefix inside their token. Who calls, answers
+ * and publishes what, and which JetStream operations each identity has, stay as the matrix says.
+ */
+function wholeTokens (subjects: string[]): string[] {
+  return [...new Set(subjects.map((s) => s.split('.').map((t) => t.includes('*') ? '*' : t).join('.')))].sort()
+}
+
+function rendered (p: NatsPermissions): NatsPermissions {
+  return { ...p, publish: { allow: wholeTokens(p.publish.allow) }, subscribe: { allow: wholeTokens(p.subscribe.allow) } }
 }
 
 /** A value in nats-server's config language: `$NAME` stays a variable reference, strings are JSON-quoted. */
@@ -56,7 +77,10 @@ export function renderServerConfig (opts: ServerConfigOptions): string {
       ? undefined
       : { cert_file: opts.tls.certFile, key_file: opts.tls.keyFile, ca_file: opts.tls.caFile, timeout: 2 },
     authorization: {
-      users: NATS_IDENTITIES.map((id) => ({ nkey: opts.nkeys[id], permissions: permissionsFor(id, opts.prefix) }))
+      users: [
+        ...NATS_IDENTITIES.map((id) => ({ nkey: opts.nkeys[id], permissions: rendered(permissionsFor(id, opts.prefix)) })),
+        ...(opts.extraUsers ?? []).map((u) => ({ nkey: u.nkey, permissions: rendered(u.permissions) }))
+      ]
     }
   }
   const header = '# Rendered from packages/nats/src/permissions.ts by renderServerConfig; do not edit by hand.\n'

@@ -24,5 +24,12 @@ t.test('services connect with their seed file and call each other under the matr
   await gateway.ready()
   const { data } = await gateway.natsClient.request(Contracts.auth.ping, {}, undefined)
   t.equal(data.name, 'auth', 'the gateway\'s request, replied to its own inbox, comes back')
-  await t.rejects(app(t, { ...common, connectionName: 'anonymous-test' }), /Authorization Violation/, 'without a seed file the server refuses the process')
+  await t.rejects(app(t, { ...common, connectionName: 'anonymous-test', allowAnonymous: true }), /Authorization Violation/, 'without a seed file the server refuses the process')
+})
+
+t.test('without a seed file a process refuses to start, naming the variable, unless anonymous is allowed', async (t) => {
+  const { server, prefix } = await matrixServer(t)
+  const common = { servers: server.url, prefix, requestTimeoutMs: 5000, connectionName: 'no-credentials-test' }
+  await t.rejects(app(t, common), { name: 'ConfigError', message: /NATS_NKEY_SEED_FILE is required.*NATS_ALLOW_ANONYMOUS=true/ })
+  await t.rejects(app(t, { ...common, nkeySeedFile: '' }), { name: 'ConfigError', message: /NATS_NKEY_SEED_FILE/ }, 'an empty setting is no setting')
 })

@@ -33,6 +33,7 @@ export interface ServiceBaseConfig {
   NATS_SUBJECT_PREFIX: string
   NATS_REQUEST_TIMEOUT_MS: number
   NATS_NKEY_SEED_FILE: string
+  NATS_ALLOW_ANONYMOUS: boolean
   NATS_TLS_CA_FILE: string
   NATS_JS_REPLICAS: number
   SHUTDOWN_GRACE_MS: number

@@ -43,6 +43,7 @@ export const serviceBase = fp(async function serviceBase (app: FastifyInstance, 
     prefix: config.NATS_SUBJECT_PREFIX,
     requestTimeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
     nkeySeedFile: config.NATS_NKEY_SEED_FILE,
+    allowAnonymous: config.NATS_ALLOW_ANONYMOUS,
     tlsCaFile: config.NATS_TLS_CA_FILE
   })
   if (opts.useOutbox === true) await app.register(outbox, { prefix: config.NATS_SUBJECT_PREFIX, replicas: config.NATS_JS_REPLICAS, connectionString: config.DATABASE_URL })

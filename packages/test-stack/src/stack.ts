@@ -6,7 +6,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { createFastify, loadConfig } from '@wxmp/core'
 import { buildTestService, type TestService } from '@wxmp/service/testing'
-import { LogCollector, freePort, natsPrefix, redisPrefix, selfSignedCert, type Teardown } from '@wxmp/testing'
+import { LogCollector, freePort, natsPrefix, redisPrefix, selfSignedCert, testNatsEnv, type Teardown } from '@wxmp/testing'
 import { startSimulator, type RunningSimulator } from '@wxmp/wechat-sim/testing'
 import authApp from '@wxmp/auth/app'
 import { authTestEnv } from '@wxmp/auth/testing'
@@ -88,6 +88,7 @@ export async function buildClientStack (t: Teardown, opts: ClientStackOptions = 
     TLS_KEY_FILE: files.key,
     NATS_REQUEST_TIMEOUT_MS: '5000',
     JWKS_RETRY_MS: '100',
+    ...await testNatsEnv('gateway'),
     // Every client here is 127.0.0.1: limits scaled up (and still counted) so they do not decide outcomes.
     RATE_LIMIT_MAX_SCALE: '100',
     ...opts.gateway

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, waitForPort } from './ids.js'
 import type { Teardown } from './teardown.js'
+import { ensureTestNats, TEST_NATS_CONFIG } from './test-nats.js'
 
 /** A server process this test owns on a spare port: stop and start it freely, the shared one is never touched. */
 export interface PrivateServer {
@@ -66,11 +67,23 @@ export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server'
 
 /**
  * A private nats-server with JetStream, its store in a folder that survives restarts (streams and KV come back).
- * With `config`, the server loads the file it returns for the port and store directory instead (it must turn
- * JetStream on itself); command-line flags keep the address and port.
+ * It loads the test server's config (the permission matrix, the identities' test nkeys: connect with
+ * `testNatsEnv`). With `config`, the server loads the file it returns for the port and store directory instead
+ * (it must turn JetStream on itself); command-line flags keep the address and port. `anonymous` leaves
+ * authorization off, for fixture services that are not in the matrix.
  */
-export async function privateNats (t: ServerOwner, opts: PrivateServerOptions & { config?: (port: number, storeDir: string) => string } = {}): Promise<PrivateServer> {
-  const { config, ...rest } = opts
+export async function privateNats (t: ServerOwner, opts: PrivateServerOptions & { config?: (port: number, storeDir: string) => string, anonymous?: boolean } = {}): Promise<PrivateServer> {
+  const { anonymous, ...rest } = opts
+  let config = opts.config
+  if (config === undefined && anonymous !== true) {
+    await ensureTestNats()
+    // The test server's config with this server's own listener and store (the flags cannot replace a store_dir
+    // the file sets).
+    const text = readFileSync(TEST_NATS_CONFIG, 'utf8')
+    config = (port, storeDir) => text
+      .replace(/^listen: .*$/m, `listen: "127.0.0.1:${port}"`)
+      .replace(/^(\s*)store_dir: .*$/m, (_m, indent: string) => `${indent}store_dir: ${JSON.stringify(storeDir)}`)
+  }
   return await privateServer(t, 'nats', NATS_SERVER_BIN, (port, dir) => {
     const listen = ['-a', '127.0.0.1', '-p', String(port)]
     if (config === undefined) return [...listen, '-js', '-sd', dir]

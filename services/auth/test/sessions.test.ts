@@ -16,7 +16,7 @@ import { ConfigSchema as UserConfig } from '@wxmp/user/config'
 async function build (t: Parameters<typeof buildTestService>[0], env: Record<string, string> = {}) {
   const auth = await buildTestService(t, { name: 'auth', schema: ConfigSchema, app, env: { ...authTestEnv(), ...env } })
   await buildTestService(t, { name: 'user', schema: UserConfig, app: userApp, prefix: auth.config.NATS_SUBJECT_PREFIX })
-  const client = auth.app.natsClient
+  const client = auth.callers
   const call = async <T = any>(subject: string, body: unknown, ctx?: TraceContext): Promise<T> => (await client.request<T>(subject, body, ctx)).data
   return { auth, call, client }
 }

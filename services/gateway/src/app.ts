@@ -50,6 +50,7 @@ export default async function app (fastify: FastifyInstance, opts: GatewayOption
     prefix: config.NATS_SUBJECT_PREFIX,
     requestTimeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
     nkeySeedFile: config.NATS_NKEY_SEED_FILE,
+    allowAnonymous: config.NATS_ALLOW_ANONYMOUS,
     tlsCaFile: config.NATS_TLS_CA_FILE
   })
   await fastify.register(rateLimits, { config })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import fp from 'fastify-plugin'
 import { createFastify, loadConfig } from '@wxmp/core'
-import { LogCollector, natsPrefix, redisPrefix } from '@wxmp/testing'
+import { LogCollector, natsPrefix, redisPrefix, testNatsEnv } from '@wxmp/testing'
 import gatewayApp from '../src/app.js'
 import { ConfigSchema } from '../src/config.js'
 import { EDGE_ROUTES, type EdgeTable } from '../src/edge-routes.js'
@@ -17,6 +17,7 @@ async function bootError (table: EdgeTable, env: Record<string, string> = {}): P
     REDIS_KEY_PREFIX: redisPrefix(),
     TLS_CERT_FILE: tls.cert,
     TLS_KEY_FILE: tls.key,
+    ...await testNatsEnv('gateway'),
     ...env
   })
   const app = createFastify({ service: 'gateway', level: 'fatal', stream: new LogCollector() })

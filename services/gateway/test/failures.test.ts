@@ -1,8 +1,8 @@
 import t from 'tap'
-import { connect } from '@nats-io/transport-node'
 import { natsPrefix } from '@wxmp/testing'
 import { buildGateway, buildStack } from './helpers/stack.js'
 import { buildEdge, call, eventually } from './helpers/edge.js'
+import { connectAs } from '@wxmp/service/testing'
 
 t.test('a service that is down answers 503 in the envelope', async (t) => {
   const gw = await buildGateway(t, natsPrefix())
@@ -17,17 +17,16 @@ t.test('a service that is down answers 503 in the envelope', async (t) => {
 t.test('a service that is too slow answers 504 in the envelope', async (t) => {
   const prefix = natsPrefix()
   const gw = await buildGateway(t, prefix, { NATS_REQUEST_TIMEOUT_MS: '300' })
-  const nc = await connect({ servers: gw.config.NATS_URL })
-  t.teardown(async () => { await nc.close() })
-  for (const svc of ['auth', 'user', 'payment']) {
+  for (const svc of ['auth', 'user', 'payment'] as const) {
+    const nc = await connectAs(t, svc, prefix)
     nc.subscribe(`${prefix}${svc}.ping`, {
       callback: (_err, msg) => {
         const reply = JSON.stringify({ name: svc, version: '0.0.0' })
         setTimeout(() => msg.respond(reply), svc === 'user' ? 1000 : 0)
       }
     })
+    await nc.flush()
   }
-  await nc.flush()
   const res = await gw.app.inject({ method: 'GET', url: '/v1/ping' })
   t.equal(res.statusCode, 504)
   t.equal(res.json().error.code, 'UPSTREAM_TIMEOUT')

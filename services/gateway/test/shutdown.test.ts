@@ -1,11 +1,12 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { connect } from '@nats-io/transport-node'
-import { freePort, natsPrefix, redisPrefix, waitForPort } from '@wxmp/testing'
+import { createRevocationBucket } from '@wxmp/nats'
+import { freePort, natsPrefix, redisPrefix, testNatsEnv, waitForPort } from '@wxmp/testing'
 import { call, eventually } from './helpers/client.js'
 import { tlsFiles } from './helpers/gateway.js'
-import { jwksResponder, testKey } from './helpers/tokens.js'
+import { testKey } from './helpers/tokens.js'
+import { connectAs } from '@wxmp/service/testing'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
@@ -15,17 +16,22 @@ t.test('SIGTERM: readiness fails first, the in-flight request finishes, then the
   const [httpsPort, httpPort] = [await freePort(), await freePort()]
 
   // A slow upstream: /v1/ping waits on every service for 1.5 s.
-  const nc = await connect({ servers: 'nats://127.0.0.1:4222' })
-  t.teardown(async () => { await nc.close() })
   let received = 0
-  for (const svc of ['auth', 'user', 'payment']) {
+  for (const svc of ['auth', 'user', 'payment'] as const) {
+    const nc = await connectAs(t, svc, prefix)
     nc.subscribe(`${prefix}${svc}.ping`, {
       callback: (_err, msg) => { received++; setTimeout(() => msg.respond(JSON.stringify({ name: svc, version: '1.0.0' })), 1500) }
     })
+    await nc.flush()
+    if (svc === 'auth') {
+      // auth creates the revocation bucket, which the gateway only opens, and readiness waits for signing keys,
+      // so the stand-in for auth does both as auth would.
+      await createRevocationBucket(nc, prefix)
+      const jwks = JSON.stringify({ keys: [(await testKey()).publicJwk] })
+      nc.subscribe(`${prefix}auth.jwks`, { callback: (_err, msg) => { msg.respond(jwks) } })
+      await nc.flush()
+    }
   }
-  await nc.flush()
-  // Readiness waits for signing keys, so the stand-in services publish one as auth would.
-  await jwksResponder(t, prefix, [await testKey()])
 
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@wxmp/source', 'src/server.ts'], {
     cwd: root,
@@ -37,6 +43,7 @@ t.test('SIGTERM: readiness fails first, the in-flight request finishes, then the
       HOST: '127.0.0.1',
       TLS_CERT_FILE: tls.cert,
       TLS_KEY_FILE: tls.key,
+      ...await testNatsEnv('gateway'),
       NATS_SUBJECT_PREFIX: prefix,
       REDIS_KEY_PREFIX: redisPrefix(),
       SHUTDOWN_DELAY_MS: '700',

@@ -7,7 +7,7 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import { randomUUID } from 'node:crypto'
 import { EventSubjects, Subjects } from '@wxmp/contracts'
 import { eventsStreamName } from '@wxmp/nats'
-import { buildTestService } from '@wxmp/service/testing'
+import { buildTestService, connectOperator } from '@wxmp/service/testing'
 import app from '../src/app.js'
 import { ConfigSchema } from '../src/config.js'
 import { buildPayment } from './helpers/harness.js'
@@ -40,7 +40,7 @@ t.test('a process killed after committing a payment and before publishing its ev
   await h.until(async () => await h.call(Subjects.payment.ping, {}).then(() => true, () => false), Boolean, 30_000)
 
   // JetStream loses the EVENTS stream: the process can commit state changes, but not publish their events.
-  const jsm = await jetstreamManager(h.user.app.nats)
+  const jsm = await jetstreamManager(await connectOperator(t, h.prefix))
   await jsm.streams.delete(eventsStreamName(h.prefix))
 
   const db = new pg.Client({ connectionString: h.env.DATABASE_URL })

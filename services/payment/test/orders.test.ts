@@ -132,7 +132,7 @@ t.test('a failed prepay leaves the key retryable: the retry completes the same o
 
 t.test('a payer without a WeChat identity cannot order, and nothing is left behind', async (t) => {
   const h = await buildPayment(t)
-  const { id } = await h.user.app.natsClient.request<{ id: string }>(Subjects.user.create, {}, undefined).then((r) => r.data)
+  const { id } = await h.user.callers.request<{ id: string }>(Subjects.user.create, {}, undefined).then((r) => r.data)
   await t.rejects(h.createOrder(id), { statusCode: 422, code: 'PAYER_NOT_WECHAT_USER' })
   await t.rejects(h.createOrder(randomUUID()), { statusCode: 422, code: 'PAYER_NOT_WECHAT_USER' }, 'nor can an unknown user id')
   const { rows } = await h.payment.app.pg.query('SELECT (SELECT count(*) FROM orders)::int AS orders, (SELECT count(*) FROM idempotency_keys)::int AS keys')

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildTestService, readEvents } from '@wxmp/service/testing'
+import { buildTestService, connectOperator, readEvents } from '@wxmp/service/testing'
 import type { TraceContext } from '@wxmp/core'
 import { callerContext } from '@wxmp/testing'
 import app from '../src/app.js'
@@ -10,7 +10,7 @@ const as = (userId: string): TraceContext => callerContext({ userId })
 
 async function build (t: Parameters<typeof buildTestService>[0]) {
   const svc = await buildTestService(t, { name: 'user', schema: ConfigSchema, app })
-  const call = async <T>(subject: string, body: unknown, ctx?: TraceContext) => (await svc.app.natsClient.request<T>(subject, body, ctx)).data
+  const call = async <T>(subject: string, body: unknown, ctx?: TraceContext) => (await svc.callers.request<T>(subject, body, ctx)).data
   return { ...svc, call }
 }
 
@@ -34,9 +34,10 @@ t.test('ensure creates a user once, even when the first logins race, and publish
   const { rows } = await svc.pg.query('SELECT unionid FROM users WHERE id = $1', [again.user.id])
   t.equal(rows[0].unionid, 'u-1', 'a unionid learnt later is kept')
 
-  const events = await readEvents(svc.nats, config.NATS_SUBJECT_PREFIX, 'events.user.created')
+  const operator = await connectOperator(t, config.NATS_SUBJECT_PREFIX)
+  const events = await readEvents(operator, config.NATS_SUBJECT_PREFIX, 'events.user.created')
   await new Promise((resolve) => setTimeout(resolve, 300))
-  const settled = await readEvents(svc.nats, config.NATS_SUBJECT_PREFIX, 'events.user.created')
+  const settled = await readEvents(operator, config.NATS_SUBJECT_PREFIX, 'events.user.created')
   t.equal(settled.length, 1, 'exactly one event')
   t.equal(events[0]?.userId, again.user.id)
   t.equal(events[0]?.appid, APPID)
@@ -60,9 +61,8 @@ t.test('the caller reads and edits their own profile; the phone is masked', asyn
 })
 
 t.test('bad input and unknown callers get 4xx, never 500', async (t) => {
-  const { app: svc, call } = await build(t)
+  const { app: svc, callers: client, call } = await build(t)
   const { user } = await call<{ user: { id: string } }>('user.ensure', { appid: APPID, openid: 'o-bad' })
-  const client = svc.natsClient
   await t.rejects(client.request('user.me', {}, undefined), { statusCode: 401, code: 'UNAUTHENTICATED' })
   await t.rejects(client.request('user.me', {}, as('00000000-0000-4000-8000-000000000000')), { statusCode: 404, code: 'NOT_FOUND' })
   for (const bad of [

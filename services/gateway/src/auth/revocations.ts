@@ -1,7 +1,6 @@
-import type { KV } from '@nats-io/kv'
+import { Kvm, type KV } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { REVOCATION_BUCKET, type AppliedRevocation } from '@wxmp/contracts'
-import { openRevocationBucket } from '@wxmp/nats'
+import { REVOCATION_BUCKET, prefixedName, type AppliedRevocation } from '@wxmp/contracts'
 import type { FastifyBaseLogger } from 'fastify'
 
 export interface RevocationOptions {
@@ -107,9 +106,12 @@ export class Revocations {
     clearTimeout(timer)
   }
 
-  /** Same options as the auth service, so whichever starts first creates the bucket and the other opens it. */
-  static async openBucket (nc: NatsConnection, prefix: string, replicas = 1): Promise<KV> {
-    return await openRevocationBucket(nc, prefix, { replicas })
+  /**
+   * Opens the bucket auth creates: the gateway may only read it (the permission matrix), so until auth has
+   * created it this fails and the watch retries.
+   */
+  static async openBucket (nc: NatsConnection, prefix: string): Promise<KV> {
+    return await new Kvm(nc).open(prefixedName(prefix, REVOCATION_BUCKET.name))
   }
 
   /** Compares the watch's revision with the bucket's; recreates a watch that stayed behind for a whole check. */
@@ -140,7 +142,7 @@ export class Revocations {
   private async watch (): Promise<void> {
     let iter: Awaited<ReturnType<KV['watch']>> | undefined
     try {
-      const kv = await Revocations.openBucket(this.opts.nc, this.opts.prefix, this.opts.replicas)
+      const kv = await Revocations.openBucket(this.opts.nc, this.opts.prefix)
       if (this.stopped) return
       // The watch delivers every entry up to at least this revision; entries below it that expired never come.
       const start = (await kv.status()).streamInfo.state

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import fp from 'fastify-plugin'
 import { createFastify, loadConfig } from '@wxmp/core'
-import { LogCollector, redisPrefix, selfSignedCert, type Teardown } from '@wxmp/testing'
+import { LogCollector, redisPrefix, selfSignedCert, testNatsEnv, type Teardown } from '@wxmp/testing'
 import gatewayApp from '../../src/app.js'
 import { ConfigSchema, type Config } from '../../src/config.js'
 import { publicServerOptions } from '../../src/server-options.js'
@@ -42,7 +42,7 @@ export interface GatewayExtras {
   tracing?: Tracing
 }
 
-/** The gateway app on real Redis and NATS, on the given subject prefix, with the production server options. */
+/** The gateway app on real Redis and NATS (as its identity, on the test server), on the given subject prefix, with the production server options. */
 export async function buildGateway (t: Teardown, prefix: string, env: Record<string, string> = {}, _https = true, extras: GatewayExtras = {}): Promise<Gateway> {
   const tls = await tlsFiles()
   const config = loadConfig(ConfigSchema, {
@@ -53,6 +53,7 @@ export async function buildGateway (t: Teardown, prefix: string, env: Record<str
     TLS_KEY_FILE: tls.key,
     NATS_REQUEST_TIMEOUT_MS: '2000',
     JWKS_RETRY_MS: '100',
+    ...await testNatsEnv('gateway'),
     ...env
   })
   const logs = new LogCollector()

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { freePort, waitForPort, type Teardown } from '@wxmp/testing'
+import { NATS_IDENTITIES } from '@wxmp/nats'
+import { freePort, testNatsEnv, waitForPort, type Teardown } from '@wxmp/testing'
 
 export interface ServiceProcess {
   name: string
@@ -13,13 +14,17 @@ export interface ServiceProcess {
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url))
 
-/** Runs a service's real entry point (src/server.ts through tsx) as its own process, as production does. */
+/**
+ * Runs a service's real entry point (src/server.ts through tsx) as its own process, as production does; a
+ * process of the permission matrix connects as its identity to the test nats-server.
+ */
 export async function startProcess (t: Teardown, name: string, env: Record<string, string>, waitPorts: number[] = []): Promise<ServiceProcess> {
   const port = Number(env.PORT ?? await freePort())
+  const nats = (NATS_IDENTITIES as readonly string[]).includes(name) ? await testNatsEnv(name) : {}
   // From the service's own folder, where pnpm linked its dependencies (tsx among them).
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@wxmp/source', 'src/server.ts'], {
     cwd: `${root}services/${name}`,
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env, PORT: String(port) },
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...nats, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const output: string[] = []

@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { createRevocationBucket } from '@wxmp/nats'
 import type { Teardown, TestKey } from '@wxmp/testing'
 
 export { accessToken, identity, testKey, type Identity, type TestKey } from '@wxmp/testing'
@@ -10,7 +11,10 @@ export interface JwksResponder {
   fetches: number
 }
 
-/** Serves `auth.jwks` on the prefix from a mutable key list, the way the auth service will. */
+/**
+ * Serves `auth.jwks` on the prefix from a mutable key list, the way the auth service will, and creates the
+ * revocation bucket as auth does (the gateway only opens it).
+ */
 export async function jwksResponder (t: Teardown, prefix: string, keys: TestKey[], natsUrl = 'nats://127.0.0.1:4222'): Promise<JwksResponder> {
   const nc = await connect({ servers: natsUrl })
   const r: JwksResponder = { nc, keys, fetches: 0 }
@@ -21,6 +25,7 @@ export async function jwksResponder (t: Teardown, prefix: string, keys: TestKey[
     }
   })
   await nc.flush()
+  await createRevocationBucket(nc, prefix)
   t.teardown(async () => { await nc.close() })
   return r
 }

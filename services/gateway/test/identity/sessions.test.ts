@@ -74,7 +74,7 @@ t.test('forged, expired, foreign-key, alg:none and HS256-confusion tokens are re
   const { header } = { header: JSON.parse(Buffer.from(real.accessToken.split('.')[0]!, 'base64url').toString()) as { kid: string } }
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
   const foreign = (await testKey(header.kid)).privateKey
-  const jwks = (await s.auth.app.natsClient.request<{ keys: Array<Record<string, string>> }>('auth.jwks', {}, undefined)).data
+  const jwks = (await s.auth.callers.request<{ keys: Array<Record<string, string>> }>('auth.jwks', {}, undefined)).data
   const publicPem = createPublicKey({ key: jwks.keys[0] as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string
   const hsBody = `${b64({ alg: 'HS256', kid: header.kid, typ: 'JWT' })}.${b64(claims)}`
   const tokens: Record<string, string> = {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { readEvents } from '@wxmp/service/testing'
+import { connectOperator, readEvents } from '@wxmp/service/testing'
 import { eventually } from '../helpers/client.js'
 import { buildPayStack } from './pay-stack.js'
 
@@ -46,8 +46,9 @@ t.test('login -> order -> the phone pays -> PAID -> refund -> REFUNDED, all thro
   t.equal(list.json().nextCursor, null)
 
   const prefix = s.payment.config.NATS_SUBJECT_PREFIX
-  t.equal((await readEvents(s.payment.app.nats, prefix, 'events.payment.succeeded')).length, 1)
-  t.equal((await readEvents(s.payment.app.nats, prefix, 'events.payment.refunded')).length, 1)
+  const operator = await connectOperator(t, prefix)
+  t.equal((await readEvents(operator, prefix, 'events.payment.succeeded')).length, 1)
+  t.equal((await readEvents(operator, prefix, 'events.payment.refunded')).length, 1)
 })
 
 t.test('Idempotency-Key at the edge: missing 400, malformed 400, quoted or bare the same key, a different body 422, in flight 409', async (t) => {

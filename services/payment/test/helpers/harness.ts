@@ -4,7 +4,7 @@ import { createCipheriv, createSign, randomBytes, randomUUID } from 'node:crypto
 import type { TraceContext } from '@wxmp/core'
 import { Subjects, type CreateOrderReply, type RefundOrderReply } from '@wxmp/contracts'
 import type { NatsClient } from '@wxmp/nats'
-import { buildTestService, readEvents, type TestService } from '@wxmp/service/testing'
+import { buildTestService, clientAs, connectOperator, readEvents, type TestService } from '@wxmp/service/testing'
 import { callerContext, eventually, natsPrefix, type Teardown } from '@wxmp/testing'
 import userApp from '@wxmp/user/app'
 import { ConfigSchema as UserConfig } from '@wxmp/user/config'
@@ -107,9 +107,13 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
   const prefix = natsPrefix()
   const sim = await startSimulator(t, { SIM_REFUND_SETTLE_MS: '-1', SIM_NOTIFY_SCHEDULE: '1s', SIM_NOTIFY_SCHEDULE_SCALE: '0.05', ...opts.sim })
   const user = await buildTestService(t, { name: 'user', schema: UserConfig, app: userApp, prefix })
-  // The relay calls from its own connection (the user service's, on the same prefix), as the gateway would: it keeps
+  // Public subjects are called as the gateway, user.ensure as auth: the callers the permission matrix admits.
+  const gateway = await clientAs(t, 'gateway', prefix, 15_000)
+  const auth = await clientAs(t, 'auth', prefix)
+  const operator = await connectOperator(t, prefix)
+  // The relay calls from its own connection (the gateway's, on the same prefix), as the gateway does: it keeps
   // working while payment instances stop and start.
-  const relay = await notifyRelay(t, () => user.app.natsClient)
+  const relay = await notifyRelay(t, () => gateway)
   const env = {
     ...sim.env,
     WECHATPAY_NOTIFY_URL: opts.notifyUrl ?? relay.url,
@@ -120,7 +124,7 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
   const payment = await buildTestService(t, { name: 'payment', schema: ConfigSchema, app, prefix, env })
   const as = (userId: string): TraceContext => callerContext({ userId })
   const call = async <T>(subject: string, body: unknown, userId?: string): Promise<T> =>
-    (await user.app.natsClient.request<T>(subject, body, userId === undefined ? undefined : as(userId), { timeoutMs: 15_000 })).data
+    (await gateway.request<T>(subject, body, userId === undefined ? undefined : as(userId), { timeoutMs: 15_000 })).data
   const simCall = async (path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST'): Promise<any> => {
     const res = await fetch(sim.url + path, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) })
     const text = await res.text()
@@ -133,9 +137,9 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
     payment,
     user,
     relay,
-    env: { ...env, NATS_SUBJECT_PREFIX: prefix, DATABASE_URL: payment.config.DATABASE_URL },
+    env: { ...env, NATS_URL: payment.config.NATS_URL, NATS_NKEY_SEED_FILE: payment.config.NATS_NKEY_SEED_FILE, NATS_SUBJECT_PREFIX: prefix, DATABASE_URL: payment.config.DATABASE_URL },
     newUser: async () => {
-      const { data } = await user.app.natsClient.request<{ user: { id: string } }>(Subjects.user.ensure, { appid: sim.keys.appid, openid: 'o' + randomBytes(14).toString('base64url') }, undefined)
+      const { data } = await auth.request<{ user: { id: string } }>(Subjects.user.ensure, { appid: sim.keys.appid, openid: 'o' + randomBytes(14).toString('base64url') }, undefined)
       return data.user.id
     },
     as,
@@ -152,7 +156,7 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
     sim_: simCall,
     row: async (orderId) => (await payment.app.pg.query('SELECT * FROM orders WHERE id = $1', [orderId])).rows[0],
     transitions: async (orderId) => (await payment.app.pg.query('SELECT from_status, to_status, cause FROM order_transitions WHERE order_id = $1 ORDER BY id', [orderId])).rows,
-    events: async (subject, atLeast = 1) => await readEvents(user.app.nats, prefix, subject, { atLeast }),
+    events: async (subject, atLeast = 1) => await readEvents(operator, prefix, subject, { atLeast }),
     until
   }
 }
