@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { Contracts, WECHAT_PUSH_METHOD_HEADER, WECHAT_PUSH_QUERY_HEADER, wechatPushSubject } from '@wxmp/contracts'
 import { isAppError } from '@wxmp/core'
-import { buildTestService, readEvents } from '@wxmp/service/testing'
+import { buildTestService, connectOperator, readEvents } from '@wxmp/service/testing'
 import { eventually } from '@wxmp/testing'
 import { PushCodec, pushSignature, type PushFormat, type PushMode, type SealedPush } from '@wxmp/wechat'
 import app from '../src/app.js'
@@ -26,9 +26,9 @@ async function build (t: Test, opts: { mode?: PushMode, format?: PushFormat } = 
   // WeChat's side of the push: the same Token and key, sealing as the platform does.
   const wechat = new PushCodec({ token, appid: env.WECHAT_APPID as string, encodingAesKey, mode, format })
   const prefix = auth.config.NATS_SUBJECT_PREFIX
-  /** Sends a push as the gateway forwards it: raw body, query string and method in headers. */
+  /** Sends a push as the gateway forwards it (and as the gateway: only it may call auth.wechatPush): raw body, query string and method in headers. */
   const deliver = async (push: { query: Record<string, string>, body: string }, method = 'POST') =>
-    await auth.app.natsClient.request(Contracts.auth.wechatPush, Buffer.from(push.body, 'utf8'), undefined, {
+    await (await auth.callers.as('gateway')).request(Contracts.auth.wechatPush, Buffer.from(push.body, 'utf8'), undefined, {
       headers: { [WECHAT_PUSH_QUERY_HEADER]: new URLSearchParams(push.query).toString(), [WECHAT_PUSH_METHOD_HEADER]: method }
     })
   const refused = async (push: { query: Record<string, string>, body: string }): Promise<{ status: number, code: string }> => {
@@ -42,7 +42,9 @@ async function build (t: Test, opts: { mode?: PushMode, format?: PushFormat } = 
   }
   const outboxPending = async (): Promise<number> => Number((await auth.app.pg.pool.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL')).rows[0]?.n)
   const outboxTotal = async (): Promise<number> => Number((await auth.app.pg.pool.query<{ n: string }>('SELECT count(*) AS n FROM outbox')).rows[0]?.n)
-  return { auth, wechat, token, encodingAesKey, prefix, deliver, refused, outboxPending, outboxTotal, appid: env.WECHAT_APPID as string, appNc: auth.app.nats }
+  // auth may publish events but not read the stream back; the test server's operator inspects it.
+  const streamNc = await connectOperator(t, prefix)
+  return { auth, wechat, token, encodingAesKey, prefix, deliver, refused, outboxPending, outboxTotal, appid: env.WECHAT_APPID as string, streamNc }
 }
 
 function settlement (appid: string, transactionId: string): Record<string, unknown> {
@@ -71,7 +73,7 @@ t.test('the URL check answers echostr when the signature holds, and is refused o
 })
 
 t.test('a push replayed 1,000 times is published once as events.wechat.<event>, and every replay is answered success', async (t) => {
-  const { wechat, deliver, prefix, appNc, outboxPending, outboxTotal, appid } = await build(t)
+  const { wechat, deliver, prefix, streamNc, outboxPending, outboxTotal, appid } = await build(t)
   const message = settlement(appid, '4200001234202611300000000001')
   const sealed = wechat.seal(message)
   const answers: string[] = []
@@ -88,18 +90,18 @@ t.test('a push replayed 1,000 times is published once as events.wechat.<event>, 
 
   t.equal(await outboxTotal(), 1, 'one event was written')
   t.equal(await eventually(outboxPending, (n) => n === 0), 0, 'and relayed')
-  const events = await readEvents(appNc, prefix, wechatPushSubject(SETTLEMENT))
+  const events = await readEvents(streamNc, prefix, wechatPushSubject(SETTLEMENT))
   t.equal(events.length, 1, 'exactly one event on the stream')
   t.match(events[0], { event: SETTLEMENT, msgType: 'event', message: { transaction_id: '4200001234202611300000000001', merchant_trade_no: message.merchant_trade_no } })
 
   const other = settlement(appid, '4200001234202611300000000002')
   t.equal((await deliver(wechat.seal(other))).data.duplicate, false, 'another push is new')
-  const both = await readEvents(appNc, prefix, wechatPushSubject(SETTLEMENT), { atLeast: 2 })
+  const both = await readEvents(streamNc, prefix, wechatPushSubject(SETTLEMENT), { atLeast: 2 })
   t.equal(both.length, 2)
 })
 
 t.test('bad signatures and bad ciphertexts are refused with 4xx and publish nothing', async (t) => {
-  const { wechat, token, encodingAesKey, refused, deliver, prefix, appNc, outboxPending, outboxTotal, appid } = await build(t)
+  const { wechat, token, encodingAesKey, refused, deliver, prefix, streamNc, outboxPending, outboxTotal, appid } = await build(t)
   const good = wechat.seal(settlement(appid, '4200001234202611300000000010'))
   const tamper = (p: SealedPush, query: Record<string, string>, body = p.body) => ({ query: { ...p.query, ...query }, body })
 
@@ -124,17 +126,17 @@ t.test('bad signatures and bad ciphertexts are refused with 4xx and publish noth
   // The good push, after all the bad ones: once its event is on the stream, any earlier one would be too.
   t.equal((await deliver(good)).data.duplicate, false)
   t.equal(await eventually(outboxPending, (n) => n === 0), 0)
-  const events = await readEvents(appNc, prefix, wechatPushSubject(SETTLEMENT))
+  const events = await readEvents(streamNc, prefix, wechatPushSubject(SETTLEMENT))
   t.equal(events.length, 1, 'only the verified push was published')
   t.match(events[0], { message: { transaction_id: '4200001234202611300000000010' } })
 })
 
 t.test('XML in plain mode: a push is opened, deduplicated by MsgId, and published under its event', async (t) => {
-  const { wechat, deliver, prefix, appNc, appid } = await build(t, { mode: 'plain', format: 'xml' })
+  const { wechat, deliver, prefix, streamNc, appid } = await build(t, { mode: 'plain', format: 'xml' })
   const text = { ToUserName: 'gh_' + appid.slice(2, 14), FromUserName: 'oUser1', CreateTime: 1_700_000_000, MsgType: 'text', Content: 'hello', MsgId: '23456789012345678' }
   t.equal((await deliver(wechat.seal(text))).data.duplicate, false)
   t.equal((await deliver(wechat.seal({ ...text, CreateTime: 1_700_000_001 }))).data.duplicate, true, 'the same MsgId is the same message')
-  const events = await readEvents(appNc, prefix, wechatPushSubject('text'))
+  const events = await readEvents(streamNc, prefix, wechatPushSubject('text'))
   t.equal(events.length, 1)
   t.match(events[0], { event: 'text', dedupeKey: 'msg:23456789012345678', message: { Content: 'hello', MsgId: '23456789012345678' } })
 })

@@ -1,9 +1,10 @@
 import t from 'tap'
 import { decodeJwt } from 'jose'
-import { buildTestService } from '@wxmp/service/testing'
-import { REVOCATION_BUCKET } from '@wxmp/contracts'
+import { Kvm } from '@nats-io/kv'
+import { buildTestService, connectOperator } from '@wxmp/service/testing'
+import { REVOCATION_BUCKET, prefixedName } from '@wxmp/contracts'
 import { createLogger } from '@wxmp/core'
-import { openRevocationBucket } from '@wxmp/nats'
+import { createRevocationBucket } from '@wxmp/nats'
 import { callerContext, eventually, LogCollector } from '@wxmp/testing'
 import app from '../src/app.js'
 import { ConfigSchema } from '../src/config.js'
@@ -19,10 +20,15 @@ async function build (t: Parameters<typeof buildTestService>[0]) {
   const env = authTestEnv()
   const auth = await buildTestService(t, { name: 'auth', schema: ConfigSchema, app, env })
   await buildTestService(t, { name: 'user', schema: UserConfig, app: userApp, prefix: auth.config.NATS_SUBJECT_PREFIX })
-  const client = auth.app.natsClient
-  const restoreBucket = async () => await openRevocationBucket(auth.app.nats, auth.config.NATS_SUBJECT_PREFIX, { replicas: 1 })
-  // The bucket goes away (its node lost, its store wiped): every write to it fails until it is back.
-  const loseBucket = async (): Promise<void> => { await (await restoreBucket()).destroy() }
+  // Public subjects, sent as the gateway sends them.
+  const client = auth.callers
+  const prefix = auth.config.NATS_SUBJECT_PREFIX
+  // The bucket comes back as auth brings it back: auth is the one identity that may create it.
+  const restoreBucket = async () => await createRevocationBucket(auth.app.nats, prefix, 1)
+  // The bucket goes away (its node lost, its store wiped): every write to it fails until it is back. No service
+  // may delete it; the test server's operator plays the loss.
+  const operator = await connectOperator(t, prefix)
+  const loseBucket = async (): Promise<void> => { await (await new Kvm(operator).open(prefixedName(prefix, REVOCATION_BUCKET.name))).destroy() }
   const register = async (username: string) => (await client.request('auth.passwordRegister', { username, password: 'correct horse battery' }, undefined)).data as { accessToken: string, refreshToken: string, user: { id: string } }
   const as = (token: string) => { const c = decodeJwt(token) as { sub: string, sid: string }; return { ...c, ctx: callerContext({ userId: c.sub, sessionId: c.sid }) } }
   return { auth, env, client, loseBucket, restoreBucket, register, as }

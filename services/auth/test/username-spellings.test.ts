@@ -12,7 +12,8 @@ const PASSWORD = 'correct horse battery'
 async function build (t: Parameters<typeof buildTestService>[0]) {
   const auth = await buildTestService(t, { name: 'auth', schema: ConfigSchema, app, env: authTestEnv() })
   await buildTestService(t, { name: 'user', schema: UserConfig, app: userApp, prefix: auth.config.NATS_SUBJECT_PREFIX })
-  const client = auth.app.natsClient
+  // Public subjects, sent as the gateway sends them.
+  const client = auth.callers
   const register = async (username: string): Promise<string | undefined> =>
     await client.request('auth.passwordRegister', { username, password: PASSWORD }, undefined).then(() => undefined, (e: { code: string }) => e.code)
   /** The error code of a login, or 'OK'. */
