@@ -23,8 +23,9 @@ export function authEnv (): Record<string, string> {
 let payKeys: { merchantKey: string, wechatpayPublicKey: string, apiV3Key: string } | undefined
 
 /**
- * The settings the payment service needs to boot: merchant and WeChat Pay keys in files, a merchant and a notify
- * URL. WeChat Pay itself is unreachable here; a test that pays passes a simulator's env over these.
+ * The settings the payment service needs to boot: a WeChat app (its server API reports shipping), merchant and
+ * WeChat Pay keys in files, a merchant and a notify URL. WeChat and WeChat Pay themselves are unreachable here; a
+ * test that pays passes a simulator's env over these.
  */
 export function paymentEnv (): Record<string, string> {
   if (payKeys === undefined) {
@@ -39,6 +40,8 @@ export function paymentEnv (): Record<string, string> {
   }
   return {
     WECHAT_APPID: 'wx' + randomBytes(8).toString('hex'),
+    WECHAT_SECRET: randomBytes(16).toString('hex'),
+    WECHAT_API_BASE_URL: 'http://127.0.0.1:9',
     WECHATPAY_API_BASE_URL: 'http://127.0.0.1:9',
     WECHATPAY_MCHID: '1900000109',
     WECHATPAY_MERCHANT_SERIAL_NO: randomBytes(20).toString('hex').toUpperCase(),

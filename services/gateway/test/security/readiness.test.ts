@@ -20,13 +20,17 @@ t.test('/readyz answers 200 only once an authenticated request can be served', a
 })
 
 t.test('a revocation watch that dies turns readiness red', async (t) => {
-  const { connect } = await import('@nats-io/transport-node')
   const { pino } = await import('pino')
   const { natsPrefix } = await import('@wxmp/testing')
+  const { connectAs } = await import('@wxmp/service/testing')
+  const { createRevocationBucket } = await import('@wxmp/nats')
   const { Revocations } = await import('../../src/auth/revocations.js')
-  const nc = await connect({ servers: 'nats://127.0.0.1:4222' })
-  const revocations = new Revocations({ nc, prefix: natsPrefix(), log: pino({ level: 'silent' }), retryMs: 50, replicas: 1, checkMs: 1000, staleMs: 10000 })
-  t.teardown(async () => { await revocations.stop(); await nc.close().catch(() => {}) })
+  const prefix = natsPrefix()
+  // Auth creates the bucket; the gateway may only open and watch it.
+  await createRevocationBucket(await connectAs(t, 'auth', prefix), prefix)
+  const nc = await connectAs(t, 'gateway', prefix)
+  const revocations = new Revocations({ nc, prefix, log: pino({ level: 'silent' }), retryMs: 50, replicas: 1, checkMs: 1000, staleMs: 10000 })
+  t.teardown(async () => { await revocations.stop() })
   revocations.start()
   t.equal(await eventually(async () => revocations.live, Boolean), true, 'live once caught up')
 
