@@ -51,12 +51,12 @@ function wechatPayKeys (dir: string): { sim: Record<string, string>, payment: Re
   const serial = randomBytes(20).toString('hex').toUpperCase()
   const keyId = 'PUB_KEY_ID_01' + digits(28)
   const apiV3 = file('apiv3-key', randomBytes(16).toString('hex'))
-  const shared = { WECHAT_APPID: appid, WECHATPAY_MCHID: mchid, WECHATPAY_MERCHANT_SERIAL_NO: serial, WECHATPAY_APIV3_KEY_FILE: apiV3 }
+  // The payment service calls the server API too (shipping management), with the mini-program's AppSecret.
+  const shared = { WECHAT_APPID: appid, WECHAT_SECRET: randomBytes(16).toString('hex'), WECHATPAY_MCHID: mchid, WECHATPAY_MERCHANT_SERIAL_NO: serial, WECHATPAY_APIV3_KEY_FILE: apiV3 }
   return {
     appid,
     sim: {
       ...shared,
-      WECHAT_SECRET: randomBytes(16).toString('hex'),
       SIM_MERCHANT_PUBLIC_KEY_FILE: file('merchant-public.pem', merchant.pub),
       SIM_WECHATPAY_PRIVATE_KEY_FILE: file('wechatpay-key.pem', wechatpay.key),
       SIM_WECHATPAY_PUBLIC_KEY_ID: keyId
@@ -131,6 +131,7 @@ export async function runOrdersBench (o: OrdersBenchOptions): Promise<OrdersBenc
         ...keys.payment,
         PORT: String(paymentPort),
         DATABASE_URL: paymentDb,
+        WECHAT_API_BASE_URL: `http://127.0.0.1:${simPort}`,
         WECHATPAY_API_BASE_URL: `http://127.0.0.1:${simPort}`,
         WECHATPAY_NOTIFY_URL: `https://127.0.0.1:${gatewayPort}/v1/payments/wechat/notify`
       },

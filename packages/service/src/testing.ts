@@ -124,6 +124,7 @@ export class MatrixCaller {
   async request (target: string | RequestContract, payload: unknown, ctx: TraceContext | undefined, opts?: RequestOptions): Promise<Reply<unknown>> {
     const subject = typeof target === 'string' ? target : target.subject
     const client = await this.as(CALLERS[subject]?.[0] ?? 'gateway')
-    return await client.request<unknown>(subject, payload, ctx, opts)
+    // The contract itself, not its subject: a raw contract (auth.wechatPush) sends its bytes as they are.
+    return typeof target === 'string' ? await client.request<unknown>(target, payload, ctx, opts) : await client.request(target, payload as never, ctx, opts)
   }
 }

@@ -12,7 +12,7 @@ import type { PaymentHarness } from './harness.js'
 /**
  * WeChat's message push for service tests: the real auth service (which verifies each push and publishes it as
  * events.wechat.<event>) behind a push URL that does what the gateway's /v1/wechat/push does (raw query string and
- * body to auth.wechatPush, auth's answer back), with the simulator pushing to it in safe mode.
+ * body to auth.wechatPush as the gateway, auth's answer back), with the simulator pushing to it in safe mode.
  */
 export async function withPushes (t: Teardown, h: PaymentHarness): Promise<TestService<typeof AuthConfig>> {
   // Filled once auth is built: its push env comes from the simulator, which needs this server's URL first.
@@ -26,7 +26,8 @@ export async function withPushes (t: Teardown, h: PaymentHarness): Promise<TestS
       const headers = { [WECHAT_PUSH_QUERY_HEADER]: i < 0 ? '' : url.slice(i + 1), [WECHAT_PUSH_METHOD_HEADER]: req.method === 'GET' ? 'GET' : 'POST' }
       const auth = target.auth
       if (auth === undefined) { res.statusCode = 503; res.end(); return }
-      auth.app.natsClient.request(Contracts.auth.wechatPush, Buffer.concat(chunks), undefined, { headers }).then(({ data }) => {
+      // As the gateway, the one caller the permission matrix lets send auth.wechatPush.
+      auth.callers.request(Contracts.auth.wechatPush, Buffer.concat(chunks), undefined, { headers }).then(({ data }) => {
         res.setHeader('content-type', 'text/plain')
         res.end(data.body)
       }, (err: { statusCode?: number }) => {
