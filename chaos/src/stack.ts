@@ -153,6 +153,10 @@ async function build (cleanup: Cleanup, opts: StackOptions): Promise<Stack> {
     AUTH_JWT_PRIVATE_KEY_FILES: `k1=${authKey}`,
     AUTH_JWT_ACTIVE_KID: 'k1',
     AUTH_DATA_KEY_FILE: dataKey,
+    // The message push receiver, on as production runs it (the dev secrets carry its Token and key): without it the
+    // public /v1/wechat/push routes have nobody to answer them and the gateway can only say 503.
+    WECHAT_PUSH_TOKEN: randomBytes(12).toString('hex'),
+    WECHAT_PUSH_ENCODING_AES_KEY: randomBytes(32).toString('base64').slice(0, 43),
     BCRYPT_COST: '10'
   }))
   const users: ServiceProcess[] = []

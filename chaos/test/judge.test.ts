@@ -26,6 +26,11 @@ t.test('a corpus answer fails on 5xx, on a missing answer once accepted, on a ba
   t.match(judge(c, undefined, '', true, 'ECONNRESET'), /no answer/)
   t.equal(judge(c, undefined, '', false, 'ECONNREFUSED'), undefined, 'refused before it was accepted: owes nothing')
   t.equal(judge({ ...c, op: 'POST /v1/payments/wechat/notify' }, 401, '{"code":"FAIL","message":"bad signature"}', true), undefined, "the notify route answers in WeChat Pay's shape")
+  const push = { ...c, op: 'POST /v1/wechat/push' }
+  t.equal(judge(push, 401, 'WECHAT_PUSH_SIGNATURE_INVALID', true), undefined, 'the push route answers WeChat with the bare code')
+  t.match(judge(push, 503, 'error', true), /503/, 'a push receiver that is not there is still a 5xx')
+  t.match(judge(push, 400, 'Bad Request', true), /without the envelope/, 'and any other text is not its answer')
+  t.match(judge(c, 401, 'WECHAT_PUSH_SIGNATURE_INVALID', true), /without the envelope/, 'a bare code elsewhere is not the envelope')
 })
 
 t.test('the books count a request as lost only once it was accepted', async (t) => {

@@ -196,7 +196,9 @@ t.test('the production bundles, laid out as the images, run together as the prod
 
   for (const r of running) {
     const c = r.container
-    t.equal((await until200(probeUrl(r, c.startupProbe), 30000)).status, 200, `${r.svc} startup probe ${probeUrl(r, c.startupProbe)}`)
+    const started = await until200(probeUrl(r, c.startupProbe), 30000)
+    // A process that never comes up says why in its own output.
+    t.equal(started.status, 200, `${r.svc} startup probe ${probeUrl(r, c.startupProbe)}${started.status === 200 ? '' : `\n${r.server.lines.slice(-20).join('\n')}`}`)
     const ready = await until200(probeUrl(r, c.readinessProbe), 15000)
     t.equal(ready.status, 200, `${r.svc} readiness probe ${probeUrl(r, c.readinessProbe)} ${ready.status === 200 ? '' : ready.body}`)
     t.equal((await get(probeUrl(r, c.livenessProbe))).status, 200, `${r.svc} liveness probe ${probeUrl(r, c.livenessProbe)}`)

@@ -6,7 +6,8 @@ import { eventually, LogCollector, natsPrefix, privateNatsCluster } from '@wxmp/
 import { ensureEventsStream, eventsStreamName, openRevocationBucket, revocationBucketName } from '../src/index.js'
 
 t.test('streams and buckets take the configured replicas, and one made with fewer is raised', async (t) => {
-  const nodes = await privateNatsCluster(t, { startTimeoutMs: 20_000 })
+  // Replica counts, not permissions, are under test here: the nodes admit anonymous clients.
+  const nodes = await privateNatsCluster(t, { startTimeoutMs: 20_000, anonymous: true })
   const nc = await connect({ servers: nodes.map((n) => n.url) })
   t.teardown(async () => { await nc.close() })
   const logs = new LogCollector()

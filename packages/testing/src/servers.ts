@@ -72,18 +72,22 @@ export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server'
  * (it must turn JetStream on itself); command-line flags keep the address and port. `anonymous` leaves
  * authorization off, for fixture services that are not in the matrix.
  */
+/**
+ * The test server's config (JetStream, the permission matrix, the identities' test nkeys) with another server's own
+ * listener and store (the flags cannot replace a store_dir the file sets).
+ */
+async function matrixConfig (): Promise<(port: number, storeDir: string) => string> {
+  await ensureTestNats()
+  const text = readFileSync(TEST_NATS_CONFIG, 'utf8')
+  return (port, storeDir) => text
+    .replace(/^listen: .*$/m, `listen: "127.0.0.1:${port}"`)
+    .replace(/^(\s*)store_dir: .*$/m, (_m, indent: string) => `${indent}store_dir: ${JSON.stringify(storeDir)}`)
+}
+
 export async function privateNats (t: ServerOwner, opts: PrivateServerOptions & { config?: (port: number, storeDir: string) => string, anonymous?: boolean } = {}): Promise<PrivateServer> {
   const { anonymous, ...rest } = opts
   let config = opts.config
-  if (config === undefined && anonymous !== true) {
-    await ensureTestNats()
-    // The test server's config with this server's own listener and store (the flags cannot replace a store_dir
-    // the file sets).
-    const text = readFileSync(TEST_NATS_CONFIG, 'utf8')
-    config = (port, storeDir) => text
-      .replace(/^listen: .*$/m, `listen: "127.0.0.1:${port}"`)
-      .replace(/^(\s*)store_dir: .*$/m, (_m, indent: string) => `${indent}store_dir: ${JSON.stringify(storeDir)}`)
-  }
+  if (config === undefined && anonymous !== true) config = await matrixConfig()
   return await privateServer(t, 'nats', NATS_SERVER_BIN, (port, dir) => {
     const listen = ['-a', '127.0.0.1', '-p', String(port)]
     if (config === undefined) return [...listen, '-js', '-sd', dir]
@@ -108,21 +112,24 @@ export interface ClusterNode extends PrivateServer {
  * Private nats-servers forming one JetStream cluster (three by default, the smallest that survives losing one),
  * each on spare client, cluster and monitoring ports with its store in a folder that survives a restart. A node
  * stopped and started again rejoins on the same ports. Resolves once every node accepts clients; the cluster
- * elects its meta leader by itself shortly after (wait for it with `/jsz` when it matters).
+ * elects its meta leader by itself shortly after (wait for it with `/jsz` when it matters). Like `privateNats`, every
+ * node loads the permission matrix and the identities' test nkeys (connect with `testNatsEnv`) unless `anonymous`.
  */
-export async function privateNatsCluster (t: ServerOwner, opts: PrivateServerOptions & { size?: number } = {}): Promise<ClusterNode[]> {
-  const { size = 3, ...rest } = opts
+export async function privateNatsCluster (t: ServerOwner, opts: PrivateServerOptions & { size?: number, anonymous?: boolean } = {}): Promise<ClusterNode[]> {
+  const { size = 3, anonymous, ...rest } = opts
   const tag = Math.random().toString(36).slice(2, 8)
   const routes = await Promise.all(Array.from({ length: size }, async () => await freePort()))
   const monitors = await Promise.all(Array.from({ length: size }, async () => await freePort()))
+  // Each node authorizes clients as the single test server does; a cluster of anonymous nodes would let a process
+  // publish what the matrix forbids it, and the suite prove nothing about the permissions on a cluster.
+  const base = anonymous === true ? (_port: number, dir: string) => `jetstream { store_dir: ${JSON.stringify(dir)} }\n` : await matrixConfig()
   return await Promise.all(routes.map(async (routePort, i) => {
     const name = `n${i + 1}-${tag}`
     const server = await privateNats(t, {
       ...rest,
-      config: (_port, dir) => [
+      config: (port, dir) => base(port, dir) + [
         `server_name: "${name}"`,
         `http_port: ${monitors[i] as number}`,
-        `jetstream { store_dir: "${dir}" }`,
         `cluster {\n  name: "c-${tag}"\n  listen: "127.0.0.1:${routePort}"\n  routes: [${routes.filter((_p, j) => j !== i).map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ')}]\n}`
       ].join('\n') + '\n'
     })
