@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { es256PrivateKeyPem, natsPrefix, privateNats, privateNatsCluster, privateRedis, selfSignedCert, type ClusterNode, type PrivateServer } from '@wxmp/testing'
 import { simulatorEnv, simulatorKeys, type SimulatorKeys } from '@wxmp/wechat-sim/testing'
 import { Cleanup } from './infra/cleanup.js'
-import { metaLeader } from './infra/cluster.js'
+import { clusterFormed } from './infra/cluster.js'
 import { throwawayPostgres, type ThrowawayPostgres } from './infra/postgres.js'
 import { startService, type ServiceProcess } from './infra/processes.js'
 
@@ -80,8 +80,9 @@ async function build (cleanup: Cleanup, opts: StackOptions): Promise<Stack> {
     privateRedis(cleanup, SLOW_START), simulatorKeys(), selfSignedCert()
   ])
   const nats = natsNodes[0] as PrivateServer
-  // Streams with three replicas can only be created once the cluster has elected its meta leader.
-  if (opts.cluster === true) await metaLeader(natsNodes as ClusterNode[])
+  // Streams with three replicas can only be placed once every node has joined the meta group (the services would
+  // wait for it too, but the scenarios time their faults from a formed cluster).
+  if (opts.cluster === true) await clusterFormed(natsNodes as ClusterNode[])
   const cert = file('tls-cert.pem', tls.cert)
   const tlsKey = file('tls-key.pem', tls.key)
   const prefix = natsPrefix()

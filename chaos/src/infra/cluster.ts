@@ -31,6 +31,26 @@ export async function metaLeader (nodes: ClusterNode[], timeoutMs = 30_000): Pro
   }, timeoutMs)
 }
 
+interface MetaCluster { leader?: string, replicas?: Array<{ name: string, current?: boolean }> }
+
+/**
+ * Waits until the cluster has a meta leader that sees every other node as a current peer: before that, a stream with
+ * as many replicas as nodes has nowhere to be placed.
+ */
+export async function clusterFormed (nodes: ClusterNode[], timeoutMs = 60_000): Promise<ClusterNode> {
+  return await untilFound('formed cluster', async () => {
+    for (const n of nodes) {
+      const jsz = await monitor<{ meta_cluster?: MetaCluster }>(n, '/jsz')
+      const meta = jsz?.meta_cluster
+      const leader = nodes.find((x) => x.name === meta?.leader)
+      if (leader === undefined || leader !== n) continue
+      const peers = meta?.replicas ?? []
+      if (peers.length >= nodes.length - 1 && peers.every((p) => p.current === true)) return leader
+    }
+    return undefined
+  }, timeoutMs)
+}
+
 interface StreamDetail { name: string, cluster?: { leader?: string } }
 interface Jsz { account_details?: Array<{ stream_detail?: StreamDetail[] }> }
 

@@ -4,6 +4,7 @@ import { EVENTS_STREAM, prefixedName } from '@wxmp/contracts'
 import type { Log, TraceContext } from '@wxmp/core'
 import { encodeJson, outgoingHeaders } from './codec.js'
 import { ensureStream } from './replicas.js'
+import { whileJetStreamSettles } from './settling.js'
 
 /**
  * JetStream drops a second publish with the same Nats-Msg-Id inside this window. An outbox relay that
@@ -23,16 +24,15 @@ export interface StreamReplicaOptions {
 
 /**
  * Creates the EVENTS stream if missing, with the configured replicas, and raises one that has fewer; every
- * publisher calls it at boot, so start order does not matter.
+ * publisher calls it at boot, so start order does not matter; a cluster still forming is waited for (up to a minute).
  */
 export async function ensureEventsStream (nc: NatsConnection, prefix: string, opts: StreamReplicaOptions): Promise<void> {
-  const jsm = await jetstreamManager(nc)
-  await ensureStream(jsm, {
+  await whileJetStreamSettles('stream EVENTS', async () => await ensureStream(await jetstreamManager(nc), {
     name: eventsStreamName(prefix),
     subjects: [`${prefix}${EVENTS_STREAM.subjects}`],
     duplicate_window: EVENTS_DUPLICATE_WINDOW_MS * 1_000_000,
     max_age: 7 * 24 * 3600 * 1_000_000_000
-  }, opts.replicas, opts.log)
+  }, opts.replicas, opts.log), { log: opts.log })
 }
 
 /** Publishes one event with its id as Nats-Msg-Id, so a republish of the same event is dropped by the stream. */

@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import { REVOCATION_BUCKET, prefixedName } from '@wxmp/contracts'
 import type { Log } from '@wxmp/core'
 import { raiseReplicas } from './replicas.js'
+import { whileJetStreamSettles } from './settling.js'
 
 export interface RevocationBucketOptions {
   /** Copies of the bucket on a cluster (NATS_JS_REPLICAS); a bucket with fewer is raised to it. */
@@ -21,12 +22,15 @@ export function revocationBucketName (prefix: string): string {
 
 /**
  * Opens the revoked-sessions bucket, creating it if missing, with the same options in auth (its writer) and the
- * gateway (its reader), so whichever starts first creates it and the other opens it.
+ * gateway (its reader), so whichever starts first creates it and the other opens it. While the cluster is still
+ * forming (fewer peers than replicas) it keeps trying, for up to a minute.
  */
 export async function openRevocationBucket (nc: NatsConnection, prefix: string, opts: RevocationBucketOptions): Promise<KV> {
   const js = jetstream(nc, opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs })
   const name = revocationBucketName(prefix)
-  const kv = await new Kvm(js).create(name, { ttl: REVOCATION_BUCKET.ttlMs, history: 1, replicas: opts.replicas })
-  if (opts.writer === true) await raiseReplicas(await jetstreamManager(nc), `KV_${name}`, opts.replicas, opts.log)
-  return kv
+  return await whileJetStreamSettles(`bucket ${name}`, async () => {
+    const kv = await new Kvm(js).create(name, { ttl: REVOCATION_BUCKET.ttlMs, history: 1, replicas: opts.replicas })
+    if (opts.writer === true) await raiseReplicas(await jetstreamManager(nc), `KV_${name}`, opts.replicas, opts.log)
+    return kv
+  }, { log: opts.log })
 }
