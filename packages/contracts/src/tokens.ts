@@ -11,7 +11,23 @@ export const ACCESS_TOKEN = {
   ttlSeconds: 15 * 60
 } as const
 
-/** Claims of an access token: `sub` is the user id, `sid` the session id. */
+/**
+ * Who a caller is to the merchant: a `buyer` (every mini-program user), `staff` (operates orders and refunds) or an
+ * `admin` (also manages staff). Each role includes the ones before it.
+ */
+export const Role = Type.Union([Type.Literal('buyer'), Type.Literal('staff'), Type.Literal('admin')])
+export type Role = Static<typeof Role>
+export const ROLE_RANK: Readonly<Record<Role, number>> = { buyer: 0, staff: 1, admin: 2 }
+
+/** How the caller authenticated (RFC 8176 method names): a WeChat login, a password, a TOTP code. */
+export const AuthMethod = Type.Union([Type.Literal('wechat'), Type.Literal('pwd'), Type.Literal('otp')])
+export type AuthMethod = Static<typeof AuthMethod>
+
+/**
+ * Claims of an access token: `sub` is the user id, `sid` the session id, `role` the caller's role (absent: buyer),
+ * `auth_time` when the user last authenticated with a credential (a refresh keeps it) and `amr` how, so the edge can
+ * ask for a fresh authentication (step-up) before money or credential changes.
+ */
 export const AccessTokenClaims = Type.Object({
   iss: Type.Literal(ACCESS_TOKEN.issuer),
   aud: Type.Literal(ACCESS_TOKEN.audience),
@@ -19,7 +35,10 @@ export const AccessTokenClaims = Type.Object({
   sid: Type.String({ format: 'uuid' }),
   jti: Type.String(),
   iat: Type.Integer(),
-  exp: Type.Integer()
+  exp: Type.Integer(),
+  role: Type.Optional(Role),
+  auth_time: Type.Optional(Type.Integer()),
+  amr: Type.Optional(Type.Array(AuthMethod, { maxItems: 4 }))
 })
 export type AccessTokenClaims = Static<typeof AccessTokenClaims>
 

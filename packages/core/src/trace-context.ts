@@ -10,6 +10,11 @@ export interface TraceContext {
   requestId: string
   userId?: string
   sessionId?: string
+  /** The caller's role from the verified access token: `buyer`, `staff` or `admin`. */
+  role?: string
+  /** When the caller last authenticated with a credential (epoch seconds), and how (`wechat`, `pwd`, `otp`). */
+  authTime?: number
+  amr?: string[]
 }
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/

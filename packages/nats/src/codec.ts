@@ -6,8 +6,14 @@ export const H = {
   tracestate: 'tracestate',
   requestId: 'x-request-id',
   userId: 'x-user-id',
-  sessionId: 'x-session-id'
+  sessionId: 'x-session-id',
+  role: 'x-user-role',
+  authTime: 'x-auth-time',
+  amr: 'x-auth-amr'
 } as const
+
+const ROLES = new Set(['buyer', 'staff', 'admin'])
+const AMR = /^[a-z]{2,16}(,[a-z]{2,16}){0,7}$/
 
 const USER_ID = /^[A-Za-z0-9_-]{1,64}$/
 
@@ -21,6 +27,9 @@ export function outgoingHeaders (ctx: TraceContext | undefined): { headers: MsgH
   h.set(H.requestId, span.requestId)
   if (span.userId !== undefined) h.set(H.userId, span.userId)
   if (span.sessionId !== undefined) h.set(H.sessionId, span.sessionId)
+  if (span.role !== undefined) h.set(H.role, span.role)
+  if (span.authTime !== undefined) h.set(H.authTime, String(span.authTime))
+  if (span.amr !== undefined && span.amr.length > 0) h.set(H.amr, span.amr.join(','))
   return { headers: h, span }
 }
 
@@ -35,6 +44,12 @@ export function incomingContext (h: MsgHdrs | undefined): TraceContext {
   const sessionId = get(H.sessionId)
   if (userId !== undefined && USER_ID.test(userId)) ctx.userId = userId
   if (sessionId !== undefined && USER_ID.test(sessionId)) ctx.sessionId = sessionId
+  const role = get(H.role)
+  if (role !== undefined && ROLES.has(role)) ctx.role = role
+  const authTime = Number(get(H.authTime))
+  if (Number.isSafeInteger(authTime) && authTime > 0) ctx.authTime = authTime
+  const amr = get(H.amr)
+  if (amr !== undefined && AMR.test(amr)) ctx.amr = amr.split(',')
   return ctx
 }
 

@@ -22,7 +22,16 @@ export interface EdgeRoute {
   timeoutMs?: number
   /** Largest body; BODY_LIMIT_BYTES when unset. */
   bodyLimit?: number
-  // The staff and admin API adds `role` here: one more column of this table, enforced by the edge-policy hook.
+  /** The least role the caller's token must carry (admin includes staff); unset: any caller the auth mode admits. 403 FORBIDDEN below it. */
+  role?: 'staff' | 'admin'
+  /**
+   * A fresh authentication this route needs (step-up), judged from the token's `auth_time` and `amr`:
+   * - `credentials`: a WeChat login or password + TOTP within STEP_UP_CREDENTIALS_S (binding a password, TOTP
+   *   changes, deleting the account);
+   * - `money`: a TOTP within STEP_UP_MONEY_S (staff refunds and other money actions).
+   * Older or weaker -> 401 AUTH_REAUTH_REQUIRED.
+   */
+  stepUp?: 'credentials' | 'money'
 }
 
 /** Edge policies keyed by `METHOD url`, the url exactly as registered (`:id` parameters included). */
