@@ -12,6 +12,11 @@ export const Subjects = {
     totpEnroll: 'auth.totpEnroll',
     totpVerify: 'auth.totpVerify',
     bindPhone: 'auth.bindPhone',
+    /** Step-up: a fresh authentication re-issues the session's access token with auth_time now. */
+    reauth: 'auth.reauth',
+    /** Admins: create a staff or admin password account, change an account's role. */
+    createStaff: 'auth.createStaff',
+    setRole: 'auth.setRole',
     /** WeChat's message push: the raw body, and the query string and method in headers, untouched. */
     wechatPush: 'auth.wechatPush'
   },
@@ -56,6 +61,8 @@ export const EventSubjects = {
   paymentShipped: 'events.payment.shipped',
   paymentSettled: 'events.payment.settled',
   paymentShippingOverdue: 'events.payment.shipping_overdue',
+  /** `events.auth.<action>`: the audit stream of sign-ins, sign-outs, role changes and account changes. */
+  authAudit: 'events.auth.>',
   /** `events.wechat.<event>`: every push of the mini-program's message push; auth publishes them. */
   wechatPushes: 'events.wechat.>'
 } as const
@@ -63,4 +70,9 @@ export const EventSubjects = {
 /** The subject of one message push event: `events.wechat.<event>`. */
 export function wechatPushSubject (eventName: string): string {
   return `events.wechat.${eventName}`
+}
+
+/** The subject of one audit event of auth: `events.auth.<action>`. */
+export function authAuditSubject (action: string): string {
+  return `events.auth.${action}`
 }

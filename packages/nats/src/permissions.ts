@@ -41,13 +41,13 @@ export function servingIdentity (subject: string): ServingIdentity {
 }
 
 /**
- * Services that publish events, each only under the event domains listed here: its own, and for auth `wechat`,
+ * Services that publish events, each only under the event domains listed here: its own (auth's is its audit stream), and for auth `wechat`,
  * since auth owns the message push token and key and publishes each verified push as `events.wechat.<event>`.
  */
 export const EVENT_DOMAINS: Readonly<Partial<Record<ServingIdentity, readonly string[]>>> = {
   user: ['user'],
   payment: ['payment'],
-  auth: ['wechat']
+  auth: ['auth', 'wechat']
 }
 export const EVENT_PUBLISHERS = Object.keys(EVENT_DOMAINS) as readonly ServingIdentity[]
 
