@@ -45,6 +45,12 @@ export interface RequestOptions {
 interface RawResponse { statusCode: number, data: unknown, header: Record<string, unknown> }
 
 const RETRY_STATUS = [502, 503, 504]
+
+/** The error code of an envelope body, if it is one. */
+function errorCode (data: unknown): string | undefined {
+  const e = typeof data === 'object' && data !== null ? (data as { error?: { code?: unknown } }).error : undefined
+  return typeof e?.code === 'string' ? e.code : undefined
+}
 const SAFE: Method[] = ['GET', 'HEAD', 'OPTIONS']
 
 function sleep (ms: number): Promise<void> {
@@ -105,6 +111,7 @@ export class WxmpClient {
     const auth = r.auth !== false
     const traceId = newTraceId()
     let renewed = false
+    let steppedUp = false
     let retries = 0
     for (;;) {
       const token = auth ? (await this.login()).accessToken : undefined
@@ -122,6 +129,13 @@ export class WxmpClient {
           continue
         }
         throw err
+      }
+      if (res.statusCode === 401 && token !== undefined && !steppedUp && errorCode(res.data) === 'AUTH_REAUTH_REQUIRED') {
+        // The action needs a recent sign-in (deleting the account, binding a password): a fresh wx.login proves it
+        // without asking the user anything, then the same request once more.
+        steppedUp = true
+        await this.stepUp()
+        continue
       }
       if (res.statusCode === 401 && token !== undefined && !renewed) {
         // One renewal, shared with every other request that met the same expired token.
@@ -259,11 +273,27 @@ export class WxmpClient {
     return await this.wxLogin()
   }
 
+  /**
+   * A step-up: a fresh wx.login code sent to /v1/auth/reauth re-issues this session's access token with its sign-in
+   * time now (the refresh token stays). Staff with a password use the API's password + TOTP form instead.
+   */
+  async stepUp (): Promise<void> {
+    const t = this.store.get()
+    if (t === undefined) { await this.login(); return }
+    const code = await this.wxCode()
+    const r = await this.request<{ accessToken: string, expiresIn: number }>({ method: 'POST', path: '/v1/auth/reauth', data: { code } })
+    this.store.save({ accessToken: r.accessToken, refreshToken: t.refreshToken, expiresIn: r.expiresIn })
+  }
+
+  private async wxCode (): Promise<string> {
+    return await new Promise<string>((resolve, reject) => {
+      this.wx.login({ success: (r) => { resolve(r.code) }, fail: (e) => { reject(new WxError(e.errMsg)) } })
+    })
+  }
+
   private async wxLogin (): Promise<LoginResult> {
     for (let attempt = 0; ; attempt++) {
-      const code = await new Promise<string>((resolve, reject) => {
-        this.wx.login({ success: (r) => { resolve(r.code) }, fail: (e) => { reject(new WxError(e.errMsg)) } })
-      })
+      const code = await this.wxCode()
       try {
         const r = await this.call<{ accessToken: string, refreshToken: string, expiresIn: number, user: UserProfile }>('POST', '/v1/auth/wechat/login', { code })
         return { ...this.store.save(r), user: r.user }
