@@ -70,7 +70,7 @@ export const wechatIdentity = () => ({
 
 /** A random 32-byte data key, base64: what auth seals session keys with. */
 /** The identities of the NATS permission matrix (packages/nats/src/permissions.ts, NATS_IDENTITIES). */
-export const NATS_IDENTITIES = ['gateway', 'auth', 'user', 'payment', 'monitoring']
+export const NATS_IDENTITIES = ['gateway', 'auth', 'user', 'payment', 'monitoring', 'provisioner']
 /** A new nkey user seed (`SU...`). */
 export const natsSeed = () => new TextDecoder().decode(createUser().getSeed())
 /** The public key (`U...`) of a user seed. @param {string} seed */
