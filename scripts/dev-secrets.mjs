@@ -16,19 +16,21 @@ export const digits = (n) => Array.from({ length: n }, () => String(randomInt(10
 
 /**
  * A self-signed server certificate for the first of `names` (and every one of them and of `ips` as alternative
- * names), valid for 825 days, the longest a browser accepts.
+ * names), valid for 825 days, the longest a browser accepts. `clientAuth` makes it usable as a client certificate too
+ * (a NATS route: each server of a cluster presents it to its peers and verifies theirs).
  * @param {string[]} names
  * @param {string[]} ips
+ * @param {{ clientAuth?: boolean }} [opts]
  * @returns {Promise<{ cert: string, key: string }>}
  */
-export async function selfSignedTls (names, ips) {
+export async function selfSignedTls (names, ips, opts = {}) {
   const pems = await generate([{ name: 'commonName', value: names[0] ?? 'localhost' }], {
     keySize: 2048,
     algorithm: 'sha256',
     notAfterDate: new Date(Date.now() + 825 * 24 * 3600 * 1000),
     extensions: [
       { name: 'basicConstraints', cA: false },
-      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'extKeyUsage', serverAuth: true, clientAuth: opts.clientAuth === true },
       {
         name: 'subjectAltName',
         altNames: [
