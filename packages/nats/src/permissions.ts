@@ -116,7 +116,7 @@ export function permissionsFor (identity: NatsIdentity, prefix: string): NatsPer
 
   if ((EVENT_PUBLISHERS as readonly string[]).includes(identity)) {
     // Every publisher creates the shared EVENTS stream if missing (start order does not matter); creating a
-    // stream that exists with the same config is a no-op, and no one may update, purge or delete it.
+    // stream that exists with the same config is a no-op; only the provisioner may update it, and no one purge or delete it.
     const stream = prefixedName(prefix, EVENTS_STREAM.name)
     for (const s of streamApi(stream, ['INFO', 'CREATE'])) publish.add(s)
     for (const domain of EVENT_DOMAINS[identity as ServingIdentity] ?? []) publish.add(`${prefix}events.${domain}.>`)
