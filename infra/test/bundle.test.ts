@@ -19,7 +19,9 @@ import { SERVICES, hasMigrations } from './helpers/services.js'
 
 // Each process connects as its identity to the test nats-server (plain, so no TLS CA here); nats.test.ts and
 // packages/nats prove TLS and the rendered config.
-const LOCAL = { NATS_TLS_CA_FILE: '', REDIS_URL: 'redis://127.0.0.1:6379' }
+// The local NATS is one server without TLS: a stream cannot have the prod overlay's three copies on it (the three-server
+// cluster runs the prod config in nats-cluster.test.ts).
+const LOCAL = { NATS_TLS_CA_FILE: '', NATS_JS_REPLICAS: '1', REDIS_URL: 'redis://127.0.0.1:6379' }
 const LISTENERS = ['PORT', 'HTTPS_PORT', 'HTTP_PORT']
 
 function parseEnvFile (file: string): Record<string, string> {
