@@ -50,7 +50,10 @@ export interface Edge {
   seen: Seen[]
 }
 
-/** Answers `test.whoami` with the identity and trace headers it received. */
+/**
+ * Answers `test.whoami` with the identity and trace headers it received: a fixture outside the permission matrix,
+ * on the shared server without credentials, like the edge tests' gateway that calls it.
+ */
 export async function whoamiResponder (t: Teardown, prefix: string, seen: Seen[] = []): Promise<NatsConnection> {
   const nc = await connect({ servers: 'nats://127.0.0.1:4222' })
   t.teardown(async () => { await nc.close() })
