@@ -5,7 +5,7 @@ import { ServiceIdentity } from './ping.js'
 import { JwksResponse } from './tokens.js'
 import {
   BindPhoneRequest, BindPhoneResponse, LoginResponse, LogoutReply, PasswordLoginRequest, PasswordRegisterRequest,
-  RefreshRequest, TokenPair, TotpEnrollResponse, TotpVerifyRequest, TotpVerifyResponse, WechatLoginRequest
+  RefreshRequest, SignUserStateReply, SignUserStateRequest, TokenPair, TotpEnrollResponse, TotpVerifyRequest, TotpVerifyResponse, WechatLoginRequest
 } from './auth.js'
 import {
   EnsureUserRequest, EnsureUserResponse, GetUserRequest, SetPhoneRequest, UpdateProfileRequest, UserCreatedEvent,
@@ -36,7 +36,9 @@ export const Contracts = {
     totpEnroll: contract(Subjects.auth.totpEnroll, Empty, TotpEnrollResponse),
     totpVerify: contract(Subjects.auth.totpVerify, TotpVerifyRequest, TotpVerifyResponse),
     bindPhone: contract(Subjects.auth.bindPhone, BindPhoneRequest, BindPhoneResponse),
-    wechatPush: rawContract(Subjects.auth.wechatPush, WechatPushReply)
+    wechatPush: rawContract(Subjects.auth.wechatPush, WechatPushReply),
+    /** Internal (payment only): the user-state signature of WeChat's virtual payment, made with the session_key. */
+    signUserState: contract(Subjects.auth.signUserState, SignUserStateRequest, SignUserStateReply)
   },
   user: {
     ping: pingContract('user'),
