@@ -81,7 +81,6 @@ export const PayParams = Type.Object({
 })
 export type PayParams = Static<typeof PayParams>
 
-
 /**
  * What wx.requestVirtualPayment takes: signData (the exact text, passed on as it is), paySig (HMAC-SHA256 with the
  * AppKey over `requestVirtualPayment&` + signData) and signature (HMAC-SHA256 with the user's current session_key

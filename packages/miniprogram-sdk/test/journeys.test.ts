@@ -111,7 +111,7 @@ t.test('pay: the sheet succeeds and the backend confirms PAID; cancel: the state
   t.ok(p.bridge.requests.some((r) => r.method === 'GET' && r.url.endsWith(`/v1/payments/orders/${other.id}`)), 'the SDK asked the backend after the cancel')
 
   p.bridge.payment = 'pay'
-  const forged = { ...other, payParams: { ...other.payParams, paySign: paid.order.id.replace(/-/g, '') } }
+  const forged = { ...other, payParams: { ...other.payParams!, paySign: paid.order.id.replace(/-/g, '') } }
   const refused = await client.requestPayment(forged)
   t.equal(refused.errMsg, 'requestPayment:fail 支付验证签名失败', 'a wrong paySign is caught by WeChat')
   t.equal(refused.order.status, 'PENDING')
@@ -127,7 +127,7 @@ t.test('pay later: payParams older than the SDK trusts are renewed before the sh
   t.equal(await prepays(), 1)
   // The buyer comes back later: three seconds after the timeStamp (rounded down to the second), so the payParams
   // held are older than payParamsMaxAgeMs and the prepay behind them is past its one second.
-  const wait = Number(order.payParams.timeStamp) * 1000 + 3000 - Date.now()
+  const wait = Number(order.payParams!.timeStamp) * 1000 + 3000 - Date.now()
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
   p.bridge.relaunch()
   const paid = await client.requestPayment(order)

@@ -20,7 +20,7 @@ t.test('an order costs what the catalog says and comes with pay parameters signe
   t.match(order.outTradeNo, /^[A-Za-z0-9_|*-]{6,32}$/, 'within WeChat Pay\'s out_trade_no rules')
   t.equal(order.description, '拿铁咖啡 ×3')
 
-  const p = order.payParams
+  const p = order.payParams!
   t.equal(p.appId, h.sim.keys.appid)
   t.equal(p.signType, 'RSA')
   t.match(p.package, /^prepay_id=wx\d{14}[0-9a-f]{20}$/)
@@ -115,7 +115,7 @@ t.test('a failed prepay leaves the key retryable: the retry completes the same o
   t.equal(retried.replayed, false)
   t.equal(retried.order.id, before[0].id, 'the same order')
   t.equal(retried.order.outTradeNo, before[0].out_trade_no, 'the same out_trade_no')
-  t.match(retried.order.payParams.package, /^prepay_id=/)
+  t.match(retried.order.payParams!.package, /^prepay_id=/)
   const { rows: after } = await h.payment.app.pg.query('SELECT count(*)::int AS n FROM orders')
   t.equal(after[0].n, 1, 'still one order')
   const stats = await h.sim_('/sim/stats')
