@@ -197,3 +197,27 @@ t.test('errors arrive typed, and wx.request itself refuses PATCH and unconfigure
   })
   t.match(refused, /^request:fail .*(certificate|self-signed|signature)/i, 'only the configured CA is trusted')
 })
+
+t.test('virtual goods: wx.requestVirtualPayment with the backend\'s parameters; a session_key WeChat replaced costs one fresh wx.login and a retry', async (t) => {
+  const p = await phone(t, { payment: { RECONCILE_AFTER_SECONDS: '0', RECONCILE_INTERVAL_MS: '3600000' } })
+  const client = p.launch({ paymentConfirmMs: 500, paymentCheckMs: 500 })
+  const first = await client.createOrder({ productId: 'vip-month', quantity: 1 })
+  t.equal(first.rail, 'virtual')
+  t.ok(first.virtualPayment !== undefined && first.payParams === undefined, 'virtual goods come with wx.requestVirtualPayment parameters')
+  t.equal(p.bridge.logins, 1)
+
+  // WeChat replaces the session_key behind the backend's back (a wx.login whose code went elsewhere).
+  const renewed = await fetch(`${p.stack.sim.url}/sim/session-key/renew`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ openid: p.bridge.openid }) })
+  t.equal(renewed.status, 200)
+  const order = await client.createOrder({ productId: 'vip-month', quantity: 1 })
+  t.equal(p.bridge.logins, 2, 'one fresh wx.login, no more')
+  const posts = p.bridge.requests.filter((r) => r.method === 'POST' && r.url.endsWith('/v1/payments/orders'))
+  t.equal(posts.length, 3, 'the order refused with 409 AUTH_SESSION_KEY_STALE was sent once more, after the login')
+  t.equal(posts[1]!.header['idempotency-key'], posts[2]!.header['idempotency-key'], 'with the same Idempotency-Key')
+
+  const outcome = await client.requestPayment(order)
+  t.equal(outcome.errMsg, 'requestVirtualPayment:ok', 'WeChat accepted the signature made with the new session_key')
+  // No message push in this stack: the reconciler finds the payment with query_order.
+  await p.stack.payment.app.reconciler.runOnce()
+  t.equal((await client.order(order.id)).status, 'PAID')
+})

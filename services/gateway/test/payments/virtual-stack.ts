@@ -27,14 +27,14 @@ export async function virtualStack (t: Parameters<typeof buildPayStack>[0]) {
   }
   const order = async (token: string, key: string, productId = 'vip-month') => await api(token, 'POST', '/v1/payments/orders', { productId, quantity: 1 }, { 'idempotency-key': key })
   const status = async (token: string, id: string) => (await api(token, 'GET', `/v1/payments/orders/${id}`)).json()
-  return { ...s, signIn, api, order, status, responses }
+  return { ...s, signIn, api, order, status, responses, push }
 }
 
 export const hmac = (key: string, text: string): string => createHmac('sha256', key).update(text).digest('hex')
 
 /** The simulator's state, for what WeChat did (pushes sent, orders, session keys). */
 export interface SimView {
-  pusher: { list: () => Array<{ id: string, event: string, subject: string, state: string, attempts: Array<{ status?: number, answer?: string }> }> }
+  pusher: { list: () => Array<{ id: string, event: string, subject: string, state: string, message: Record<string, unknown>, attempts: Array<{ status?: number, answer?: string }> }> }
   xpay: { orders: Map<string, { status: number }> }
   mp: { users: Map<string, { sessionKey?: string }> }
 }
