@@ -27,9 +27,16 @@ t.test('a virtual order is paid and delivered once under 1,000 replayed deliver 
   }
   t.equal(answers.length, 1000)
   t.ok(answers.every((a) => a.status === 200 && JSON.parse(a.body).ErrCode === 0), 'every replay is answered ErrCode 0, so WeChat stops')
+  // A retry WeChat numbers differently (another CreateTime) is a new push to auth, so a second event: payment still
+  // delivers once.
+  const renumbered = codec.seal({ ...delivery!.message, CreateTime: Number(delivery!.message.CreateTime) + 15 })
+  const again = await call(`${s.url}/v1/wechat/push?${new URLSearchParams(renumbered.query).toString()}`, { method: 'POST', body: renumbered.body, headers: { 'content-type': renumbered.contentType } })
+  t.equal(JSON.parse(again.body).ErrCode, 0)
+  const prefixEarly = s.payment.config.NATS_SUBJECT_PREFIX
+  const early = await connectOperator(t, prefixEarly)
+  t.equal((await readEvents(early, prefixEarly, 'events.wechat.xpay_goods_deliver_notify', { atLeast: 2 })).length, 2, 'auth published the renumbered retry as a push of its own')
+  await eventually(async () => (await s.payment.app.pg.query('SELECT count(*)::int AS n FROM xpay_events')).rows[0].n, (n) => n === 2)
   const transitions = await s.payment.app.pg.query("SELECT count(*)::int AS n FROM order_transitions WHERE order_id = $1 AND to_status = 'PAID'", [order.id])
   t.equal(transitions.rows[0].n, 1, 'one PENDING -> PAID')
-  const prefix = s.payment.config.NATS_SUBJECT_PREFIX
-  const operator = await connectOperator(t, prefix)
-  t.equal((await readEvents(operator, prefix, 'events.payment.succeeded', { waitMs: 500 })).length, 1, 'one payment.succeeded')
+  t.equal((await readEvents(early, prefixEarly, 'events.payment.succeeded', { waitMs: 500 })).length, 1, 'one payment.succeeded')
 })
