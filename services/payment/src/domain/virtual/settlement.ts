@@ -2,6 +2,7 @@ import type { Pool } from 'pg'
 import { businessCounter, withTransaction, type Log, type TraceContext } from '@wxmp/core'
 import type { WechatPushEvent } from '@wxmp/contracts'
 import { XpayOrderStatus, type Refund as WechatRefund, type XpayClient } from '@wxmp/wechat'
+import { PaymentErrors } from '../../errors.js'
 import type { Ledger, RefundOutcome } from '../ledger.js'
 import { lockOrder, REFUND_COLUMNS, type OrderRow, type RefundRow } from '../orders.js'
 import type { XpaySettings } from './checkout.js'
@@ -36,7 +37,8 @@ export class VirtualSettlement {
   }) {}
 
   private client (): { xpay: XpayClient, settings: XpaySettings } {
-    if (this.deps.xpay === undefined || this.deps.settings === undefined) throw new Error('virtual payment is not configured (XPAY_OFFER_ID, XPAY_APP_KEY_FILE)')
+    // Not configured: a refund waits (PROCESSING, retried) until it is; 503 to the caller meanwhile.
+    if (this.deps.xpay === undefined || this.deps.settings === undefined) throw new PaymentErrors.VirtualPaymentUnavailable()
     return { xpay: this.deps.xpay, settings: this.deps.settings }
   }
 
@@ -144,6 +146,8 @@ export class VirtualSettlement {
    * so with notify_provide_goods.
    */
   async check (order: OrderRow, log: Log, trace?: TraceContext): Promise<VirtualCheck> {
+    // Without virtual payment configured no parameters were ever issued, so WeChat cannot have the order.
+    if (this.deps.xpay === undefined || this.deps.settings === undefined) return 'unknown_at_wechat'
     const { xpay, settings } = this.client()
     const found = await xpay.queryOrder({ openid: order.payer_openid, env: settings.env, order_id: order.out_trade_no })
     if (found === undefined) return 'unknown_at_wechat'
