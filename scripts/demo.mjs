@@ -103,9 +103,11 @@ await expect('Set a nickname', G, 'PATCH', '/v1/users/me', { headers: auth, body
 const phone = await expect('Phone: getPhoneNumber button (simulator)', S, 'POST', '/sim/phone-code', { body: { openid: wx.openid, phoneNumber: '13800138000' } })
 await expect('Bind the phone (shown masked)', G, 'POST', '/v1/auth/wechat/phone', { headers: auth, body: { code: phone.code }, check: (b) => b.phone === '138****8000' })
 const products = await expect('The catalog (prices in fen)', G, 'GET', '/v1/payments/products', { check: (b) => Array.isArray(b) && b.length > 0 })
-const product = products[0]
+// Two rails: physical goods (the latte) are paid with JSAPI WeChat Pay, virtual goods (vip-month) with WeChat's
+// virtual payment, as WeChat requires.
+const product = products.find((p) => p.id === 'latte') ?? products[0]
 const orderKey = randomUUID()
-const created = await expect('Create an order (Idempotency-Key)', G, 'POST', '/v1/payments/orders', {
+const created = await expect('Create an order for physical goods on JSAPI (Idempotency-Key)', G, 'POST', '/v1/payments/orders', {
   headers: { ...auth, 'idempotency-key': orderKey },
   body: { productId: product.id, quantity: 2 },
   status: 201,
@@ -125,6 +127,18 @@ await expect('Refund it in full', G, 'POST', `/v1/payments/orders/${created.id}/
 })
 await until('the refund settling', async () => (await request(G, 'GET', `/v1/payments/orders/${created.id}`, { headers: auth })).body, (b) => b?.status === 'REFUNDED')
 await expect('The order is REFUNDED', G, 'GET', `/v1/payments/orders/${created.id}`, { headers: auth, check: (b) => b.status === 'REFUNDED' })
+const vip = await expect('Order virtual goods (vip-month): the answer is what wx.requestVirtualPayment takes', G, 'POST', '/v1/payments/orders', {
+  headers: { ...auth, 'idempotency-key': randomUUID() },
+  body: { productId: 'vip-month', quantity: 1 },
+  status: 201,
+  check: (b) => b.rail === 'virtual' && typeof b.virtualPayment?.signData === 'string' && /^[0-9a-f]{64}$/.test(b.virtualPayment.paySig) && /^[0-9a-f]{64}$/.test(b.virtualPayment.signature) && !('payParams' in b)
+})
+await expect('Phone: wx.requestVirtualPayment (the simulator checks paySig and the user-state signature, then pushes xpay_goods_deliver_notify)', S, 'POST', '/sim/virtual-pay', {
+  body: { openid: wx.openid, ...vip.virtualPayment },
+  check: (b) => b.errMsg === 'requestVirtualPayment:ok'
+})
+await until('the virtual order becoming PAID (the deliver push)', async () => (await request(G, 'GET', `/v1/payments/orders/${vip.id}`, { headers: auth })).body, (b) => b?.status === 'PAID')
+await expect('The virtual order is PAID and its goods delivered', G, 'GET', `/v1/payments/orders/${vip.id}`, { headers: auth, check: (b) => b.status === 'PAID' && b.rail === 'virtual' })
 await expect('Log out', G, 'POST', '/v1/auth/logout', { headers: auth, body: {} })
 await expect('The old access token is refused at once', G, 'GET', '/v1/users/me', { headers: auth, status: 401, check: (b) => typeof b.error?.code === 'string' })
 console.log(paint(32, `\nAll ${step} steps answered as expected.`))

@@ -141,6 +141,10 @@ export async function writeLocalDevSecrets (dev = join(root, '.dev')) {
   const apiV3Key = join(dir, 'apiv3-key')
   once(apiV3Key, () => alnum(32))
   const push = JSON.parse(once(join(dir, 'push.json'), () => JSON.stringify(pushSecrets())))
+  // WeChat's virtual payment: the OfferId and the AppKey that signs paySig and every /xpay call.
+  const xpay = JSON.parse(once(join(dir, 'xpay.json'), () => JSON.stringify({ offerId: '14' + String(randomInt(10_000_000, 100_000_000)), appKey: alnum(32) })))
+  const xpayAppKey = join(dir, 'xpay-app-key')
+  write(xpayAppKey, xpay.appKey + '\n')
 
   // One nkey user per identity of the NATS permission matrix (packages/nats/src/permissions.ts): `<identity>.nk`
   // holds the seed, `users.env` the public keys a nats-server config names.
@@ -176,6 +180,11 @@ export async function writeLocalDevSecrets (dev = join(root, '.dev')) {
     SIM_PUSH_TOKEN: push.token,
     SIM_PUSH_ENCODING_AES_KEY: push.encodingAesKey,
     SIM_PUSH_MODE: 'safe',
+    // payment signs virtual-goods orders (wx.requestVirtualPayment) and /xpay calls; the simulator checks them.
+    XPAY_OFFER_ID: xpay.offerId,
+    XPAY_APP_KEY_FILE: xpayAppKey,
+    SIM_XPAY_OFFER_ID: xpay.offerId,
+    SIM_XPAY_APP_KEY: xpay.appKey,
     // Only the simulator reads these: it verifies the merchant's signatures and signs as WeChat Pay.
     SIM_MERCHANT_PUBLIC_KEY_FILE: merchant.pub,
     SIM_WECHATPAY_PRIVATE_KEY_FILE: platform.key,

@@ -46,7 +46,7 @@ export interface RevokedProbe {
   error?: string
 }
 
-const PRODUCTS = ['latte', 'vip-month', 'sticker-pack']
+const PRODUCTS = ['latte', 'tote-bag', 'postcard']
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)] as T
 

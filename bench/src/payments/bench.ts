@@ -177,7 +177,7 @@ export async function runOrdersBench (o: OrdersBenchOptions): Promise<OrdersBenc
             durationS,
             method: 'POST',
             headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'bench-[<id>]' },
-            body: JSON.stringify({ productId: 'sticker-pack', quantity: 1 })
+            body: JSON.stringify({ productId: 'postcard', quantity: 1 })
           }
           return await runLoad({ ...load, idReplacement: true })
         }

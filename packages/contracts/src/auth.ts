@@ -126,3 +126,22 @@ export const AuthAuditEvent = Type.Object({
   username: Type.Optional(Type.String())
 }, { additionalProperties: false })
 export type AuthAuditEvent = Static<typeof AuthAuditEvent>
+
+/**
+ * auth.signUserState (internal: payment only): the user-state signature WeChat's virtual payment asks for,
+ * HMAC-SHA256 with the user's current session_key over `data`. The key itself never leaves auth.
+ */
+export const SignUserStateRequest = Type.Object({
+  userId: Type.String({ format: 'uuid' }),
+  /** The exact text to sign (signData); at most 4 KiB. */
+  data: Type.String({ minLength: 1, maxLength: 4096 })
+}, { additionalProperties: false })
+export type SignUserStateRequest = Static<typeof SignUserStateRequest>
+
+export const SignUserStateReply = Type.Object({
+  /** The WeChat user the key belongs to. */
+  openid: Type.String(),
+  /** Lower-case hex HMAC-SHA256. */
+  signature: Type.String({ pattern: '^[0-9a-f]{64}$' })
+})
+export type SignUserStateReply = Static<typeof SignUserStateReply>

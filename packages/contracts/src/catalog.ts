@@ -5,7 +5,7 @@ import { ServiceIdentity } from './ping.js'
 import { JwksResponse } from './tokens.js'
 import {
   AuthAuditEvent, type AuthAuditAction, BindPhoneRequest, BindPhoneResponse, CreateStaffRequest, LoginResponse, ReauthRequest, ReauthResponse,
-  SetRoleReply, SetRoleRequest, StaffAccount, LogoutReply, PasswordLoginRequest, PasswordRegisterRequest,
+  SetRoleReply, SetRoleRequest, SignUserStateReply, SignUserStateRequest, StaffAccount, LogoutReply, PasswordLoginRequest, PasswordRegisterRequest,
   RefreshRequest, TokenPair, TotpEnrollResponse, TotpVerifyRequest, TotpVerifyResponse, WechatLoginRequest
 } from './auth.js'
 import {
@@ -40,7 +40,9 @@ export const Contracts = {
     reauth: contract(Subjects.auth.reauth, ReauthRequest, ReauthResponse),
     createStaff: contract(Subjects.auth.createStaff, CreateStaffRequest, StaffAccount),
     setRole: contract(Subjects.auth.setRole, SetRoleRequest, SetRoleReply),
-    wechatPush: rawContract(Subjects.auth.wechatPush, WechatPushReply)
+    wechatPush: rawContract(Subjects.auth.wechatPush, WechatPushReply),
+    /** Internal (payment only): the user-state signature of WeChat's virtual payment, made with the session_key. */
+    signUserState: contract(Subjects.auth.signUserState, SignUserStateRequest, SignUserStateReply)
   },
   user: {
     ping: pingContract('user'),

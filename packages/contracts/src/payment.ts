@@ -43,6 +43,13 @@ export type OrderStatus = Static<typeof OrderStatus>
 const Time = Type.String({ format: 'date-time' })
 const NullableTime = Type.Union([Time, Type.Null()])
 
+/**
+ * What a product is paid with: `jsapi` (WeChat Pay, wx.requestPayment) for physical goods, `virtual` (WeChat's
+ * virtual payment, wx.requestVirtualPayment) for virtual goods, which WeChat requires to go through it.
+ */
+export const Rail = Type.Union([Type.Literal('jsapi'), Type.Literal('virtual')])
+export type Rail = Static<typeof Rail>
+
 /** An order as its owner sees it. */
 export const Order = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -54,6 +61,8 @@ export const Order = Type.Object({
   productId: ProductId,
   quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY }),
   description: Type.String(),
+  /** How the order is paid: `jsapi` (wx.requestPayment) or `virtual` (wx.requestVirtualPayment). */
+  rail: Rail,
   createdAt: Time,
   expiresAt: Type.String({ format: 'date-time', description: 'An unpaid order is closed after this' }),
   paidAt: NullableTime,
@@ -72,7 +81,24 @@ export const PayParams = Type.Object({
 })
 export type PayParams = Static<typeof PayParams>
 
-export const CreatedOrder = Type.Intersect([Order, Type.Object({ payParams: PayParams })])
+/**
+ * What wx.requestVirtualPayment takes: signData (the exact text, passed on as it is), paySig (HMAC-SHA256 with the
+ * AppKey over `requestVirtualPayment&` + signData) and signature (HMAC-SHA256 with the user's current session_key
+ * over signData).
+ */
+export const VirtualPayParams = Type.Object({
+  mode: Type.Literal('short_series_goods'),
+  signData: Type.String(),
+  paySig: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  signature: Type.String({ pattern: '^[0-9a-f]{64}$' })
+})
+export type VirtualPayParams = Static<typeof VirtualPayParams>
+
+/** A placed order with what the phone pays it with: payParams (JSAPI rail) or virtualPayment (virtual rail). */
+export const CreatedOrder = Type.Intersect([Order, Type.Object({
+  payParams: Type.Optional(PayParams),
+  virtualPayment: Type.Optional(VirtualPayParams)
+})])
 export type CreatedOrder = Static<typeof CreatedOrder>
 
 /** The HTTP body of POST /v1/payments/orders; the price comes from the catalog, never from the client. */

@@ -18,7 +18,12 @@ export const Subjects = {
     createStaff: 'auth.createStaff',
     setRole: 'auth.setRole',
     /** WeChat's message push: the raw body, and the query string and method in headers, untouched. */
-    wechatPush: 'auth.wechatPush'
+    wechatPush: 'auth.wechatPush',
+    /**
+     * Internal (payment only): HMAC-SHA256 with the user's current session_key over some data, for WeChat's
+     * virtual payment; the session_key never leaves auth.
+     */
+    signUserState: 'auth.signUserState'
   },
   user: {
     ping: 'user.ping',

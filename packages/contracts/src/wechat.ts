@@ -12,7 +12,9 @@ export const WECHAT_PUSH_METHOD_HEADER = 'x-wechat-push-method'
 export const WechatPushReply = Type.Object({
   body: Type.String(),
   /** The push was seen before: verified, answered, and not published again. */
-  duplicate: Type.Boolean()
+  duplicate: Type.Boolean(),
+  /** The answer's content type when it is not plain text (virtual-payment pushes are answered in JSON or XML). */
+  contentType: Type.Optional(Type.String())
 })
 export type WechatPushReply = Static<typeof WechatPushReply>
 

@@ -2,7 +2,7 @@ import { ApiError, NetworkError, SPENT_CODE, WxError, toApiError } from './error
 import { newIdempotencyKey, newTraceId, traceparent } from './ids'
 import { Limiter } from './limiter'
 import { TokenStore } from './token-store'
-import type { CreatedOrder, LoginResult, Method, Order, OrderPage, PaymentOutcome, PayParams, Product, Tokens, UserProfile, WxLike } from './types'
+import type { CreatedOrder, LoginResult, Method, Order, OrderPage, PaymentOutcome, PayParams, Product, Tokens, UserProfile, VirtualPayParams, WxLike } from './types'
 
 export interface ClientOptions {
   /** The gateway's https origin, e.g. `https://api.example.com`; it must be a configured request domain. */
@@ -45,10 +45,13 @@ export interface RequestOptions {
 interface RawResponse { statusCode: number, data: unknown, header: Record<string, unknown> }
 
 const RETRY_STATUS = [502, 503, 504]
+/** The backend's answer when WeChat replaced the user's session_key (a virtual payment needs the current one). */
+const SESSION_KEY_STALE = 'AUTH_SESSION_KEY_STALE'
+/** wx.requestVirtualPayment's errCode for a user-state signature made with a session_key that is no longer current. */
+const STALE_SIGNATURE_ERRCODE = -15007
 
-/** The error code of an envelope body, if it is one. */
 function errorCode (data: unknown): string | undefined {
-  const e = typeof data === 'object' && data !== null ? (data as { error?: { code?: unknown } }).error : undefined
+  const e = (data as { error?: { code?: unknown } } | null)?.error
   return typeof e?.code === 'string' ? e.code : undefined
 }
 const SAFE: Method[] = ['GET', 'HEAD', 'OPTIONS']
@@ -112,6 +115,7 @@ export class WxmpClient {
     const traceId = newTraceId()
     let renewed = false
     let steppedUp = false
+    let relogged = false
     let retries = 0
     for (;;) {
       const token = auth ? (await this.login()).accessToken : undefined
@@ -141,6 +145,13 @@ export class WxmpClient {
         // One renewal, shared with every other request that met the same expired token.
         renewed = true
         await this.renew(token)
+        continue
+      }
+      if (res.statusCode === 409 && token !== undefined && !relogged && errorCode(res.data) === SESSION_KEY_STALE) {
+        // WeChat replaced the session_key the backend holds (virtual payment needs the current one): one fresh
+        // wx.login gives the backend the new key, then the same request (same Idempotency-Key) once more.
+        relogged = true
+        await this.wxLogin()
         continue
       }
       if (RETRY_STATUS.indexOf(res.statusCode) >= 0 && retryable && retries < this.opts.retries) {
@@ -201,11 +212,13 @@ export class WxmpClient {
    * and its success arrives before WeChat Pay's notification does. Without payParams, or with ones older than
    * `payParamsMaxAgeMs` (a replayed checkout answer, an order paid later), fresh ones are fetched first.
    */
-  async requestPayment (order: { id: string, payParams?: PayParams }): Promise<PaymentOutcome> {
+  async requestPayment (order: { id: string, payParams?: PayParams, virtualPayment?: VirtualPayParams, rail?: unknown }): Promise<PaymentOutcome> {
+    if (order.virtualPayment !== undefined || order.rail === 'virtual') return await this.requestVirtualPayment(order)
     const held = order.payParams
     const p = held !== undefined && Date.now() - Number(held.timeStamp) * 1000 < this.opts.payParamsMaxAgeMs
       ? held
       : (await this.payParams(order.id)).payParams
+    if (p === undefined) throw new WxError('requestPayment:fail the order has no JSAPI pay parameters')
     const sheet = await new Promise<{ ok: boolean, errMsg: string }>((resolve) => {
       this.wx.requestPayment({
         timeStamp: p.timeStamp,
@@ -217,6 +230,42 @@ export class WxmpClient {
         fail: (e) => { resolve({ ok: false, errMsg: e.errMsg }) }
       })
     })
+    return await this.settled(order.id, sheet)
+  }
+
+  /**
+   * Virtual goods: wx.requestVirtualPayment with the order's signData, paySig and signature, then the backend's
+   * word on the order, as for requestPayment. A signature WeChat refuses because the session_key changed (errCode
+   * -15007) is made again once with fresh parameters (the backend asks for a new wx.login first if it must).
+   */
+  async requestVirtualPayment (order: { id: string, virtualPayment?: VirtualPayParams }): Promise<PaymentOutcome> {
+    const open = (p: VirtualPayParams): Promise<{ ok: boolean, errMsg: string, errCode?: number }> => new Promise((resolve) => {
+      if (this.wx.requestVirtualPayment === undefined) {
+        resolve({ ok: false, errMsg: 'requestVirtualPayment:fail not supported (base library >= 2.19.2)' })
+        return
+      }
+      this.wx.requestVirtualPayment({
+        mode: p.mode,
+        signData: p.signData,
+        paySig: p.paySig,
+        signature: p.signature,
+        success: (r: { errMsg: string }) => { resolve({ ok: true, errMsg: r.errMsg }) },
+        fail: (e: { errMsg: string, errCode?: number }) => { resolve({ ok: false, errMsg: e.errMsg, ...(e.errCode === undefined ? {} : { errCode: e.errCode }) }) }
+      } as unknown as Parameters<NonNullable<WxLike['requestVirtualPayment']>>[0])
+    })
+    const fresh = async (): Promise<VirtualPayParams> => {
+      const p = (await this.payParams(order.id)).virtualPayment
+      if (p === undefined) throw new WxError('requestVirtualPayment:fail the order has no virtual payment parameters')
+      return p
+    }
+    let sheet = await open(order.virtualPayment ?? await fresh())
+    if (!sheet.ok && sheet.errCode === STALE_SIGNATURE_ERRCODE) sheet = await open(await fresh())
+    return await this.settled(order.id, sheet)
+  }
+
+  /** Polls the order until the backend has the payment, or the deadline for this sheet's outcome passes. */
+  private async settled (orderId: string, sheet: { ok: boolean, errMsg: string }): Promise<PaymentOutcome> {
+    const order = { id: orderId }
     const deadline = Date.now() + (sheet.ok ? this.opts.paymentConfirmMs : this.opts.paymentCheckMs)
     let current = await this.order(order.id)
     while (current.status === 'PENDING' && Date.now() < deadline) {

@@ -1,5 +1,6 @@
 /** The wx APIs the SDK uses; the global `wx` by default, any object of this shape in tests or other runtimes. */
-export type WxLike = Pick<WechatMiniprogram.Wx, 'request' | 'login' | 'requestPayment' | 'getStorageSync' | 'setStorageSync' | 'removeStorageSync'>
+export type WxLike = Pick<WechatMiniprogram.Wx, 'request' | 'login' | 'requestPayment' | 'getStorageSync' | 'setStorageSync' | 'removeStorageSync'> &
+  Partial<Pick<WechatMiniprogram.Wx, 'requestVirtualPayment'>>
 
 /** The methods wx.request has: OPTIONS, GET, HEAD, POST, PUT, DELETE, TRACE, CONNECT (no PATCH). */
 export type Method = NonNullable<WechatMiniprogram.RequestOption['method']>
@@ -51,7 +52,19 @@ export interface PayParams {
   paySign: string
 }
 
-export interface CreatedOrder extends Order { payParams: PayParams }
+/**
+ * What wx.requestVirtualPayment takes (virtual goods, WeChat's virtual payment): signData is passed on exactly as
+ * received, never parsed and re-serialized, since both signatures cover its bytes.
+ */
+export interface VirtualPayParams {
+  mode: 'short_series_goods'
+  signData: string
+  paySig: string
+  signature: string
+}
+
+/** A placed order: payParams on the JSAPI rail (physical goods), virtualPayment on the virtual rail. */
+export interface CreatedOrder extends Order { payParams?: PayParams, virtualPayment?: VirtualPayParams }
 
 export interface OrderPage { orders: Order[], nextCursor: string | null }
 

@@ -111,7 +111,7 @@ t.test('pay: the sheet succeeds and the backend confirms PAID; cancel: the state
   t.ok(p.bridge.requests.some((r) => r.method === 'GET' && r.url.endsWith(`/v1/payments/orders/${other.id}`)), 'the SDK asked the backend after the cancel')
 
   p.bridge.payment = 'pay'
-  const forged = { ...other, payParams: { ...other.payParams, paySign: paid.order.id.replace(/-/g, '') } }
+  const forged = { ...other, payParams: { ...other.payParams!, paySign: paid.order.id.replace(/-/g, '') } }
   const refused = await client.requestPayment(forged)
   t.equal(refused.errMsg, 'requestPayment:fail 支付验证签名失败', 'a wrong paySign is caught by WeChat')
   t.equal(refused.order.status, 'PENDING')
@@ -127,7 +127,7 @@ t.test('pay later: payParams older than the SDK trusts are renewed before the sh
   t.equal(await prepays(), 1)
   // The buyer comes back later: three seconds after the timeStamp (rounded down to the second), so the payParams
   // held are older than payParamsMaxAgeMs and the prepay behind them is past its one second.
-  const wait = Number(order.payParams.timeStamp) * 1000 + 3000 - Date.now()
+  const wait = Number(order.payParams!.timeStamp) * 1000 + 3000 - Date.now()
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
   p.bridge.relaunch()
   const paid = await client.requestPayment(order)
@@ -213,4 +213,28 @@ t.test('an action that needs a recent sign-in gets one transparently: one wx.log
   t.same(p.bridge.requests.map((r) => `${r.method} ${new URL(r.url).pathname}`), [
     'POST /v1/auth/password/register', 'POST /v1/auth/reauth', 'POST /v1/auth/password/register'
   ], 'refused with AUTH_REAUTH_REQUIRED, stepped up, sent again')
+})
+
+t.test('virtual goods: wx.requestVirtualPayment with the backend\'s parameters; a session_key WeChat replaced costs one fresh wx.login and a retry', async (t) => {
+  const p = await phone(t, { payment: { RECONCILE_AFTER_SECONDS: '0', RECONCILE_INTERVAL_MS: '3600000' } })
+  const client = p.launch({ paymentConfirmMs: 500, paymentCheckMs: 500 })
+  const first = await client.createOrder({ productId: 'vip-month', quantity: 1 })
+  t.equal(first.rail, 'virtual')
+  t.ok(first.virtualPayment !== undefined && first.payParams === undefined, 'virtual goods come with wx.requestVirtualPayment parameters')
+  t.equal(p.bridge.logins, 1)
+
+  // WeChat replaces the session_key behind the backend's back (a wx.login whose code went elsewhere).
+  const renewed = await fetch(`${p.stack.sim.url}/sim/session-key/renew`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ openid: p.bridge.openid }) })
+  t.equal(renewed.status, 200)
+  const order = await client.createOrder({ productId: 'vip-month', quantity: 1 })
+  t.equal(p.bridge.logins, 2, 'one fresh wx.login, no more')
+  const posts = p.bridge.requests.filter((r) => r.method === 'POST' && r.url.endsWith('/v1/payments/orders'))
+  t.equal(posts.length, 3, 'the order refused with 409 AUTH_SESSION_KEY_STALE was sent once more, after the login')
+  t.equal(posts[1]!.header['idempotency-key'], posts[2]!.header['idempotency-key'], 'with the same Idempotency-Key')
+
+  const outcome = await client.requestPayment(order)
+  t.equal(outcome.errMsg, 'requestVirtualPayment:ok', 'WeChat accepted the signature made with the new session_key')
+  // No message push in this stack: the reconciler finds the payment with query_order.
+  await p.stack.payment.app.reconciler.runOnce()
+  t.equal((await client.order(order.id)).status, 'PAID')
 })

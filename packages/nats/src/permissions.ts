@@ -34,7 +34,9 @@ export const CALLERS: Record<string, readonly NatsIdentity[]> = {
   [Subjects.user.get]: ['auth'],
   [Subjects.user.setPhone]: ['auth'],
   // payment needs the buyer's openid to place a WeChat Pay order.
-  [Subjects.user.identity]: ['payment']
+  [Subjects.user.identity]: ['payment'],
+  // payment needs the user-state signature (made with the session_key, which never leaves auth) for a virtual payment.
+  [Subjects.auth.signUserState]: ['payment']
 }
 
 /** Who answers each subject: the service of its domain, nobody else (so only auth can answer `auth.jwks`). */

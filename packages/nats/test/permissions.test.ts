@@ -19,7 +19,8 @@ t.test('the matrix names a caller and one owner for every subject', async (t) =>
   t.same(CALLERS[Subjects.user.identity], ['payment'])
   t.same(CALLERS[Subjects.user.ensure], ['auth'])
   t.same(CALLERS[Subjects.user.setPhone], ['auth'])
-  for (const s of ALL_SUBJECTS.filter((s) => !s.startsWith('user.'))) t.same(CALLERS[s], ['gateway'], `${s} is public: gateway only`)
+  t.same(CALLERS[Subjects.auth.signUserState], ['payment'], 'only payment asks auth to sign with a session_key')
+  for (const s of ALL_SUBJECTS.filter((s) => !s.startsWith('user.') && s !== Subjects.auth.signUserState)) t.same(CALLERS[s], ['gateway'], `${s} is public: gateway only`)
   t.notOk(permissionsFor('gateway', '').allow_responses, 'the gateway answers nothing')
   t.notOk(permissionsFor('monitoring', '').allow_responses, 'monitoring answers nothing')
 })
@@ -75,6 +76,8 @@ t.test('a private server with the rendered config proves each line', async (t) =
     t.equal(await outcome(nc.payment.request(prefix + Subjects.auth.logoutAll, '{}', { timeout: 5000 })), 'refused', 'payment cannot log anyone out')
     t.equal(await outcome(nc.gateway.request(prefix + Subjects.user.identity, '{}', { timeout: 5000 })), 'refused', 'the gateway cannot look up openids')
     t.equal(await outcome(nc.gateway.request(prefix + Subjects.user.setPhone, '{}', { timeout: 5000 })), 'refused', 'the gateway cannot set a phone directly')
+    t.equal(await outcome(nc.gateway.request(prefix + Subjects.auth.signUserState, '{}', { timeout: 5000 })), 'refused', 'the gateway cannot have anything signed with a session_key')
+    t.equal(await outcome(nc.user.request(prefix + Subjects.auth.signUserState, '{}', { timeout: 5000 })), 'refused', 'nor can user')
   })
 
   t.test('only auth writes the revocation bucket; the gateway reads and watches it', async (t) => {

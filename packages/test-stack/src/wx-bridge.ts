@@ -115,6 +115,15 @@ export function wxBridge (opts: WxBridgeOptions): WxBridge {
     }).catch(() => { const e = { errMsg: 'requestPayment:fail' }; o.fail?.(e); o.complete?.(e) })
   }
 
+  // wx.requestVirtualPayment: the simulator's WeChat checks paySig and the user-state signature of this phone's user.
+  function requestVirtualPayment (o: { mode: string, signData: string, paySig: string, signature: string } & Callbacks<{ errMsg: string, errCode?: number }>): void {
+    sim('/sim/virtual-pay', { openid: bridge.openid, mode: o.mode, signData: o.signData, paySig: o.paySig, signature: o.signature }).then((r: { errMsg?: string, errCode?: number }) => {
+      const errMsg = typeof r.errMsg === 'string' ? r.errMsg : 'requestVirtualPayment:fail'
+      if (errMsg === 'requestVirtualPayment:ok') { o.success?.({ errMsg }) } else o.fail?.({ errMsg, ...(r.errCode === undefined ? {} : { errCode: r.errCode }) })
+      o.complete?.({ errMsg })
+    }).catch(() => { const e = { errMsg: 'requestVirtualPayment:fail' }; o.fail?.(e); o.complete?.(e) })
+  }
+
   const storage = new Map<string, unknown>()
   const bridge: WxBridge = {
     storage,
@@ -128,6 +137,7 @@ export function wxBridge (opts: WxBridgeOptions): WxBridge {
       request,
       login,
       requestPayment,
+      requestVirtualPayment,
       getStorageSync: (key: string) => storage.has(key) ? clone(storage.get(key)) : '',
       setStorageSync: (key: string, value: unknown) => { storage.set(key, clone(value)) },
       removeStorageSync: (key: string) => { storage.delete(key) },

@@ -9,6 +9,7 @@ import { WechatPayClient } from './pay/client.js'
 import { toPrivateKey, toPublicKey } from './pay/crypto.js'
 import { PushCodec } from './push/codec.js'
 import { ShippingClient } from './shipping/client.js'
+import { XpayClient } from './xpay/client.js'
 
 /** Settings of the mini-program server APIs, for a service's config schema. */
 export const wechatConfigProperties = {
@@ -159,6 +160,40 @@ export function shippingClientFromConfig (config: WechatConfig, deps: { miniProg
   return new ShippingClient({
     baseUrl: config.WECHAT_API_BASE_URL,
     accessTokens: deps.miniProgram.accessTokens,
+    log: deps.log,
+    timeoutMs: config.WECHAT_TIMEOUT_MS
+  })
+}
+
+/** Settings of WeChat's virtual payment (小程序虚拟支付), for the config schema of the service that sells virtual goods. */
+export const xpayConfigProperties = {
+  XPAY_OFFER_ID: Type.String({ default: '', pattern: '^[0-9A-Za-z_-]{0,64}$', description: 'The virtual-payment OfferId (支付应用 ID); empty: virtual goods cannot be sold.' }),
+  XPAY_APP_KEY_FILE: Type.String({ default: '', description: 'File holding the AppKey of XPAY_ENV (现网 or 沙箱 AppKey): signs paySig and every /xpay API call.' }),
+  XPAY_ENV: Type.Integer({ minimum: 0, maximum: 1, default: 0, description: 'Virtual-payment environment: 0 production (现网), 1 sandbox (沙箱).' })
+} satisfies TProperties
+
+export interface XpayConfig {
+  XPAY_OFFER_ID: string
+  XPAY_APP_KEY_FILE: string
+  XPAY_ENV: number
+}
+
+/** The virtual-payment settings read and checked, or undefined when they are not configured. */
+export function xpaySettingsFromConfig (config: XpayConfig): { offerId: string, appKey: string, env: 0 | 1 } | undefined {
+  if (config.XPAY_OFFER_ID === '' && config.XPAY_APP_KEY_FILE === '') return undefined
+  if (config.XPAY_OFFER_ID === '') throw new ConfigError([{ variable: 'XPAY_OFFER_ID', problem: 'is required when XPAY_APP_KEY_FILE is set' }])
+  if (config.XPAY_APP_KEY_FILE === '') throw new ConfigError([{ variable: 'XPAY_APP_KEY_FILE', problem: 'is required when XPAY_OFFER_ID is set' }])
+  const appKey = read('XPAY_APP_KEY_FILE', config.XPAY_APP_KEY_FILE).trim()
+  if (appKey.length < 8) throw new ConfigError([{ variable: 'XPAY_APP_KEY_FILE', problem: 'must hold the AppKey (at least 8 characters)' }])
+  return { offerId: config.XPAY_OFFER_ID, appKey, env: config.XPAY_ENV === 1 ? 1 : 0 }
+}
+
+/** The virtual-payment server API client, sharing the mini-program client's access_token cache. */
+export function xpayClientFromConfig (config: WechatConfig, deps: { miniProgram: MiniProgramClient, appKey: string, log: Log }): XpayClient {
+  return new XpayClient({
+    baseUrl: config.WECHAT_API_BASE_URL,
+    accessTokens: deps.miniProgram.accessTokens,
+    appKey: deps.appKey,
     log: deps.log,
     timeoutMs: config.WECHAT_TIMEOUT_MS
   })

@@ -13,3 +13,6 @@ export { pushSignature, pushAesKey, encryptPushMessage, decryptPushMessage } fro
 export { parseFlatXml, buildFlatXml } from './push/xml.js'
 export { ShippingClient, type ShippingClientOptions, type AccessTokenSource } from './shipping/client.js'
 export * from './shipping/types.js'
+export * from './xpay/signing.js'
+export * from './xpay/types.js'
+export { XpayClient, XpayErrcodes, type XpayClientOptions } from './xpay/client.js'

@@ -16,7 +16,8 @@ import { SigningKeys } from './domain/signing-keys.js'
 import { Totp } from './domain/totp.js'
 import { WechatLogin } from './domain/wechat-login.js'
 import { PushReceiver } from './domain/push-receiver.js'
-import { authEndpoints, pushEndpoint } from './handlers/auth.js'
+import { UserStateSigner } from './domain/user-state.js'
+import { authEndpoints, pushEndpoint, signUserStateEndpoint } from './handlers/auth.js'
 
 export const SERVICE = { name: 'auth', version: packageInfo(import.meta.url).version }
 const migrationsDir = fileURLToPath(new URL('../src/db/migrations', import.meta.url))
@@ -51,6 +52,12 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   const passwords = new Passwords(fastify.pg.pool, lockout, totp, config.BCRYPT_COST, audit)
 
   fastify.natsServe(...authEndpoints({ keys, sessions, wechatLogin, passwords, totp, nats: fastify.natsClient, phoneOf: async (code) => await wechat.getPhoneNumber(code), audit, stepUpMoneyS: config.STEP_UP_MONEY_S }))
+  // payment's virtual orders: signed here, with a session_key WeChat confirms is still current.
+  fastify.natsServe(signUserStateEndpoint(new UserStateSigner({
+    sessionKeyOf: async (userId) => await wechatLogin.sessionKeyOf(userId),
+    checkSessionKey: async (openid, sessionKey) => await wechat.checkSessionKey(openid, sessionKey),
+    forget: async (userId) => { await wechatLogin.forgetSessionKey(userId) }
+  })))
   if (config.WECHAT_PUSH_TOKEN !== '') {
     fastify.natsServe(pushEndpoint(new PushReceiver(fastify.pg.pool, pushCodecFromConfig(config))))
   } else {

@@ -65,6 +65,10 @@ export const AuthErrors = {
     meaning: 'The password is too short or too repetitive; the message says which',
     action: 'Ask for a stronger password'
   }),
+  SessionKeyStale: createError('AUTH_SESSION_KEY_STALE', 'WeChat has replaced this login\'s session key; call wx.login, sign in again, then retry', 409, {
+    meaning: 'A virtual payment needs a signature with the user\'s current WeChat session_key, and WeChat no longer accepts the one from this user\'s last sign-in (a newer wx.login elsewhere, or it expired)',
+    action: 'Call wx.login, POST /v1/auth/wechat/login with the code, then retry the same request with the same Idempotency-Key (the SDK does this once on its own)'
+  }),
   LoginBusy: createError('AUTH_LOGIN_BUSY', 'The same login is still being processed; retry shortly', 503, {
     meaning: 'Another request with the same login code is still in progress',
     action: 'Retry the same request after a short wait'

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { fileURLToPath } from 'node:url'
 import { observedGauge, packageInfo } from '@wxmp/core'
 import { serviceBase } from '@wxmp/service'
-import { miniProgramClientFromConfig, shippingClientFromConfig, wechatPayClientFromConfig } from '@wxmp/wechat'
+import { miniProgramClientFromConfig, shippingClientFromConfig, wechatPayClientFromConfig, xpayClientFromConfig, xpaySettingsFromConfig } from '@wxmp/wechat'
 import type { Config } from './config.js'
 import { Catalog } from './domain/catalog.js'
 import { Checkout } from './domain/checkout.js'
@@ -17,6 +17,8 @@ import { Refunds } from './domain/refunds.js'
 import { Shipping } from './domain/shipping.js'
 import { ShippingEvents } from './domain/shipping-events.js'
 import { paymentEndpoints } from './handlers/payments.js'
+import { VirtualCheckout } from './domain/virtual/checkout.js'
+import { VirtualSettlement } from './domain/virtual/settlement.js'
 
 export const SERVICE = { name: 'payment', version: packageInfo(import.meta.url).version }
 const migrationsDir = fileURLToPath(new URL('../src/db/migrations', import.meta.url))
@@ -34,13 +36,27 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   // Key files are read and checked first: a bad one stops the boot naming its variable, before any connection.
   const log = fastify.log
   const wechat = wechatPayClientFromConfig(config, { log })
+  const xpaySettings = xpaySettingsFromConfig(config)
   await fastify.register(serviceBase, { service: SERVICE, config, migrationsDir, useRedis: true, useOutbox: true })
 
   const pool = fastify.pg.pool
   const ledger = new Ledger(log)
   const keys = new IdempotencyKeys(config.IDEMPOTENCY_LEASE_SECONDS)
   const catalog = new Catalog(pool)
+  // The server access_token through stable_token, cached in this service's Redis: several holders do not invalidate
+  // each other's token.
+  const miniProgram = miniProgramClientFromConfig(config, { redis: fastify.redis, log })
+  const virtualCheckout = new VirtualCheckout({ pool, keys, nats: fastify.natsClient, settings: xpaySettings })
+  const virtual = new VirtualSettlement({
+    pool,
+    ledger,
+    xpay: xpaySettings === undefined ? undefined : xpayClientFromConfig(config, { miniProgram, appKey: xpaySettings.appKey, log }),
+    settings: xpaySettings,
+    log: log.child({ component: 'virtual-payment' })
+  })
+  if (xpaySettings === undefined) log.warn('virtual payment is not configured (XPAY_OFFER_ID, XPAY_APP_KEY_FILE): products on the virtual rail cannot be sold')
   const checkout = new Checkout({
+    virtual: virtualCheckout,
     pool,
     payers: new Payers(fastify.natsClient, config.WECHAT_APPID),
     keys,
@@ -49,14 +65,11 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
     reconcileAfterSeconds: config.RECONCILE_AFTER_SECONDS,
     leaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS
   })
-  const payParams = new PayParamsIssuer({ pool, wechat, prepayRenewAfterSeconds: config.PREPAY_RENEW_AFTER_SECONDS })
-  const refunds = new Refunds({ pool, keys, ledger, wechat })
+  const payParams = new PayParamsIssuer({ pool, wechat, prepayRenewAfterSeconds: config.PREPAY_RENEW_AFTER_SECONDS, virtual: virtualCheckout })
+  const refunds = new Refunds({ pool, keys, ledger, wechat, virtual })
   const merchant = { appid: config.WECHAT_APPID, mchid: config.WECHATPAY_MCHID }
-  // The server access_token through stable_token, cached in this service's Redis: several holders do not invalidate
-  // each other's token.
-  const miniProgram = miniProgramClientFromConfig(config, { redis: fastify.redis, log })
   const shippingClient = shippingClientFromConfig(config, { miniProgram, log })
-  const shippingEvents = new ShippingEvents({ pool, ledger, log: log.child({ component: 'shipping-events' }), deadlineMarginHours: config.SHIPPING_OVERDUE_MARGIN_HOURS })
+  const shippingEvents = new ShippingEvents({ pool, ledger, log: log.child({ component: 'shipping-events' }), deadlineMarginHours: config.SHIPPING_OVERDUE_MARGIN_HOURS, virtual })
   const shipping = new Shipping({ pool, ledger, client: shippingClient, merchant, retryAfterSeconds: config.SHIPPING_RETRY_SECONDS })
   const settlement = new Settlement({
     pool,
@@ -67,7 +80,7 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
       void shipping.afterPaid(orderId, plog, trace).catch((err: unknown) => { plog.error({ err, orderId }, 'shipping report after payment failed; the reconciler retries it') })
     }
   })
-  const reconciler = new Reconciler({ pool, wechat, ledger, settlement, refunds, keys, shipping, shippingEvents, log: fastify.log.child({ component: 'reconciler' }) }, {
+  const reconciler = new Reconciler({ pool, wechat, ledger, settlement, refunds, keys, shipping, shippingEvents, virtual, log: fastify.log.child({ component: 'reconciler' }) }, {
     intervalMs: config.RECONCILE_INTERVAL_MS,
     afterSeconds: config.RECONCILE_AFTER_SECONDS,
     batch: config.RECONCILE_BATCH,

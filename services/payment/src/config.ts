@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { serviceConfigSchema } from '@wxmp/service'
-import { wechatConfigProperties, wechatPayConfigProperties } from '@wxmp/wechat'
+import { wechatConfigProperties, wechatPayConfigProperties, xpayConfigProperties } from '@wxmp/wechat'
 
 /** Every setting of the payment service, read from the environment; see README.md for each variable. */
 export const ConfigSchema = serviceConfigSchema({
@@ -11,6 +11,8 @@ export const ConfigSchema = serviceConfigSchema({
   // The server API (shipping management) needs the mini-program's credentials and host too.
   ...wechatConfigProperties,
   ...wechatPayConfigProperties,
+  // WeChat's virtual payment, for products on the virtual rail.
+  ...xpayConfigProperties,
   ORDER_CLOSE_AFTER_SECONDS: Type.Integer({
     default: 1800,
     minimum: 120,

@@ -54,6 +54,10 @@ export const PaymentErrors = {
     meaning: 'Staff only: the order is not paid, or is virtual goods (reported automatically at payment)',
     action: 'Reload the order; do not retry'
   }),
+  VirtualPaymentUnavailable: createError('VIRTUAL_PAYMENT_UNAVAILABLE', 'Virtual goods cannot be sold right now', 503, {
+    meaning: 'The product is sold through WeChat\'s virtual payment, which this deployment has not configured (XPAY_OFFER_ID, XPAY_APP_KEY_FILE)',
+    action: 'Try again later; operators configure virtual payment'
+  }),
   ShippingDetailsMissing: createError('SHIPPING_DETAILS_MISSING', 'Express delivery needs the carrier (expressCompany) and the tracking number', 400, {
     meaning: 'Staff only: an express shipment without its carrier id or tracking number, which WeChat requires',
     action: 'Send expressCompany (from WeChat\'s carrier list) and trackingNo'

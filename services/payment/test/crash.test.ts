@@ -109,6 +109,6 @@ t.test('a process killed while its request holds an Idempotency-Key: after the l
   t.equal(retried.order.outTradeNo, rows[0].out_trade_no)
   const wechat = (h.sim.app as any).sim.pay.orders
   t.equal(wechat.size, 1, 'one order at WeChat Pay')
-  t.equal(retried.order.payParams.package, `prepay_id=${wechat.get(rows[0].out_trade_no).prepayId}`, 'the prepay the dead process asked for')
+  t.equal(retried.order.payParams!.package, `prepay_id=${wechat.get(rows[0].out_trade_no).prepayId}`, 'the prepay the dead process asked for')
   t.same(await h.createOrder(userId, { productId: 'latte' }, key), { replayed: true, order: retried.order })
 })

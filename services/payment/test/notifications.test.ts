@@ -55,7 +55,7 @@ t.test('a payment notified by WeChat Pay makes the order PAID with one payment.s
 t.test('1,000 replays of one notification, many at once, make one transition and one event', async (t) => {
   const h = await buildPayment(t)
   const userId = await h.newUser()
-  const { order } = await h.createOrder(userId, { productId: 'sticker-pack', quantity: 5 })
+  const { order } = await h.createOrder(userId, { productId: 'postcard', quantity: 5 })
   // WeChat Pay itself sends the first delivery with duplicates at the same moment.
   await h.sim_('/sim/pay', { outTradeNo: order.outTradeNo, result: 'SUCCESS', duplicates: 5 })
   await h.until(async () => h.relay.deliveries.length, (n) => n >= 6)
@@ -111,7 +111,7 @@ t.test('a tampered, stale, foreign or unsigned notification is refused and chang
 
 t.test('a signed notification that contradicts the order is refused, logged, and changes nothing', async (t) => {
   const h = await buildPayment(t)
-  const { order } = await h.createOrder(await h.newUser(), { productId: 'vip-month' })
+  const { order } = await h.createOrder(await h.newUser(), { productId: 'tote-bag' })
   const short = signedNotification(h.sim, 'TRANSACTION.SUCCESS', transaction(h, order, { amount: { total: order.amount - 1, payer_total: order.amount - 1, currency: 'CNY' } }))
   t.same(await h.relay.send(short), { status: 400, code: 'PAYMENT_MISMATCH' }, 'one fen short')
   const line = h.payment.logs.lines.find((l) => l.msg === 'payment report does not match the order; refused')

@@ -9,7 +9,7 @@ const settle = async <T>(p: Promise<T>): Promise<{ ok: T } | { err: { statusCode
 t.test('an order costs what the catalog says and comes with pay parameters signed by the merchant key', async (t) => {
   const h = await buildPayment(t)
   const products = await h.call<Array<{ id: string, name: string, price: number }>>(Subjects.payment.listProducts, {})
-  t.same(products.map((p) => [p.id, p.price]), [['sticker-pack', 100], ['latte', 1800], ['vip-month', 2500]], 'the seeded catalog, prices in fen')
+  t.same(products.map((p) => [p.id, p.price]), [['postcard', 100], ['sticker-pack', 100], ['latte', 1800], ['tote-bag', 2500], ['vip-month', 2500]], 'the seeded catalog, prices in fen')
 
   const userId = await h.newUser()
   const { replayed, order } = await h.createOrder(userId, { productId: 'latte', quantity: 3 })
@@ -20,7 +20,7 @@ t.test('an order costs what the catalog says and comes with pay parameters signe
   t.match(order.outTradeNo, /^[A-Za-z0-9_|*-]{6,32}$/, 'within WeChat Pay\'s out_trade_no rules')
   t.equal(order.description, '拿铁咖啡 ×3')
 
-  const p = order.payParams
+  const p = order.payParams!
   t.equal(p.appId, h.sim.keys.appid)
   t.equal(p.signType, 'RSA')
   t.match(p.package, /^prepay_id=wx\d{14}[0-9a-f]{20}$/)
@@ -49,8 +49,8 @@ t.test('an order costs what the catalog says and comes with pay parameters signe
     await t.rejects(h.call(Subjects.payment.createOrder, bad, userId), { statusCode: 400, code: 'VALIDATION_FAILED' }, JSON.stringify(bad))
   }
   await t.rejects(h.createOrder(userId, { productId: 'no-such-thing' }), { statusCode: 404, code: 'PRODUCT_NOT_FOUND' })
-  await h.payment.app.pg.query("UPDATE products SET active = false WHERE id = 'vip-month'")
-  await t.rejects(h.createOrder(userId, { productId: 'vip-month' }), { statusCode: 404, code: 'PRODUCT_NOT_FOUND' }, 'a withdrawn product is not for sale')
+  await h.payment.app.pg.query("UPDATE products SET active = false WHERE id = 'tote-bag'")
+  await t.rejects(h.createOrder(userId, { productId: 'tote-bag' }), { statusCode: 404, code: 'PRODUCT_NOT_FOUND' }, 'a withdrawn product is not for sale')
   await t.rejects(h.call(Subjects.payment.createOrder, { idempotencyKey: randomUUID(), productId: 'latte', quantity: 1 }), { statusCode: 401, code: 'UNAUTHENTICATED' }, 'anonymous callers cannot order')
   const { rows } = await h.payment.app.pg.query('SELECT count(*)::int AS n FROM orders')
   t.equal(rows[0].n, 1, 'only the good request made an order')
@@ -93,7 +93,7 @@ t.test('the same key with a different body is 422; keys belong to their user', a
   const key = 'checkout-7f3a'
   const first = await h.createOrder(alice, { productId: 'latte', quantity: 1 }, key)
   await t.rejects(h.createOrder(alice, { productId: 'latte', quantity: 2 }, key), { statusCode: 422, code: 'IDEMPOTENCY_KEY_REUSED' })
-  await t.rejects(h.createOrder(alice, { productId: 'sticker-pack', quantity: 1 }, key), { statusCode: 422, code: 'IDEMPOTENCY_KEY_REUSED' })
+  await t.rejects(h.createOrder(alice, { productId: 'postcard', quantity: 1 }, key), { statusCode: 422, code: 'IDEMPOTENCY_KEY_REUSED' })
   const bobs = await h.createOrder(bob, { productId: 'latte', quantity: 1 }, key)
   t.equal(bobs.replayed, false, 'another user\'s identical key is another request')
   t.not(bobs.order.id, first.order.id)
@@ -106,21 +106,21 @@ t.test('a failed prepay leaves the key retryable: the retry completes the same o
   const key = randomUUID()
   // The client library retries a 500 twice; three in a row make the call fail.
   await h.sim_('/sim/faults', { endpoint: 'jsapi', code: 'SYSTEM_ERROR', times: 3 })
-  await t.rejects(h.createOrder(userId, { productId: 'vip-month' }, key), { statusCode: 503, code: 'WECHATPAY_UNAVAILABLE' })
+  await t.rejects(h.createOrder(userId, { productId: 'tote-bag' }, key), { statusCode: 503, code: 'WECHATPAY_UNAVAILABLE' })
   const { rows: before } = await h.payment.app.pg.query('SELECT id, out_trade_no, status FROM orders')
   t.equal(before.length, 1, 'the order exists, PENDING, without a prepay')
   t.equal(before[0].status, 'PENDING')
 
-  const retried = await h.createOrder(userId, { productId: 'vip-month' }, key)
+  const retried = await h.createOrder(userId, { productId: 'tote-bag' }, key)
   t.equal(retried.replayed, false)
   t.equal(retried.order.id, before[0].id, 'the same order')
   t.equal(retried.order.outTradeNo, before[0].out_trade_no, 'the same out_trade_no')
-  t.match(retried.order.payParams.package, /^prepay_id=/)
+  t.match(retried.order.payParams!.package, /^prepay_id=/)
   const { rows: after } = await h.payment.app.pg.query('SELECT count(*)::int AS n FROM orders')
   t.equal(after[0].n, 1, 'still one order')
   const stats = await h.sim_('/sim/stats')
   t.equal(stats.prepay[before[0].out_trade_no], 4, 'three refused attempts and one that succeeded, all for the one order')
-  t.same(await h.createOrder(userId, { productId: 'vip-month' }, key), { replayed: true, order: retried.order })
+  t.same(await h.createOrder(userId, { productId: 'tote-bag' }, key), { replayed: true, order: retried.order })
 
   // A timeout is as uncertain as it gets (WeChat Pay may have made the prepay): the retry still ends in one order.
   const key2 = randomUUID()
@@ -144,7 +144,7 @@ t.test('a caller sees only their own orders, newest first, page by page; anyone 
   const alice = await h.newUser()
   const bob = await h.newUser()
   const made: string[] = []
-  for (let i = 0; i < 5; i++) made.push((await h.createOrder(alice, { productId: 'sticker-pack', quantity: i + 1 })).order.id)
+  for (let i = 0; i < 5; i++) made.push((await h.createOrder(alice, { productId: 'postcard', quantity: i + 1 })).order.id)
   const bobs = (await h.createOrder(bob)).order
 
   const seen: string[] = []

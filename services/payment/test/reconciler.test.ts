@@ -46,8 +46,8 @@ t.test('an unpaid order past its expiry is closed at WeChat Pay first, then here
   const { order } = await h.createOrder(userId, { productId: 'latte' })
   const neverKey = randomUUID()
   await h.sim_('/sim/faults', { endpoint: 'jsapi', code: 'SYSTEM_ERROR', times: 3 })
-  await t.rejects(h.createOrder(userId, { productId: 'sticker-pack' }, neverKey), { statusCode: 503, code: 'WECHATPAY_UNAVAILABLE' })
-  const never = (await h.payment.app.pg.query("SELECT id FROM orders WHERE product_id = 'sticker-pack'")).rows[0].id as string
+  await t.rejects(h.createOrder(userId, { productId: 'postcard' }, neverKey), { statusCode: 503, code: 'WECHATPAY_UNAVAILABLE' })
+  const never = (await h.payment.app.pg.query("SELECT id FROM orders WHERE product_id = 'postcard'")).rows[0].id as string
 
   const early = await h.payment.app.reconciler.runOnce()
   t.same({ paid: early.paid, closed: early.closed }, { paid: 0, closed: 0 }, 'not expired yet: left alone')
@@ -63,8 +63,8 @@ t.test('an unpaid order past its expiry is closed at WeChat Pay first, then here
   t.equal((await h.sim_('/sim/stats')).calls.close, 2, 'both were closed at WeChat Pay before here')
   const tooLate = await h.sim_('/sim/pay', { outTradeNo: order.outTradeNo, result: 'SUCCESS' })
   t.equal(tooLate.http, 409, 'the phone can no longer pay it')
-  await t.rejects(h.createOrder(userId, { productId: 'sticker-pack' }, neverKey), { statusCode: 409, code: 'ORDER_NOT_PAYABLE' }, 'its key now says so for good')
-  await t.rejects(h.createOrder(userId, { productId: 'sticker-pack' }, neverKey), { statusCode: 409, code: 'ORDER_NOT_PAYABLE' })
+  await t.rejects(h.createOrder(userId, { productId: 'postcard' }, neverKey), { statusCode: 409, code: 'ORDER_NOT_PAYABLE' }, 'its key now says so for good')
+  await t.rejects(h.createOrder(userId, { productId: 'postcard' }, neverKey), { statusCode: 409, code: 'ORDER_NOT_PAYABLE' })
   t.equal((await h.sim_('/sim/stats')).prepay[(await h.row(never)).out_trade_no], 3, 'and never prepays a closed order')
 })
 
@@ -85,7 +85,7 @@ t.test('one replica at a time: a pass does nothing while another holds the recon
 t.test('a refund whose request failed and whose notification is lost is finished by the reconciler', async (t) => {
   const h = await buildPayment(t, { notifyUrl: LOST, sim: GIVE_UP_FAST, env: { RECONCILE_AFTER_SECONDS: '0' } })
   const userId = await h.newUser()
-  const { order } = await h.createOrder(userId, { productId: 'vip-month' })
+  const { order } = await h.createOrder(userId, { productId: 'tote-bag' })
   await h.pay(order.outTradeNo)
   t.match(await h.payment.app.reconciler.runOnce(), { paid: 1 })
 

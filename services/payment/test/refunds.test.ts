@@ -5,7 +5,7 @@ import { EventSubjects, PaymentRefundedEvent, type RefundOrderReply } from '@wxm
 import { buildPayment, type PaymentHarness } from './helpers/harness.js'
 
 /** An order the phone has paid and the service knows is PAID. */
-async function paidOrder (h: PaymentHarness, productId = 'vip-month'): Promise<{ userId: string, orderId: string, outTradeNo: string, amount: number }> {
+async function paidOrder (h: PaymentHarness, productId = 'tote-bag'): Promise<{ userId: string, orderId: string, outTradeNo: string, amount: number }> {
   const userId = await h.newUser()
   const { order } = await h.createOrder(userId, { productId })
   await h.pay(order.outTradeNo)

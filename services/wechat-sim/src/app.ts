@@ -7,6 +7,7 @@ import payRoutes from './routes/pay.js'
 import testApiRoutes from './routes/test-api.js'
 import shippingRoutes from './routes/shipping.js'
 import shippingTestApiRoutes from './routes/shipping-test-api.js'
+import { xpayRoutes, xpayTestApiRoutes } from './routes/xpay.js'
 
 /**
  * The WeChat simulator: WeChat's mini-program server APIs (order shipping management and its message pushes
@@ -21,6 +22,8 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   await fastify.register(miniProgramRoutes)
   await fastify.register(payRoutes)
   await fastify.register(shippingRoutes)
+  await fastify.register(xpayRoutes)
   await fastify.register(testApiRoutes, { prefix: '/sim' })
   await fastify.register(shippingTestApiRoutes, { prefix: '/sim' })
+  await fastify.register(xpayTestApiRoutes, { prefix: '/sim' })
 }

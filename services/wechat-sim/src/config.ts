@@ -33,6 +33,8 @@ export const ConfigSchema = Type.Object({
   SIM_REFUND_SETTLE_MS: Type.Integer({ default: 1000, minimum: -1, description: 'Time until a refund succeeds on its own; -1 leaves it PROCESSING until POST /sim/refund.' }),
   SIM_REFUND_NOTIFY_URL: Type.String({ default: '', description: 'Refund notification URL for refunds that name none (the merchant platform setting); the order\'s notify_url when empty.' }),
 
+  SIM_XPAY_OFFER_ID: Type.String({ default: '1450000000', pattern: '^[0-9A-Za-z_-]{1,64}$', description: 'The virtual-payment OfferId the simulator serves.' }),
+  SIM_XPAY_APP_KEY: Type.String({ default: 'wxmp-dev-xpay-appkey', minLength: 8, description: 'The virtual-payment AppKey: checks paySig and every /xpay call\'s pay_sig.' }),
   SIM_PUSH_URL: Type.String({ default: '', description: 'The merchant\'s message push URL (消息推送); PUT /sim/push-config changes it at run time. Empty: pushes are dropped.' }),
   SIM_PUSH_TOKEN: Type.String({ default: 'wxmpdevpushtoken', pattern: '^[A-Za-z0-9]{3,32}$', description: 'The push Token set in the console.' }),
   SIM_PUSH_ENCODING_AES_KEY: Type.String({ default: '', pattern: '^([A-Za-z0-9+/]{43})?$', description: 'The 43-character EncodingAESKey; required in compatible and safe mode.' }),

@@ -12,6 +12,7 @@ import { Stats } from './domain/stats.js'
 import { Pusher } from './domain/pusher.js'
 import { ShippingState } from './domain/shipping.js'
 import { ShippingPlatform } from './domain/shipping-platform.js'
+import { XpayState } from './domain/xpay.js'
 
 /** Everything the simulator knows, shared by its routes. */
 export interface SimContext {
@@ -26,6 +27,8 @@ export interface SimContext {
   pusher: Pusher
   /** Order shipping management: uploads, confirmation, settlement. */
   shipping: ShippingPlatform
+  /** Virtual payment (小程序虚拟支付): orders paid with wx.requestVirtualPayment, their pushes and refunds. */
+  xpay: XpayState
   /** Runs `fn` after `ms`, unless the simulator closes first. */
   later: (ms: number, fn: () => void) => void
   /** Settles a refund and sends its REFUND.* notification. */
@@ -103,11 +106,9 @@ export function createSimContext (config: Config, log: FastifyBaseLogger): SimCo
     faults,
     log
   })
-  const shipping = new ShippingPlatform(new ShippingState(pay, { mchid: config.WECHATPAY_MCHID }), pusher, {
-    config,
-    originalId: 'gh_' + createHash('sha256').update(config.WECHAT_APPID).digest('hex').slice(0, 12),
-    later
-  })
+  const originalId = 'gh_' + createHash('sha256').update(config.WECHAT_APPID).digest('hex').slice(0, 12)
+  const shipping = new ShippingPlatform(new ShippingState(pay, { mchid: config.WECHATPAY_MCHID }), pusher, { config, originalId, later })
+  const xpay = new XpayState({ offerId: config.SIM_XPAY_OFFER_ID, appKey: config.SIM_XPAY_APP_KEY, mp, pusher, originalId, later, refundSettleMs: config.SIM_REFUND_SETTLE_MS })
   const summaries = { SUCCESS: '退款成功', CLOSED: '退款关闭', ABNORMAL: '退款异常' }
   return {
     config,
@@ -119,6 +120,7 @@ export function createSimContext (config: Config, log: FastifyBaseLogger): SimCo
     notifier,
     pusher,
     shipping,
+    xpay,
     later,
     settleRefund (outRefundNo, status) {
       const refund = pay.settleRefund(outRefundNo, status)

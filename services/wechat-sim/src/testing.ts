@@ -22,7 +22,10 @@ export interface SimulatorKeys {
   wechatpayPrivateKeyPem: string
   wechatpayPublicKeyPem: string
   apiV3Key: string
-  files: { merchantPrivateKey: string, merchantPublicKey: string, wechatpayPrivateKey: string, wechatpayPublicKey: string, apiV3Key: string }
+  /** The virtual-payment OfferId and AppKey. */
+  xpayOfferId: string
+  xpayAppKey: string
+  files: { merchantPrivateKey: string, merchantPublicKey: string, wechatpayPrivateKey: string, wechatpayPublicKey: string, apiV3Key: string, xpayAppKey: string }
 }
 
 const digits = (n: number): string => Array.from({ length: n }, () => String(randomInt(10))).join('')
@@ -40,6 +43,7 @@ export async function simulatorKeys (): Promise<SimulatorKeys> {
       return path
     }
     const apiV3Key = randomBytes(24).toString('base64').slice(0, 32)
+    const xpayAppKey = randomBytes(16).toString('hex')
     return {
       appid: 'wx' + randomBytes(8).toString('hex'),
       secret: randomBytes(16).toString('hex'),
@@ -51,12 +55,15 @@ export async function simulatorKeys (): Promise<SimulatorKeys> {
       wechatpayPrivateKeyPem: wechatpay.privateKey,
       wechatpayPublicKeyPem: wechatpay.publicKey,
       apiV3Key,
+      xpayOfferId: '14' + digits(8),
+      xpayAppKey,
       files: {
         merchantPrivateKey: file('merchant-key.pem', merchant.privateKey),
         merchantPublicKey: file('merchant-public.pem', merchant.publicKey),
         wechatpayPrivateKey: file('wechatpay-key.pem', wechatpay.privateKey),
         wechatpayPublicKey: file('wechatpay-public.pem', wechatpay.publicKey),
-        apiV3Key: file('apiv3-key', apiV3Key)
+        apiV3Key: file('apiv3-key', apiV3Key),
+        xpayAppKey: file('xpay-app-key', xpayAppKey)
       }
     }
   })()
@@ -86,6 +93,8 @@ export function simulatorEnv (keys: SimulatorKeys, overrides: Record<string, str
     SIM_MERCHANT_PUBLIC_KEY_FILE: keys.files.merchantPublicKey,
     SIM_WECHATPAY_PRIVATE_KEY_FILE: keys.files.wechatpayPrivateKey,
     SIM_WECHATPAY_PUBLIC_KEY_ID: keys.wechatpayPublicKeyId,
+    SIM_XPAY_OFFER_ID: keys.xpayOfferId,
+    SIM_XPAY_APP_KEY: keys.xpayAppKey,
     ...overrides
   }
 }
@@ -116,7 +125,9 @@ export async function startSimulator (t: Teardown, overrides: Record<string, str
       WECHATPAY_MERCHANT_SERIAL_NO: keys.merchantSerialNo,
       WECHATPAY_MERCHANT_PRIVATE_KEY_FILE: keys.files.merchantPrivateKey,
       WECHATPAY_APIV3_KEY_FILE: keys.files.apiV3Key,
-      WECHATPAY_PUBLIC_KEYS: `${keys.wechatpayPublicKeyId}=${keys.files.wechatpayPublicKey}`
+      WECHATPAY_PUBLIC_KEYS: `${keys.wechatpayPublicKeyId}=${keys.files.wechatpayPublicKey}`,
+      XPAY_OFFER_ID: keys.xpayOfferId,
+      XPAY_APP_KEY_FILE: keys.files.xpayAppKey
     }
   }
 }

@@ -55,6 +55,11 @@ export class PushCodec {
     this.key = opts.encodingAesKey === undefined ? undefined : pushAesKey(opts.encodingAesKey)
   }
 
+  /** The data format pushes (and answers to them) use. */
+  get format (): PushFormat {
+    return this.opts.format
+  }
+
   /** The GET that proves the URL is ours: answer the returned `echostr` as the plain-text body. */
   verifyUrl (query: PushQuery): string {
     this.checkSignature(query)

@@ -10,6 +10,18 @@ const pushes = businessCounter('auth_wechat_pushes_total', 'Message pushes by ev
 /** WeChat's answer to a push it must not resend; anything else (or nothing within 5 s) makes it retry. */
 export const PUSH_ACK = 'success'
 
+/**
+ * Virtual-payment pushes (`xpay_*`) must be answered with ErrCode 0, in the push format, or WeChat sends them again
+ * (and, for a delivery, eventually refunds the buyer):
+ * https://developers.weixin.qq.com/miniprogram/dev/platform-capabilities/industry/virtual-payment.html
+ */
+export function pushAck (event: string, format: 'json' | 'xml'): { body: string, contentType?: string } {
+  if (!event.startsWith('xpay_')) return { body: PUSH_ACK }
+  return format === 'xml'
+    ? { body: '<xml><ErrCode>0</ErrCode><ErrMsg><![CDATA[success]]></ErrMsg></xml>', contentType: 'text/xml; charset=utf-8' }
+    : { body: JSON.stringify({ ErrCode: 0, ErrMsg: 'success' }), contentType: 'application/json; charset=utf-8' }
+}
+
 /** The keys of the query string WeChat adds to the push URL. */
 const QUERY_KEYS = ['signature', 'timestamp', 'nonce', 'echostr', 'openid', 'encrypt_type', 'msg_signature'] as const
 
@@ -67,7 +79,7 @@ function eventIdOf (key: string): string {
 export class PushReceiver {
   constructor (private readonly pool: Pool, private readonly codec: PushCodec) {}
 
-  /** A GET (URL verification, answered with `echostr`) or a POST (a push, answered with `success`). */
+  /** A GET (URL verification, answered with `echostr`) or a POST (a push, answered with `success`, or ErrCode 0 for xpay_*). */
   async receive (method: string, search: string, body: Uint8Array, trace: TraceContext, log: Log): Promise<WechatPushReply> {
     const query = parsePushQuery(search)
     if (method === 'GET') return { body: this.codec.verifyUrl(query), duplicate: false }
@@ -87,6 +99,6 @@ export class PushReceiver {
     })
     pushes.inc({ event, outcome: published ? 'published' : 'duplicate' })
     log.info({ event, dedupeKey, duplicate: !published }, published ? 'message push accepted' : 'message push seen before')
-    return { body: PUSH_ACK, duplicate: !published }
+    return { ...pushAck(event, this.codec.format), duplicate: !published }
   }
 }

@@ -128,6 +128,11 @@ export class WechatLogin {
     return user
   }
 
+  /** Drops the user's session_key (WeChat replaced it); the next WeChat login stores a new one. */
+  async forgetSessionKey (userId: string): Promise<void> {
+    await this.redis.del(`session-key:${userId}`)
+  }
+
   /** The server-side session_key of a user, for decrypting data they send; undefined when expired. */
   async sessionKeyOf (userId: string): Promise<{ openid: string, sessionKey: string } | undefined> {
     const sealed = await this.redis.get(`session-key:${userId}`)

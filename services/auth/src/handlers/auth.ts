@@ -7,6 +7,7 @@ import type { PushReceiver } from '../domain/push-receiver.js'
 import type { Sessions } from '../domain/sessions.js'
 import type { SigningKeys } from '../domain/signing-keys.js'
 import type { Totp } from '../domain/totp.js'
+import type { UserStateSigner } from '../domain/user-state.js'
 import type { WechatLogin } from '../domain/wechat-login.js'
 import { AuthErrors } from '../errors.js'
 
@@ -152,4 +153,9 @@ export function pushEndpoint (receiver: PushReceiver) {
     const search = ctx.headers?.get(WECHAT_PUSH_QUERY_HEADER) ?? ''
     return await receiver.receive(method, search, raw, ctx.trace, ctx.log)
   })
+}
+
+/** `auth.signUserState` (internal: only payment may send it): the user-state signature of a virtual payment. */
+export function signUserStateEndpoint (signer: UserStateSigner) {
+  return endpoint(Contracts.auth.signUserState, async (input, ctx) => await signer.sign(input.userId, input.data, ctx.log))
 }

@@ -21,6 +21,7 @@ export default async function wechatPushRoutes (app: FastifyInstance): Promise<v
     reply.type('text/plain; charset=utf-8')
     try {
       const { data } = await request.callService(Contracts.auth.wechatPush, body, { headers })
+      if (data.contentType !== undefined) reply.type(data.contentType)
       return data.body
     } catch (err) {
       const status = isAppError(err) && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500

@@ -54,7 +54,7 @@ t.test('login -> order -> the phone pays -> PAID -> refund -> REFUNDED, all thro
 t.test('Idempotency-Key at the edge: missing 400, malformed 400, quoted or bare the same key, a different body 422, in flight 409', async (t) => {
   const s = await buildPayStack(t)
   const token = await s.login()
-  const order = (key?: string, body: unknown = { productId: 'sticker-pack', quantity: 1 }) =>
+  const order = (key?: string, body: unknown = { productId: 'postcard', quantity: 1 }) =>
     s.api(token, 'POST', '/v1/payments/orders', body, key === undefined ? {} : { 'idempotency-key': key })
 
   const missing = await order()
@@ -75,7 +75,7 @@ t.test('Idempotency-Key at the edge: missing 400, malformed 400, quoted or bare 
   t.equal(bare.headers['idempotent-replayed'], 'true', 'the quoted form is the same key as the bare one')
   t.equal(bare.json().id, quoted.json().id)
 
-  const changed = await order('order-1 "A"', { productId: 'sticker-pack', quantity: 2 })
+  const changed = await order('order-1 "A"', { productId: 'postcard', quantity: 2 })
   t.equal(changed.status, 422)
   t.equal(changed.json().error.code, 'IDEMPOTENCY_KEY_REUSED')
 
@@ -87,9 +87,9 @@ t.test('Idempotency-Key at the edge: missing 400, malformed 400, quoted or bare 
   t.equal(second.json().error.code, 'IDEMPOTENCY_KEY_IN_USE')
   t.match(second.json().error.traceId, /^[0-9a-f]{32}$/)
 
-  const priced = await order(randomUUID(), { productId: 'sticker-pack', quantity: 1, price: 1 })
+  const priced = await order(randomUUID(), { productId: 'postcard', quantity: 1, price: 1 })
   t.equal(priced.status, 400, 'a client cannot send a price')
-  const anonymous = await s.api('', 'POST', '/v1/payments/orders', { productId: 'sticker-pack', quantity: 1 }, { 'idempotency-key': randomUUID() })
+  const anonymous = await s.api('', 'POST', '/v1/payments/orders', { productId: 'postcard', quantity: 1 }, { 'idempotency-key': randomUUID() })
   t.equal(anonymous.status, 401)
 
   const doc = (await s.api('', 'GET', '/docs/json')).json()

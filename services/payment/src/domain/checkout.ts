@@ -9,6 +9,7 @@ import { newOutTradeNo, requestHash } from './ids.js'
 import { countTransition } from './ledger.js'
 import { ORDER_COLUMNS, orderById, toOrder, type OrderRow } from './orders.js'
 import type { Payers } from './payers.js'
+import type { VirtualCheckout } from './virtual/checkout.js'
 
 const orders = businessCounter('payment_orders_created_total', 'Order creation requests by outcome', ['outcome'] as const)
 
@@ -22,17 +23,17 @@ export const MIN_PAYABLE_MS = 60_000
  */
 const FIRST_USE = `
 WITH product AS (
-  SELECT id, name, price, delivery, price::bigint * $5::int <= 2147483647 AS fits FROM products WHERE id = $4 AND active
+  SELECT id, name, price, delivery, rail, price::bigint * $5::int <= 2147483647 AS fits FROM products WHERE id = $4 AND active
 ), claim AS (
   INSERT INTO idempotency_keys (user_id, key, request_hash, state, locked_until, order_id)
   SELECT $1, $2, $3, 'open', now() + make_interval(secs => $9), $6::uuid FROM product WHERE fits
   ON CONFLICT (user_id, key) DO NOTHING
   RETURNING order_id
 ), placed AS (
-  INSERT INTO orders (id, user_id, out_trade_no, product_id, quantity, unit_price, amount, description, payer_openid, expires_at, next_check_at, delivery)
+  INSERT INTO orders (id, user_id, out_trade_no, product_id, quantity, unit_price, amount, description, payer_openid, expires_at, next_check_at, delivery, rail)
   SELECT claim.order_id, $1, $7, p.id, $5::int, p.price, p.price * $5::int,
          CASE WHEN $5::int > 1 THEN p.name || ' ×' || $5::int ELSE p.name END,
-         $8, date_trunc('second', now()) + make_interval(secs => $10), now() + make_interval(secs => $11), p.delivery
+         $8, date_trunc('second', now()) + make_interval(secs => $10), now() + make_interval(secs => $11), p.delivery, p.rail
     FROM product p, claim
   RETURNING ${ORDER_COLUMNS}
 ), recorded AS (
@@ -57,6 +58,8 @@ export interface CheckoutDeps {
   reconcileAfterSeconds: number
   /** The lease a request holds on its key while it runs. */
   leaseSeconds: number
+  /** The virtual rail (wx.requestVirtualPayment) for products sold through WeChat's virtual payment. */
+  virtual: VirtualCheckout
 }
 
 /**
@@ -111,6 +114,13 @@ export class Checkout {
       const err = new PaymentErrors.OrderNotPayable(order.status === 'PENDING' ? 'expiring' : order.status)
       await keys.completeWithError(pool, ref, err)
       throw err
+    }
+
+    // The virtual rail has no prepay: the phone's wx.requestVirtualPayment creates the order at WeChat.
+    if (order.rail === 'virtual') {
+      const body = await this.deps.virtual.payable(ref, order, trace, log)
+      orders.inc({ outcome: resumed ? 'resumed' : 'created' })
+      return { replayed: false, order: body }
     }
 
     let prepayId: string

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg'
-import type { Delivery, Order, OrderPage, OrderStatus, Refund, RefundStatus } from '@wxmp/contracts'
+import type { Delivery, Order, OrderPage, OrderStatus, Rail, Refund, RefundStatus } from '@wxmp/contracts'
 import { PaymentErrors } from '../errors.js'
 
 /** A query runs on the pool or inside the caller's transaction. */
@@ -17,6 +17,7 @@ export interface OrderRow {
   payer_openid: string
   status: OrderStatus
   delivery: Delivery
+  rail: Rail
   prepay_id: string | null
   transaction_id: string | null
   refunded_amount: number
@@ -38,7 +39,7 @@ export interface RefundRow {
   settled_at: Date | null
 }
 
-export const ORDER_COLUMNS = 'id, user_id, out_trade_no, product_id, quantity, unit_price, amount, description, payer_openid, status, delivery, prepay_id, transaction_id, refunded_amount, expires_at, paid_at, closed_at, created_at'
+export const ORDER_COLUMNS = 'id, user_id, out_trade_no, product_id, quantity, unit_price, amount, description, payer_openid, status, delivery, rail, prepay_id, transaction_id, refunded_amount, expires_at, paid_at, closed_at, created_at'
 export const REFUND_COLUMNS = 'id, order_id, out_refund_no, amount, reason, status, refund_id, created_at, settled_at'
 
 const iso = (d: Date | null): string | null => d === null ? null : d.toISOString()
@@ -55,6 +56,7 @@ export function toOrder (row: OrderRow): Order {
     productId: row.product_id,
     quantity: row.quantity,
     description: row.description,
+    rail: row.rail,
     createdAt: row.created_at.toISOString(),
     expiresAt: row.expires_at.toISOString(),
     paidAt: iso(row.paid_at),

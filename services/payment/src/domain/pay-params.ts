@@ -1,10 +1,11 @@
 import type { Pool } from 'pg'
-import { businessCounter, type Log } from '@wxmp/core'
+import { businessCounter, type Log, type TraceContext } from '@wxmp/core'
 import type { CreatedOrder } from '@wxmp/contracts'
 import type { WechatPayClient } from '@wxmp/wechat'
 import { PaymentErrors } from '../errors.js'
 import { MIN_PAYABLE_MS } from './checkout.js'
 import { ORDER_COLUMNS, toOrder, type OrderRow } from './orders.js'
+import type { VirtualCheckout } from './virtual/checkout.js'
 
 const issued = businessCounter('payment_pay_params_issued_total', 'Pay parameters handed out for an existing order, by how', ['how'] as const)
 
@@ -18,6 +19,8 @@ export interface PayParamsDeps {
   wechat: WechatPayClient
   /** A prepay this old (or of unknown age) is placed again at WeChat Pay; a younger one is signed again. */
   prepayRenewAfterSeconds: number
+  /** Virtual orders get freshly signed wx.requestVirtualPayment parameters instead. */
+  virtual?: VirtualCheckout
 }
 
 /**
@@ -29,7 +32,7 @@ export interface PayParamsDeps {
 export class PayParamsIssuer {
   constructor (private readonly deps: PayParamsDeps) {}
 
-  async issue (userId: string, orderId: string, log: Log): Promise<CreatedOrder> {
+  async issue (userId: string, orderId: string, log: Log, trace?: TraceContext): Promise<CreatedOrder> {
     const { pool, wechat } = this.deps
     const { rows } = await pool.query<OrderRow & { prepaid_at: Date | null }>(MINE, [orderId, userId])
     const order = rows[0]
@@ -37,6 +40,10 @@ export class PayParamsIssuer {
     if (order.status !== 'PENDING') throw new PaymentErrors.OrderNotPayable(order.status)
     if (order.expires_at.getTime() - Date.now() < MIN_PAYABLE_MS) throw new PaymentErrors.OrderNotPayable('expiring')
 
+    if (order.rail === 'virtual' && this.deps.virtual !== undefined && trace !== undefined) {
+      issued.inc({ how: 'virtual' })
+      return { ...toOrder(order), virtualPayment: await this.deps.virtual.params(order, trace) }
+    }
     const age = order.prepaid_at === null ? Infinity : Date.now() - order.prepaid_at.getTime()
     let prepayId = order.prepay_id
     if (prepayId === null || age >= this.deps.prepayRenewAfterSeconds * 1000) {

@@ -8,6 +8,7 @@ import type { Refunds } from './refunds.js'
 import type { Settlement } from './notifications.js'
 import type { Shipping } from './shipping.js'
 import type { ShippingEvents } from './shipping-events.js'
+import type { VirtualSettlement } from './virtual/settlement.js'
 
 /** One replica at a time: the pass runs under this session-level advisory lock, released when it ends or dies. */
 const LOCK_KEY = 0x77786d70 // 'wxmp'
@@ -53,6 +54,8 @@ export class Reconciler {
     keys: IdempotencyKeys
     shipping: Shipping
     shippingEvents: ShippingEvents
+    /** Virtual orders are asked about with query_order instead of WeChat Pay's query. */
+    virtual?: VirtualSettlement
     log: Log
   }, private readonly opts: ReconcilerOptions) {}
 
@@ -139,6 +142,14 @@ export class Reconciler {
 
   private async order (order: OrderRow, report: PassReport): Promise<void> {
     const { wechat, settlement, log } = this.deps
+    if (order.rail === 'virtual' && this.deps.virtual !== undefined) {
+      const seen = await this.deps.virtual.check(order, log)
+      if (seen === 'paid') report.paid++
+      // No close API: an unpaid virtual order is closed here once it expires (the phone can no longer pay it).
+      else if ((seen === 'closed' || order.expires_at.getTime() <= Date.now()) && await this.close(order, seen === 'closed' ? 'closed_at_wechat' : 'expired', { xpay: seen })) report.closed++
+      else if (seen !== 'closed') await this.later(order, Math.max(1, Math.min((Date.now() - order.created_at.getTime()) / 1000, (order.expires_at.getTime() - Date.now()) / 1000)))
+      return
+    }
     let state: string
     try {
       const t = await wechat.queryByOutTradeNo(order.out_trade_no)

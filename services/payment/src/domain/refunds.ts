@@ -6,6 +6,7 @@ import { PaymentErrors } from '../errors.js'
 import { replay, type IdempotencyKeys, type KeyRef } from './idempotency.js'
 import { newOutRefundNo, requestHash } from './ids.js'
 import type { Ledger } from './ledger.js'
+import type { VirtualSettlement } from './virtual/settlement.js'
 import { lockOrder, REFUND_COLUMNS, toOrder, toRefund, type OrderRow, type RefundRow } from './orders.js'
 
 const refundRequests = businessCounter('payment_refunds_requested_total', 'Refund requests by outcome', ['outcome'] as const)
@@ -33,6 +34,8 @@ export interface RefundsDeps {
   keys: IdempotencyKeys
   ledger: Ledger
   wechat: WechatPayClient
+  /** Refunds of virtual orders go through WeChat's virtual payment (refund_order). */
+  virtual?: VirtualSettlement
 }
 
 /**
@@ -100,6 +103,13 @@ export class Refunds {
 
   /** Asks WeChat Pay for the refund; the same out_refund_no always means the same refund there. */
   async apply (order: OrderRow, refund: RefundRow): Promise<WechatRefund> {
+    if (order.rail === 'virtual' && this.deps.virtual !== undefined) {
+      const { rows } = await this.deps.pool.query<{ committed: number }>(
+        "SELECT COALESCE(sum(amount), 0)::int AS committed FROM refunds WHERE order_id = $1 AND id <> $2 AND status IN ('PROCESSING', 'SUCCESS', 'ABNORMAL')",
+        [order.id, refund.id]
+      )
+      return await this.deps.virtual.refund(order, refund, order.amount - (rows[0]?.committed ?? 0))
+    }
     return await this.deps.wechat.refund({
       outTradeNo: order.out_trade_no,
       outRefundNo: refund.out_refund_no,

@@ -36,7 +36,14 @@ export class ShippingEvents {
   private loop?: Promise<void>
   private stopped = false
 
-  constructor (private readonly deps: { pool: Pool, ledger: Ledger, log: Log, deadlineMarginHours: number }) {}
+  constructor (private readonly deps: {
+    pool: Pool
+    ledger: Ledger
+    log: Log
+    deadlineMarginHours: number
+    /** The virtual rail's pushes (xpay_*) ride the same consumer and are handed to it. */
+    virtual?: { handle: (event: WechatPushEvent) => Promise<boolean> }
+  }) {}
 
   /**
    * Starts consuming in the background: the stream may not exist yet (or NATS may be away) at boot, so setting up
@@ -90,6 +97,7 @@ export class ShippingEvents {
 
   /** Applies one push event once; a redelivery changes nothing. */
   async handle (event: WechatPushEvent): Promise<void> {
+    if (this.deps.virtual !== undefined && await this.deps.virtual.handle(event)) return
     if (event.event !== SETTLEMENT_EVENT && event.event !== REMIND_SHIPPING_EVENT) return
     const m = event.message
     const outcome = await withTransaction(this.deps.pool, async (client) => {

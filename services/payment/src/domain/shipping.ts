@@ -45,7 +45,8 @@ export class Shipping {
 
   /** Records a virtual order's shipment (logistics type 3) once it is paid; report() sends it. */
   async planVirtual (order: OrderRow): Promise<boolean> {
-    if (order.delivery !== 'virtual') return false
+    // Virtual-payment orders are not WeChat Pay payments: shipping management does not cover them.
+    if (order.delivery !== 'virtual' || order.rail === 'virtual') return false
     const { rowCount } = await this.deps.pool.query(
       'INSERT INTO shipments (order_id, logistics_type, item_desc) VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING',
       [order.id, LogisticsType.Virtual, order.description.slice(0, 120)]
@@ -98,7 +99,7 @@ export class Shipping {
     const { rowCount } = await this.deps.pool.query(
       `INSERT INTO shipments (order_id, logistics_type, item_desc)
        SELECT o.id, ${LogisticsType.Virtual}, left(o.description, 120) FROM orders o
-        WHERE o.status = 'PAID' AND o.delivery = 'virtual' AND o.paid_at <= now() - make_interval(secs => $1)
+        WHERE o.status = 'PAID' AND o.delivery = 'virtual' AND o.rail = 'jsapi' AND o.paid_at <= now() - make_interval(secs => $1)
           AND NOT EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.id)
         ORDER BY o.paid_at LIMIT $2
        ON CONFLICT (order_id) DO NOTHING`,

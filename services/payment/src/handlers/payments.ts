@@ -31,7 +31,7 @@ export function paymentEndpoints (h: PaymentHandlers) {
     endpoint(Contracts.payment.createOrder, async (input, ctx) => await h.checkout.create(callerId(ctx), input, ctx.trace, ctx.log)),
     endpoint(Contracts.payment.listOrders, async (input, ctx) => await h.orders.list(callerId(ctx), input.limit ?? 20, input.cursor)),
     endpoint(Contracts.payment.getOrder, async (input, ctx) => await h.orders.get(callerId(ctx), input.id)),
-    endpoint(Contracts.payment.payParams, async (input, ctx) => await h.payParams.issue(callerId(ctx), input.id, ctx.log)),
+    endpoint(Contracts.payment.payParams, async (input, ctx) => await h.payParams.issue(callerId(ctx), input.id, ctx.log, ctx.trace)),
     // Internal: staff ship a physical order (the staff route checks the role before calling it).
     endpoint(Contracts.payment.shipOrder, async (input, ctx) => await h.shipping.ship(input, ctx.log, ctx.trace)),
     endpoint(Contracts.payment.refundOrder, async (input, ctx) => await h.refunds.request(callerId(ctx), input, ctx.trace, ctx.log)),

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto'
 export const ENDPOINTS = [
   'jscode2session', 'stable_token', 'token', 'getuserphonenumber', 'checksession',
   'jsapi', 'query', 'close', 'refund', 'query_refund', 'notify',
-  'upload_shipping_info', 'get_order', 'is_trade_managed', 'notify_confirm_receive', 'set_msg_jump_path', 'push'
+  'upload_shipping_info', 'get_order', 'is_trade_managed', 'notify_confirm_receive', 'set_msg_jump_path', 'push',
+  'xpay_query_order', 'xpay_refund_order', 'xpay_notify_provide_goods'
 ] as const
 export type Endpoint = typeof ENDPOINTS[number]
 

@@ -97,6 +97,17 @@ export class MiniProgramState {
     return { ok: { phoneNumber: entry.phoneNumber, purePhoneNumber: entry.purePhoneNumber, countryCode: entry.countryCode } }
   }
 
+  /**
+   * WeChat replaces the user's session_key without the backend seeing a code (a wx.login on the phone whose code
+   * went elsewhere): the key the backend holds stops checking out. False for an unknown or never signed-in user.
+   */
+  renewSessionKey (openid: string): boolean {
+    const user = this.users.get(openid)
+    if (user?.sessionKey === undefined) return false
+    user.sessionKey = newSessionKey()
+    return true
+  }
+
   checkSession (openid: string, signature: string): boolean {
     const key = this.users.get(openid)?.sessionKey
     if (key === undefined) return false

@@ -20,11 +20,26 @@ export interface PushDelivery {
 }
 
 /**
+ * Whether WeChat takes an answer as accepted: `success` (or nothing) for most pushes; virtual-payment pushes need
+ * ErrCode 0 in JSON or XML, anything else is retried.
+ */
+export function accepted (event: string, answer: string): boolean {
+  if (!event.startsWith('xpay_')) return answer === 'success' || answer === ''
+  if (/^\s*<xml>/.test(answer)) return /<ErrCode>\s*(<!\[CDATA\[)?0(\]\]>)?\s*<\/ErrCode>/.test(answer)
+  try {
+    return (JSON.parse(answer) as { ErrCode?: unknown }).ErrCode === 0
+  } catch {
+    return false
+  }
+}
+
+/**
  * Sends message pushes to the merchant's push URL as WeChat does: answered within the timeout with 200 and
  * `success` (or an empty body) counts as delivered; anything else is retried on the schedule.
  */
 export class Pusher {
   private readonly deliveries = new Map<string, PushDelivery>()
+  private readonly onDelivered = new Map<string, () => void>()
   private readonly timers = new Set<NodeJS.Timeout>()
   private readonly inflight = new Set<http.ClientRequest>()
   private readonly ca: string[] | undefined
@@ -46,8 +61,9 @@ export class Pusher {
   }
 
   /** Queues a push; with no push URL configured it is recorded as failed, as WeChat drops it. */
-  push (event: string, subject: string, message: Record<string, unknown>): PushDelivery {
+  push (event: string, subject: string, message: Record<string, unknown>, onDelivered?: () => void): PushDelivery {
     const delivery: PushDelivery = { id: newNotificationId(), event, subject, message, state: 'pending', attempts: [] }
+    if (onDelivered !== undefined) this.onDelivered.set(delivery.id, onDelivered)
     this.deliveries.set(delivery.id, delivery)
     if (this.settings.url === '') {
       delivery.state = 'failed'
@@ -97,8 +113,9 @@ export class Pusher {
       attempt.error = (err as Error).message
     }
     delivery.attempts.push(attempt)
-    if (attempt.status === 200 && (attempt.answer === 'success' || attempt.answer === '')) {
+    if (attempt.status === 200 && accepted(delivery.event, attempt.answer ?? '')) {
       delivery.state = 'delivered'
+      this.onDelivered.get(delivery.id)?.()
       this.opts.log.info({ id: delivery.id, event: delivery.event, attempts: delivery.attempts.length }, 'push delivered')
       return
     }
