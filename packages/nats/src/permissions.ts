@@ -30,7 +30,10 @@ export const CALLERS: Record<string, readonly NatsIdentity[]> = {
   [Subjects.user.get]: ['auth'],
   [Subjects.user.setPhone]: ['auth'],
   // payment needs the buyer's openid to place a WeChat Pay order.
-  [Subjects.user.identity]: ['payment']
+  [Subjects.user.identity]: ['payment'],
+  // auth erases a deleted account's profile and finds users for staff (the username is auth's, the phone user's).
+  [Subjects.user.erase]: ['auth'],
+  [Subjects.user.search]: ['auth']
 }
 
 /** Who answers each subject: the service of its domain, nobody else (so only auth can answer `auth.jwks`). */
@@ -47,7 +50,7 @@ export function servingIdentity (subject: string): ServingIdentity {
 export const EVENT_DOMAINS: Readonly<Partial<Record<ServingIdentity, readonly string[]>>> = {
   user: ['user'],
   payment: ['payment'],
-  auth: ['wechat']
+  auth: ['auth', 'wechat']
 }
 export const EVENT_PUBLISHERS = Object.keys(EVENT_DOMAINS) as readonly ServingIdentity[]
 
@@ -56,7 +59,11 @@ export const EVENT_PUBLISHERS = Object.keys(EVENT_DOMAINS) as readonly ServingId
  * the shipping pushes auth publishes). The durable name is fixed, so no identity can read through another's consumer.
  */
 export const EVENT_CONSUMERS = [
-  { identity: 'payment', durable: 'payment-shipping' }
+  { identity: 'payment', durable: 'payment-shipping' },
+  // payment erases the payer openid it keeps on the orders of a deleted user.
+  { identity: 'payment', durable: 'payment-user-deleted' },
+  // auth erases the account a WeChat push (user_authorization_revoke / _cancellation) names.
+  { identity: 'auth', durable: 'auth-account-erasure' }
 ] as const satisfies ReadonlyArray<{ identity: NatsIdentity, durable: string }>
 
 /** JetStream KV buckets: the one identity that writes each, and those that may only read or watch it. */

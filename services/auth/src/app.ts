@@ -16,6 +16,10 @@ import { Totp } from './domain/totp.js'
 import { WechatLogin } from './domain/wechat-login.js'
 import { PushReceiver } from './domain/push-receiver.js'
 import { authEndpoints, pushEndpoint } from './handlers/auth.js'
+import { accountEndpoints } from './handlers/account.js'
+import { AccountRights } from './domain/account-rights.js'
+import { ErasurePushes } from './domain/erasure-pushes.js'
+import { freshCredentials } from './domain/step-up.js'
 
 export const SERVICE = { name: 'auth', version: packageInfo(import.meta.url).version }
 const migrationsDir = fileURLToPath(new URL('../src/db/migrations', import.meta.url))
@@ -43,12 +47,29 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
     appid: config.WECHAT_APPID,
     replayWindowSeconds: config.LOGIN_REPLAY_WINDOW_SECONDS,
     sessionKeyTtlSeconds: config.SESSION_KEY_TTL_SECONDS
-  }, log)
+  }, log, async (userId) => { await rights.assertEnabled(userId) })
+  const rights = new AccountRights({ pool: fastify.pg.pool, sessions, nats: fastify.natsClient, forgetCached: async (userId) => { await wechatLogin.forget(userId) }, log })
   const lockout = new Lockout(fastify.redis, { maxFailures: config.LOCKOUT_MAX_FAILURES, windowSeconds: config.LOCKOUT_WINDOW_SECONDS, lockSeconds: config.LOCKOUT_SECONDS }, log)
   const totp = new Totp(fastify.pg.pool, box)
   const passwords = new Passwords(fastify.pg.pool, lockout, totp, config.BCRYPT_COST)
 
-  fastify.natsServe(...authEndpoints({ keys, sessions, wechatLogin, passwords, totp, nats: fastify.natsClient, phoneOf: async (code) => await wechat.getPhoneNumber(code) }))
+  const stepUpSeconds = config.STEP_UP_CREDENTIALS_SECONDS
+  fastify.natsServe(...authEndpoints({
+    rights,
+    freshCredentials: (ctx) => freshCredentials(ctx.trace, stepUpSeconds),
+    keys,
+    sessions,
+    wechatLogin,
+    passwords,
+    totp,
+    nats: fastify.natsClient,
+    phoneOf: async (code) => await wechat.getPhoneNumber(code)
+  }))
+  fastify.natsServe(...accountEndpoints(rights))
+  // WeChat's pushes that withdraw a user's authorisation erase their account, through a durable consumer.
+  const erasurePushes = new ErasurePushes({ rights, appid: config.WECHAT_APPID, log })
+  fastify.addHook('onReady', async () => { erasurePushes.start(fastify.nats, config.NATS_SUBJECT_PREFIX) })
+  fastify.addHook('preClose', async () => { await erasurePushes.stop() })
   if (config.WECHAT_PUSH_TOKEN !== '') {
     fastify.natsServe(pushEndpoint(new PushReceiver(fastify.pg.pool, pushCodecFromConfig(config))))
   } else {

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Pool } from 'pg'
 import type { PoolClient } from 'pg'
-import { annotate, withTransaction } from '@wxmp/core'
-import type { AppliedRevocation, LogoutReply, TokenPair } from '@wxmp/contracts'
+import { Errors, annotate, withTransaction } from '@wxmp/core'
+import type { AppliedRevocation, ClientInfo, LogoutReply, SessionInfo, TokenPair } from '@wxmp/contracts'
 import { AuthErrors } from '../errors.js'
 import type { Revocations } from './revocations.js'
 import type { SigningKeys } from './signing-keys.js'
@@ -24,7 +24,11 @@ interface TokenRow {
   revoked_at: Date | null
   session_expires_at: Date
   children_used: boolean
+  disabled: boolean
 }
+
+/** Runs inside a revocation's transaction with the sessions it revoked, e.g. to write an audit event or a flag. */
+export type AlsoInTransaction = (client: PoolClient, revoked: number) => Promise<void>
 
 /** Sessions in Postgres (durable: a Redis restart logs nobody out), refresh-token rotation, revocation. */
 export class Sessions {
@@ -35,16 +39,16 @@ export class Sessions {
     private readonly settings: SessionSettings
   ) {}
 
-  /** Starts a session and returns its first token pair. */
-  async open (userId: string, method: 'wechat' | 'password'): Promise<TokenPair & { sessionId: string }> {
+  /** Starts a session and returns its first token pair; `client` is shown back to the user in their session list. */
+  async open (userId: string, method: 'wechat' | 'password', client: ClientInfo = {}): Promise<TokenPair & { sessionId: string }> {
     const refreshToken = newRefreshToken()
     // One statement, so one round trip and atomic without an explicit transaction: logins are the hot path.
     const { rows } = await this.pool.query<{ session_id: string }>(
       `WITH s AS (
-         INSERT INTO sessions (user_id, method, expires_at) VALUES ($1, $2, now() + make_interval(days => $3)) RETURNING id, expires_at
+         INSERT INTO sessions (user_id, method, expires_at, client_ip, user_agent) VALUES ($1, $2, now() + make_interval(days => $3), $5, $6) RETURNING id, expires_at
        )
        INSERT INTO refresh_tokens (session_id, token_hash, expires_at) SELECT id, $4, expires_at FROM s RETURNING session_id`,
-      [userId, method, this.settings.sessionTtlDays, hashToken(refreshToken)]
+      [userId, method, this.settings.sessionTtlDays, hashToken(refreshToken), client.ip ?? null, client.userAgent ?? null]
     )
     const sessionId = (rows[0] as { session_id: string }).session_id
     const { accessToken, expiresIn } = await this.keys.sign(userId, sessionId)
@@ -62,7 +66,8 @@ export class Sessions {
       // Locking the session serialises every refresh of one family.
       const { rows } = await c.query<TokenRow>(
         `SELECT rt.id, rt.session_id, rt.used_at, rt.expires_at, s.user_id, s.revoked_at, s.expires_at AS session_expires_at,
-                EXISTS (SELECT 1 FROM refresh_tokens ch WHERE ch.parent_id = rt.id AND ch.used_at IS NOT NULL) AS children_used
+                EXISTS (SELECT 1 FROM refresh_tokens ch WHERE ch.parent_id = rt.id AND ch.used_at IS NOT NULL) AS children_used,
+                EXISTS (SELECT 1 FROM disabled_users d WHERE d.user_id = s.user_id) AS disabled
            FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
           WHERE rt.token_hash = $1
           FOR UPDATE OF s`,
@@ -71,6 +76,8 @@ export class Sessions {
       const row = rows[0]
       if (row === undefined) return { error: new AuthErrors.RefreshInvalid() }
       if (row.revoked_at !== null) return { error: new AuthErrors.SessionRevoked() }
+      // Disabling ends every session; this also refuses one a login racing the disable opened.
+      if (row.disabled) return { error: new AuthErrors.AccountDisabled() }
       const now = Date.now()
       if (row.expires_at.getTime() <= now || row.session_expires_at.getTime() <= now) return { error: new AuthErrors.RefreshExpired() }
       if (row.used_at !== null) {
@@ -88,6 +95,7 @@ export class Sessions {
         'INSERT INTO refresh_tokens (session_id, parent_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)',
         [row.session_id, row.id, hashToken(next), row.expires_at]
       )
+      await c.query('UPDATE sessions SET last_refreshed_at = now() WHERE id = $1', [row.session_id])
       return { sessionId: row.session_id, userId: row.user_id }
     })
     if ('error' in outcome) throw outcome.error
@@ -106,17 +114,54 @@ export class Sessions {
       [sessionId, userId, reason])
   }
 
-  /** Ends every live session of the user. */
-  async revokeAll (userId: string, reason: string): Promise<LogoutReply> {
+  /**
+   * Ends every live session of the user; `also` runs in the same transaction (an audit event, a disabled flag), so
+   * it commits exactly when the revocations reached the bucket.
+   */
+  async revokeAll (userId: string, reason: string, also?: AlsoInTransaction): Promise<LogoutReply> {
     return await this.revokeWhere(userId,
       `UPDATE sessions SET revoked_at = now(), revoke_reason = $2
         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING id, revoked_at`,
-      [userId, reason])
+      [userId, reason], also)
   }
 
-  private async revokeWhere (userId: string, sql: string, params: unknown[]): Promise<LogoutReply> {
+  /**
+   * Ends one session of the user from their session list: another user's session, or an unknown one, is 404. A
+   * repeat republishes (like logout) but `also` runs only for the call that ended it, so it is audited once.
+   */
+  async revokeOwn (userId: string, sessionId: string, also: AlsoInTransaction): Promise<LogoutReply> {
+    return await withTransaction(this.pool, async (c: PoolClient) => {
+      const { rows: found } = await c.query<{ revoked_at: Date | null }>('SELECT revoked_at FROM sessions WHERE id = $1 AND user_id = $2 FOR UPDATE', [sessionId, userId])
+      const session = found[0]
+      if (session === undefined) throw new Errors.NotFound('Session not found')
+      const { rows } = await c.query<{ id: string, revoked_at: Date }>(
+        `UPDATE sessions SET revoked_at = COALESCE(revoked_at, now()), revoke_reason = COALESCE(revoke_reason, 'revoked_from_list')
+          WHERE id = $1 RETURNING id, revoked_at`, [sessionId])
+      if (session.revoked_at === null) await also(c, rows.length)
+      return { revokedSessions: rows.length, revocations: await this.publish(rows, userId) }
+    })
+  }
+
+  /** The user's live sessions, newest first, with the client each signed in from; `current` marks the caller's. */
+  async list (userId: string, currentSessionId: string | undefined): Promise<SessionInfo[]> {
+    const { rows } = await this.pool.query<{ id: string, method: string, created_at: Date, last_refreshed_at: Date | null, client_ip: string | null, user_agent: string | null }>(
+      `SELECT id, method, created_at, last_refreshed_at, client_ip, user_agent FROM sessions
+        WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC, id LIMIT 200`, [userId])
+    return rows.map((r) => ({
+      id: r.id,
+      current: r.id === currentSessionId,
+      method: r.method,
+      createdAt: r.created_at.toISOString(),
+      lastRefreshedAt: r.last_refreshed_at?.toISOString() ?? null,
+      ip: r.client_ip,
+      userAgent: r.user_agent
+    }))
+  }
+
+  private async revokeWhere (userId: string, sql: string, params: unknown[], also?: AlsoInTransaction): Promise<LogoutReply> {
     return await withTransaction(this.pool, async (c: PoolClient) => {
       const { rows } = await c.query<{ id: string, revoked_at: Date }>(sql, params)
+      if (also !== undefined) await also(c, rows.length)
       const revocations = await this.publish(rows, userId)
       return { revokedSessions: rows.length, revocations }
     })

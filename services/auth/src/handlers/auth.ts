@@ -1,6 +1,7 @@
 import { Errors, businessCounter, maskPhone, publicError } from '@wxmp/core'
 import { Contracts, WECHAT_PUSH_METHOD_HEADER, WECHAT_PUSH_QUERY_HEADER } from '@wxmp/contracts'
 import { endpoint, type HandlerContext, type NatsClient } from '@wxmp/nats'
+import type { AccountRights } from '../domain/account-rights.js'
 import type { Passwords } from '../domain/passwords.js'
 import type { PushReceiver } from '../domain/push-receiver.js'
 import type { Sessions } from '../domain/sessions.js'
@@ -10,6 +11,9 @@ import type { WechatLogin } from '../domain/wechat-login.js'
 import { AuthErrors } from '../errors.js'
 
 export interface AuthDeps {
+  rights: AccountRights
+  /** Whether the caller's token shows a fresh credential sign-in (step-up 'credentials'). */
+  freshCredentials: (ctx: HandlerContext) => boolean
   keys: SigningKeys
   sessions: Sessions
   wechatLogin: WechatLogin
@@ -45,16 +49,19 @@ function caller (ctx: HandlerContext): { userId: string, sessionId: string } {
 export function authEndpoints (d: AuthDeps) {
   return [
     endpoint(Contracts.auth.jwks, async () => d.keys.jwks()),
-    endpoint(Contracts.auth.wechatLogin, async (input, ctx) => await counted('wechat', async () => await d.wechatLogin.login(input.code, ctx.trace))),
+    endpoint(Contracts.auth.wechatLogin, async (input, ctx) => await counted('wechat', async () => await d.wechatLogin.login(input.code, ctx.trace, input.client))),
     endpoint(Contracts.auth.refresh, async (input) => await counted('refresh', async () => await d.sessions.refresh(input.refreshToken))),
     endpoint(Contracts.auth.logout, async (_input, ctx) => {
       const { userId, sessionId } = caller(ctx)
       return await d.sessions.revoke(userId, sessionId, 'logout')
     }),
-    endpoint(Contracts.auth.logoutAll, async (_input, ctx) => {
+    endpoint(Contracts.auth.logoutAll, async (input, ctx) => {
       const { userId } = caller(ctx)
-      const reply = await d.sessions.revokeAll(userId, 'logout_all')
-      ctx.log.info({ userId, sessions: reply.revokedSessions }, 'signed out everywhere')
+      const removePassword = input.removePassword === true
+      // Removing a credential is a credential change: a stolen short-lived token must not be enough.
+      if (removePassword && !d.freshCredentials(ctx)) throw new AuthErrors.ReauthRequired()
+      const reply = await d.rights.logoutAll(userId, removePassword)
+      ctx.log.info({ userId, sessions: reply.revokedSessions, passwordRemoved: reply.passwordRemoved }, 'signed out everywhere')
       return reply
     }),
     endpoint(Contracts.auth.passwordRegister, async (input, ctx) => {
@@ -64,16 +71,20 @@ export function authEndpoints (d: AuthDeps) {
       if (await d.passwords.usernameTaken(input.username)) throw new AuthErrors.UsernameTaken()
       const { data: user } = signedIn ? await d.nats.request(Contracts.user.get, { userId: current }, ctx.trace) : await d.nats.request(Contracts.user.create, {}, ctx.trace)
       await d.passwords.register(user.id, input.username, input.password)
-      const { sessionId, ...tokens } = await d.sessions.open(user.id, 'password')
+      const { sessionId, ...tokens } = await d.sessions.open(user.id, 'password', input.client)
       ctx.log.info({ userId: user.id, sessionId, bound: signedIn }, 'password registered')
       return { ...tokens, user }
     }),
     endpoint(Contracts.auth.passwordLogin, async (input, ctx) => {
       const login: { username: string, password: string, totp?: string } = { username: input.username, password: input.password }
       if (input.totp !== undefined) login.totp = input.totp
-      const userId = await counted('password', async () => await d.passwords.authenticate(login))
+      const userId = await counted('password', async () => {
+        const id = await d.passwords.authenticate(login)
+        await d.rights.assertEnabled(id)
+        return id
+      })
       const { data: user } = await d.nats.request(Contracts.user.get, { userId }, ctx.trace)
-      const { sessionId, ...tokens } = await d.sessions.open(userId, 'password')
+      const { sessionId, ...tokens } = await d.sessions.open(userId, 'password', input.client)
       ctx.log.info({ userId, sessionId }, 'password login')
       return { ...tokens, user }
     }),

@@ -1,0 +1,48 @@
+import { Errors } from '@wxmp/core'
+import { Contracts, ROLE_RANK, type Role } from '@wxmp/contracts'
+import { endpoint, type HandlerContext } from '@wxmp/nats'
+import type { AccountRights } from '../domain/account-rights.js'
+
+/** The verified caller; the gateway sets x-user-id and x-session-id only after checking the access token. */
+function caller (ctx: HandlerContext): { userId: string, sessionId: string } {
+  const { userId, sessionId } = ctx.trace
+  if (userId === undefined || sessionId === undefined) throw new Errors.Unauthenticated('Sign in first')
+  return { userId, sessionId }
+}
+
+/**
+ * A staff caller. The gateway refuses lower roles at the edge (its table's `role` column); this checks the role it
+ * forwarded again, so a subject reached some other way is no back door.
+ */
+function staff (ctx: HandlerContext): string {
+  const { userId } = caller(ctx)
+  const role = (ctx.trace.role ?? 'buyer') as Role
+  if ((ROLE_RANK[role] ?? 0) < ROLE_RANK.staff) throw new Errors.Forbidden()
+  return userId
+}
+
+/** The session list, ending one session, account deletion, and staff's user search, disable and enable. */
+export function accountEndpoints (rights: AccountRights) {
+  return [
+    endpoint(Contracts.auth.sessions, async (_input, ctx) => {
+      const { userId, sessionId } = caller(ctx)
+      return { sessions: await rights.listSessions(userId, sessionId) }
+    }),
+    endpoint(Contracts.auth.revokeSession, async (input, ctx) => {
+      const { userId } = caller(ctx)
+      const reply = await rights.revokeSession(userId, input.sessionId, ctx.trace)
+      ctx.log.info({ userId, revokedSessionId: input.sessionId }, 'session ended from the session list')
+      return reply
+    }),
+    endpoint(Contracts.auth.deleteAccount, async (_input, ctx) => {
+      const { userId } = caller(ctx)
+      return await rights.deleteAccount(userId, userId, 'user', ctx.trace)
+    }),
+    endpoint(Contracts.auth.findUsers, async (input, ctx) => {
+      staff(ctx)
+      return { users: await rights.findUsers(input.q, ctx.trace) }
+    }),
+    endpoint(Contracts.auth.disableUser, async (input, ctx) => await rights.disable(staff(ctx), input.userId, ctx.trace)),
+    endpoint(Contracts.auth.enableUser, async (input, ctx) => await rights.enable(staff(ctx), input.userId, ctx.trace))
+  ]
+}
