@@ -2,7 +2,7 @@ import { ApiError, NetworkError, SPENT_CODE, WxError, toApiError } from './error
 import { newIdempotencyKey, newTraceId, traceparent } from './ids'
 import { Limiter } from './limiter'
 import { TokenStore } from './token-store'
-import type { CreatedOrder, LoginResult, Method, Order, OrderPage, PaymentOutcome, PayParams, Product, Tokens, UserProfile, WxLike } from './types'
+import type { CreatedOrder, LoginResult, Method, Order, OrderPage, PaymentOutcome, PayParams, Product, SessionInfo, Tokens, UserProfile, WxLike } from './types'
 
 export interface ClientOptions {
   /** The gateway's https origin, e.g. `https://api.example.com`; it must be a configured request domain. */
@@ -45,6 +45,8 @@ export interface RequestOptions {
 interface RawResponse { statusCode: number, data: unknown, header: Record<string, unknown> }
 
 const RETRY_STATUS = [502, 503, 504]
+/** The backend wants a fresh sign-in before a credential or account change (step-up). */
+const REAUTH_REQUIRED = 'AUTH_REAUTH_REQUIRED'
 const SAFE: Method[] = ['GET', 'HEAD', 'OPTIONS']
 
 function sleep (ms: number): Promise<void> {
@@ -123,7 +125,8 @@ export class WxmpClient {
         }
         throw err
       }
-      if (res.statusCode === 401 && token !== undefined && !renewed) {
+      // A step-up refusal is not an expired token: a refresh keeps the old sign-in time, so it cannot help.
+      if (res.statusCode === 401 && token !== undefined && !renewed && toApiError(401, res.data, res.header).code !== REAUTH_REQUIRED) {
         // One renewal, shared with every other request that met the same expired token.
         renewed = true
         await this.renew(token)
@@ -223,6 +226,49 @@ export class WxmpClient {
       if (!(err instanceof ApiError && err.status === 401)) throw err
     }
     this.store.clear()
+  }
+
+  /** The user's live sessions: where and when each signed in, and which one is this. */
+  async sessions (): Promise<SessionInfo[]> {
+    return (await this.request<{ sessions: SessionInfo[] }>({ path: '/v1/auth/sessions' })).sessions
+  }
+
+  /** Ends one of the user's sessions (another device): its tokens are refused from the answer on. */
+  async revokeSession (sessionId: string): Promise<void> {
+    await this.request<unknown>({ method: 'DELETE', path: `/v1/auth/sessions/${encodeURIComponent(sessionId)}` })
+  }
+
+  /**
+   * Ends every session of the user, this one included, and forgets the tokens. `removePassword` also removes the
+   * username and password bound to the account; the backend wants a fresh sign-in for that, which the SDK does with
+   * a new wx.login when asked.
+   */
+  async logoutAll (options: { removePassword?: boolean } = {}): Promise<{ revokedSessions: number, passwordRemoved: boolean }> {
+    const data = options.removePassword === true ? { removePassword: true } : undefined
+    const r = await this.withStepUp(async () => await this.request<{ revokedSessions: number, passwordRemoved: boolean }>({ method: 'POST', path: '/v1/auth/logout-all', ...(data === undefined ? {} : { data }) }))
+    this.store.clear()
+    return r
+  }
+
+  /**
+   * Deletes the account: profile, phone and WeChat link erased, every session ended. Orders are kept by the merchant
+   * for accounting without them. The backend wants a fresh sign-in, which the SDK does with a new wx.login when asked.
+   * The next call signs in as a new user.
+   */
+  async deleteAccount (): Promise<void> {
+    await this.withStepUp(async () => await this.request<unknown>({ method: 'DELETE', path: '/v1/users/me' }))
+    this.store.clear()
+  }
+
+  /** Runs `action`; if the backend asks for a fresh sign-in, signs in again with wx.login and runs it once more. */
+  private async withStepUp<T> (action: () => Promise<T>): Promise<T> {
+    try {
+      return await action()
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === REAUTH_REQUIRED)) throw err
+      await this.wxLogin()
+      return await action()
+    }
   }
 
   private usable (t: Tokens): boolean {
