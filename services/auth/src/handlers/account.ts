@@ -2,13 +2,7 @@ import { Errors } from '@wxmp/core'
 import { Contracts, ROLE_RANK, type Role } from '@wxmp/contracts'
 import { endpoint, type HandlerContext } from '@wxmp/nats'
 import type { AccountRights } from '../domain/account-rights.js'
-
-/** The verified caller; the gateway sets x-user-id and x-session-id only after checking the access token. */
-function caller (ctx: HandlerContext): { userId: string, sessionId: string } {
-  const { userId, sessionId } = ctx.trace
-  if (userId === undefined || sessionId === undefined) throw new Errors.Unauthenticated('Sign in first')
-  return { userId, sessionId }
-}
+import { caller } from './auth.js'
 
 /**
  * A staff caller. The gateway refuses lower roles at the edge (its table's `role` column); this checks the role it

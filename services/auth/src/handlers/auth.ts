@@ -39,7 +39,7 @@ async function counted<T> (method: 'wechat' | 'password' | 'refresh', attempt: (
 }
 
 /** The verified caller; the gateway sets x-user-id and x-session-id only after checking the access token. */
-function caller (ctx: HandlerContext): { userId: string, sessionId: string } {
+export function caller (ctx: HandlerContext): { userId: string, sessionId: string } {
   const { userId, sessionId } = ctx.trace
   if (userId === undefined || sessionId === undefined) throw new Errors.Unauthenticated('Sign in first')
   return { userId, sessionId }
