@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Bootstrap for `npm start` and `npm test` on a fresh machine with only Node.js and npm:
+// Bootstrap for `npm start`, `npm test` and `pnpm dev` on a fresh machine with only Node.js and npm:
 // pnpm, dependencies, a check of Postgres/Redis/NATS, dev secrets, then turbo does the work.
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import net from 'node:net'
 import { dirname, join, relative } from 'node:path'
@@ -82,8 +82,8 @@ function countTests () {
 }
 
 async function main () {
-  if (mode !== 'start' && mode !== 'test') {
-    console.error('usage: node scripts/bootstrap.mjs start|test')
+  if (mode !== 'start' && mode !== 'test' && mode !== 'dev') {
+    console.error('usage: node scripts/bootstrap.mjs start|test|dev')
     process.exit(2)
   }
   const pnpm = pnpmCommand()
@@ -114,6 +114,26 @@ async function main () {
   }
 
   if (run('node', ['scripts/dev-secrets.mjs']) !== 0) process.exit(1)
+
+  if (mode === 'dev') {
+    // `pnpm dev`: turbo's watch mode from source, against the same authorized NATS as `npm start` (the matrix on
+    // 127.0.0.1:4223, each service with its identity's seed from .dev/nats/<identity>.env). The config is rendered
+    // by @wxmp/nats, built first; the services themselves run from source.
+    if (run(cmd, [...pre, 'exec', 'turbo', 'run', 'build', '--filter=@wxmp/nats', '--output-logs=errors-only']) !== 0) process.exit(1)
+    const { startDevNats } = await import('./dev-stack.mjs')
+    const nats = await startDevNats(root)
+    if (nats === undefined) process.exit(1)
+    console.log(`bootstrap: NATS with authorization at ${nats.url}`)
+    const turbo = spawn(cmd, [...pre, 'exec', 'turbo', 'run', 'dev'], { cwd: root, stdio: 'inherit' })
+    // Ctrl-C reaches turbo from the terminal; a SIGTERM or SIGHUP sent to this script only is passed on. NATS stops
+    // once turbo has stopped the services.
+    process.on('SIGINT', () => {})
+    for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => { turbo.kill('SIGTERM') })
+    const code = await new Promise((resolve) => turbo.once('exit', (c, signal) => resolve(c ?? (signal !== null ? 0 : 1))))
+    await nats.stop()
+    process.exit(code)
+  }
+
   if (run(cmd, [...pre, 'exec', 'turbo', 'run', 'build', '--output-logs=errors-only']) !== 0) process.exit(1)
   const code = await import('./dev-stack.mjs').then(async (m) => await m.runStack(root))
   process.exit(code)

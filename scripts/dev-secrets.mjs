@@ -16,19 +16,21 @@ export const digits = (n) => Array.from({ length: n }, () => String(randomInt(10
 
 /**
  * A self-signed server certificate for the first of `names` (and every one of them and of `ips` as alternative
- * names), valid for 825 days, the longest a browser accepts.
+ * names), valid for 825 days, the longest a browser accepts. `clientAuth` makes it usable as a client certificate too
+ * (a NATS route: each server of a cluster presents it to its peers and verifies theirs).
  * @param {string[]} names
  * @param {string[]} ips
+ * @param {{ clientAuth?: boolean }} [opts]
  * @returns {Promise<{ cert: string, key: string }>}
  */
-export async function selfSignedTls (names, ips) {
+export async function selfSignedTls (names, ips, opts = {}) {
   const pems = await generate([{ name: 'commonName', value: names[0] ?? 'localhost' }], {
     keySize: 2048,
     algorithm: 'sha256',
     notAfterDate: new Date(Date.now() + 825 * 24 * 3600 * 1000),
     extensions: [
       { name: 'basicConstraints', cA: false },
-      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'extKeyUsage', serverAuth: true, clientAuth: opts.clientAuth === true },
       {
         name: 'subjectAltName',
         altNames: [
@@ -70,7 +72,7 @@ export const wechatIdentity = () => ({
 
 /** A random 32-byte data key, base64: what auth seals session keys with. */
 /** The identities of the NATS permission matrix (packages/nats/src/permissions.ts, NATS_IDENTITIES). */
-export const NATS_IDENTITIES = ['gateway', 'auth', 'user', 'payment', 'monitoring']
+export const NATS_IDENTITIES = ['gateway', 'auth', 'user', 'payment', 'monitoring', 'provisioner']
 /** A new nkey user seed (`SU...`). */
 export const natsSeed = () => new TextDecoder().decode(createUser().getSeed())
 /** The public key (`U...`) of a user seed. @param {string} seed */

@@ -22,7 +22,8 @@ async function listening (port) {
 }
 
 /**
- * Renders .dev/nats/nats-server.conf from the matrix (no prefix, the seeds dev-secrets made) and returns it.
+ * Renders .dev/nats/nats-server.conf from the matrix (no prefix, the seeds dev-secrets made) and each identity's
+ * `<identity>.env` (this server's URL and the seed file), and returns the config's path.
  * @param {string} root
  */
 export async function writeDevNatsConfig (root) {
@@ -35,7 +36,54 @@ export async function writeDevNatsConfig (root) {
   mkdirSync(storeDir, { recursive: true, mode: 0o700 })
   const file = join(dir, 'nats-server.conf')
   writeFileSync(file, lib.renderServerConfig({ prefix: '', nkeys, listen: `127.0.0.1:${DEV_NATS_PORT}`, storeDir }), { mode: 0o600 })
+  // `pnpm dev` (turbo's `dev` tasks) reads each service's identity from `.dev/nats/<identity>.env`, beside dev.env.
+  for (const id of lib.NATS_IDENTITIES) {
+    writeFileSync(join(dir, `${id}.env`), `NATS_URL=nats://127.0.0.1:${DEV_NATS_PORT}\nNATS_NKEY_SEED_FILE=${join(dir, `${id}.nk`)}\n`, { mode: 0o600 })
+  }
   return { file, identities: /** @type {string[]} */ (lib.NATS_IDENTITIES) }
+}
+
+/**
+ * Starts the dev stack's nats-server (the matrix rendered into .dev/nats/, JetStream in .dev/nats/jetstream/) on
+ * DEV_NATS_PORT in a process group of its own, so a Ctrl-C in the terminal reaches the caller, which stops NATS
+ * last, after the services have drained. Resolves once it listens; `undefined` (with the reason printed) if it cannot.
+ * @param {string} root
+ * @param {{ label?: string, onExit?: (code: number | null, signal: NodeJS.Signals | null) => void }} [opts]
+ */
+export async function startDevNats (root, opts = {}) {
+  const label = opts.label ?? 'nats |'
+  if (await listening(DEV_NATS_PORT)) {
+    console.error(`wxmp: port ${DEV_NATS_PORT} is taken (is \`npm start\` or \`pnpm dev\` running?); stop what listens there or set DEV_NATS_PORT`)
+    return undefined
+  }
+  const { file, identities } = await writeDevNatsConfig(root)
+  const nats = spawn(NATS_SERVER_BIN, ['-c', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  for (const stream of [nats.stdout, nats.stderr]) {
+    readline.createInterface({ input: stream }).on('line', (line) => { if (/\[(ERR|WRN|FTL)\]/.test(line)) process.stdout.write(`${label} ${line}\n`) })
+  }
+  const exited = new Promise((resolve) => nats.once('exit', (code, signal) => {
+    opts.onExit?.(code, signal)
+    resolve(code ?? 0)
+  }))
+  const deadline = Date.now() + 15_000
+  while (!(await listening(DEV_NATS_PORT))) {
+    if (Date.now() > deadline || nats.exitCode !== null) {
+      console.error(`wxmp: nats-server did not listen on ${DEV_NATS_PORT}`)
+      nats.kill('SIGKILL')
+      return undefined
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return {
+    url: `nats://127.0.0.1:${DEV_NATS_PORT}`,
+    identities,
+    exited,
+    /** Stops the server and waits for it. */
+    async stop () {
+      if (nats.exitCode === null && nats.signalCode === null) nats.kill('SIGTERM')
+      return await exited
+    }
+  }
 }
 
 /** Start order: what others call first; the gateway last, once the services answer. */
@@ -61,34 +109,19 @@ export async function runStack (root) {
   }
 
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopAll('SIGTERM'))
-  if (await listening(DEV_NATS_PORT)) {
-    console.error(`wxmp: port ${DEV_NATS_PORT} is taken; stop what listens there or set DEV_NATS_PORT`)
-    return 1
-  }
-  const { file, identities } = await writeDevNatsConfig(root)
   const natsLabel = tty ? `\x1b[90m${'nats'.padEnd(width)}\x1b[0m |` : `${'nats'.padEnd(width)} |`
-  const nats = spawn(NATS_SERVER_BIN, ['-c', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-  for (const stream of [nats.stdout, nats.stderr]) {
-    readline.createInterface({ input: stream }).on('line', (line) => { if (/\[(ERR|WRN|FTL)\]/.test(line)) process.stdout.write(`${natsLabel} ${line}\n`) })
-  }
   let natsDied = false
-  const natsExited = new Promise((resolve) => nats.once('exit', (code, signal) => {
-    if (!stopping) {
+  const nats = await startDevNats(root, {
+    label: natsLabel,
+    onExit: (code, signal) => {
+      if (stopping) return
       natsDied = true
       process.stdout.write(`${natsLabel} exited (${signal ?? code}); stopping the stack\n`)
       stopAll('SIGTERM')
     }
-    resolve(code ?? 0)
-  }))
-  const deadline = Date.now() + 15_000
-  while (!(await listening(DEV_NATS_PORT))) {
-    if (Date.now() > deadline || nats.exitCode !== null || stopping) {
-      console.error(`wxmp: nats-server did not listen on ${DEV_NATS_PORT}`)
-      nats.kill('SIGKILL')
-      return 1
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  })
+  if (nats === undefined) return 1
+  const { identities } = nats
   /** @param {string} name */
   const natsEnv = (name) => identities.includes(name)
     ? { NATS_URL: `nats://127.0.0.1:${DEV_NATS_PORT}`, NATS_NKEY_SEED_FILE: join(root, '.dev', 'nats', `${name}.nk`) }
@@ -121,8 +154,7 @@ export async function runStack (root) {
   const codes = await Promise.all(exited)
   // NATS stops last, once every service has drained its connection.
   stopping = true
-  if (nats.exitCode === null) nats.kill('SIGTERM')
-  await natsExited
+  await nats.stop()
   if (natsDied) codes.push(1)
   return stopping && codes.every((c) => c === 0) ? 0 : Math.max(...codes, 1)
 }

@@ -19,7 +19,9 @@ import { SERVICES, hasMigrations } from './helpers/services.js'
 
 // Each process connects as its identity to the test nats-server (plain, so no TLS CA here); nats.test.ts and
 // packages/nats prove TLS and the rendered config.
-const LOCAL = { NATS_TLS_CA_FILE: '', REDIS_URL: 'redis://127.0.0.1:6379' }
+// The local NATS is one server without TLS: a stream cannot have the prod overlay's three copies on it (the three-server
+// cluster runs the prod config in nats-cluster.test.ts).
+const LOCAL = { NATS_TLS_CA_FILE: '', NATS_JS_REPLICAS: '1', REDIS_URL: 'redis://127.0.0.1:6379' }
 const LISTENERS = ['PORT', 'HTTPS_PORT', 'HTTP_PORT']
 
 function parseEnvFile (file: string): Record<string, string> {
@@ -190,6 +192,17 @@ t.test('the production bundles, laid out as the images, run together as the prod
 
   // One NATS subject prefix for the stack: the gateway is ready only once auth answers it.
   const prefix = natsPrefix()
+  // release.sh's first apply: the nats-provision Job's command, in the image it names, before any service starts.
+  const job = find(objects, 'Job', 'nats-provision') as K8sObject
+  const jobPod = podTemplate(job)!
+  const jobContainer = jobPod.spec.containers[0]
+  const jobImage = [...apps.keys()].find((svc) => new RegExp(`/${svc}:`).test(jobContainer.image as string)) as string
+  t.ok(jobImage, `the provisioning Job runs one of the release's images (${jobContainer.image as string})`)
+  const { env: provisionEnv } = await containerEnv(t, 'provisioner', jobPod, jobContainer, prefix)
+  const provision = run(jobContainer.command, apps.get(jobImage) as string, provisionEnv)
+  t.equal(await provision.code, 0, `the nats-provision Job's command exits 0 in the ${jobImage} image (${provision.lines.slice(-3).join(' | ')})`)
+  t.ok(provision.lines.some((l) => /"msg":"JetStream provisioned"/.test(l)), 'and reports the streams it provisioned')
+
   const running: Running[] = []
   for (const svc of SERVICES.filter((s) => s !== 'gateway')) running.push(await start(t, svc, apps.get(svc) as string, prefix))
   running.push(await start(t, 'gateway', apps.get('gateway') as string, prefix))

@@ -213,7 +213,9 @@ for (const overlay of ['dev', 'prod'] as Overlay[]) {
         t.equal(podTemplate(job)!.spec.restartPolicy, 'Never')
         t.equal(job.metadata.labels?.['app.kubernetes.io/component'], 'migration')
       }
-      t.equal(jobs.length, SERVICES.filter(hasMigrations).length, 'no other Job')
+      // Beside them, the one Job that makes JetStream match NATS_JS_REPLICAS (nats.test.ts checks it).
+      t.same(jobs.filter((j) => j.metadata.labels?.['app.kubernetes.io/component'] !== 'migration').map((j) => j.metadata.name), ['nats-provision'], 'no other Job')
+      t.equal(jobs.length, SERVICES.filter(hasMigrations).length + 1)
       // release.sh applies everything without the label first: the Jobs and all they need, no Deployment.
       const first = objects.filter((o) => o.metadata.labels?.[ROLLOUT_LABEL] !== 'migrations')
       t.same(byKind(first, 'Deployment').map((d) => d.metadata.name), [], 'no Deployment in the first apply')

@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, nkeyAuthenticator } from '@nats-io/transport-node'
-import { NATS_IDENTITIES, inboxPrefix, permissionsFor } from '@wxmp/nats'
+import { readFileSync } from 'node:fs'
+import { NATS_IDENTITIES, inboxPrefix, permissionsFor, provisionJetStream } from '@wxmp/nats'
 import { freePort, privateNats } from '@wxmp/testing'
-import { NATS_TLS_MOUNT, kubernetesNatsConfig, nkeyVariable } from '../scripts/render-nats-config.js'
-import { byKind, configEnv, find, podTemplate, render, selects, type K8sObject, type Overlay } from './helpers/k8s.js'
+import { NATS_CLUSTER_PORT, NATS_CLUSTER_TLS_MOUNT, NATS_TLS_MOUNT, kubernetesNatsConfig, nkeyVariable } from '../scripts/render-nats-config.js'
+import { INFRA, byKind, configEnv, find, podTemplate, render, selects, type K8sObject, type Overlay } from './helpers/k8s.js'
 import { EXTERNAL_SECRETS, SERVICES } from './helpers/services.js'
 
 const baseName = (name: string): string => name.replace(/-[a-z0-9]{10}$/, '')
@@ -37,7 +38,10 @@ for (const overlay of ['dev', 'prod'] as Overlay[]) {
     t.ok(configArg, 'the server loads a config file')
     const cmName = volumeOf(configArg!)?.configMap?.name
     const conf = find(objects, 'ConfigMap', cmName)?.data?.['nats-server.conf']
-    t.equal(conf, kubernetesNatsConfig(), 'the mounted config is the matrix as rendered now (run `pnpm --filter @wxmp/infra render-nats-config` after changing it)')
+    // Three servers in prod, one in dev; the config is rendered for that many (a cluster block only for more than one).
+    const servers = overlay === 'prod' ? 3 : 1
+    t.equal(sts!.spec.replicas, servers, `NATS runs ${servers} server(s) in ${overlay}`)
+    t.equal(conf, kubernetesNatsConfig({ clusterSize: servers }), 'the mounted config is the matrix as rendered now (run `pnpm --filter @wxmp/infra render-nats-config` after changing it)')
     t.equal(configMap(objects, 'nats-config')?.metadata.name, cmName, 'from the nats-config ConfigMap')
 
     t.test('one nkey user per identity, its public key from the nats-users Secret', async (t) => {
@@ -63,11 +67,23 @@ for (const overlay of ['dev', 'prod'] as Overlay[]) {
       t.ok(sts!.spec.volumeClaimTemplates.some((v: any) => v.metadata.name === mount?.name), `the store ${store} is on a PersistentVolumeClaim`)
     })
 
-    t.test('only the wxmp service pods reach the client port', async (t) => {
+    t.test('only the wxmp service pods and the provisioning Job reach the client port; only NATS pods the routes', async (t) => {
       const labels = pod.metadata.labels ?? {}
       const policies = byKind(objects, 'NetworkPolicy').filter((p) => selects(p.spec.podSelector, labels) && p.spec.ingress !== undefined)
-      const rules = policies.flatMap((p) => p.spec.ingress)
+      const all = policies.flatMap((p) => p.spec.ingress)
+      const isRoute = (rule: any): boolean => rule.ports?.some((p: any) => p.port === 'cluster')
+      const rules = all.filter((r: any) => !isRoute(r))
       t.ok(rules.length > 0, 'a policy admits clients')
+      const routeRules = all.filter(isRoute)
+      t.ok(routeRules.length > 0, 'a policy admits routes')
+      for (const rule of routeRules) {
+        t.same(rule.ports, [{ port: 'cluster', protocol: 'TCP' }], 'route rules admit the cluster port only')
+        for (const from of rule.from) t.same(from, { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'nats' } } }, 'from NATS pods only')
+      }
+      const egress = policies.filter((p) => p.spec.egress !== undefined).flatMap((p) => p.spec.egress)
+      t.ok(egress.some((r: any) => r.ports?.some((p: any) => p.port === NATS_CLUSTER_PORT) && r.to.some((to: any) => selects(to.podSelector, labels))), 'NATS pods dial each other\'s route port')
+      const job = find(objects, 'Job', 'nats-provision')!
+      for (const rule of rules) for (const from of rule.from) t.ok(selects(from.podSelector, podTemplate(job)!.metadata.labels), 'the provisioning Job is admitted')
       const servicePods = SERVICES.map((svc) => podTemplate(find(objects, 'Deployment', svc)!)!.metadata.labels ?? {})
       const others = byKind(objects, 'Deployment').filter((d) => !(SERVICES as readonly string[]).includes(d.metadata.name))
         .map((d) => podTemplate(d)!.metadata.labels ?? {})
@@ -80,6 +96,62 @@ for (const overlay of ['dev', 'prod'] as Overlay[]) {
         }
       }
       t.equal(c.ports.find((p: any) => p.name === 'client')?.containerPort, 4222)
+    })
+
+    t.test(`a ${servers === 1 ? 'single server' : `${servers}-server JetStream cluster`}: stable names, a volume each, routes over TLS, drained one at a time`, async (t) => {
+      const headless = find(objects, 'Service', sts!.spec.serviceName)
+      t.equal(headless?.spec.clusterIP, 'None', `the StatefulSet's Service ${sts!.spec.serviceName} is headless`)
+      t.equal(headless?.spec.publishNotReadyAddresses, true, 'its names resolve before the pods are ready, so a forming cluster finds its peers')
+      t.ok(selects({ matchLabels: headless?.spec.selector }, pod.metadata.labels), 'it selects the NATS pods')
+      t.ok(headless?.spec.ports.some((p: any) => p.name === 'cluster' && p.port === NATS_CLUSTER_PORT), 'it names the route port')
+      t.equal(c.ports.find((p: any) => p.name === 'cluster')?.containerPort, NATS_CLUSTER_PORT)
+      t.equal(sts!.spec.podManagementPolicy, 'Parallel', 'the servers start together')
+      t.equal(sts!.spec.volumeClaimTemplates.length, 1, 'every server has its own PersistentVolumeClaim for JetStream')
+      t.match(conf, /server_name: \$POD_NAME\n/, 'each server is named by its pod')
+      const pdb = byKind(objects, 'PodDisruptionBudget').find((p) => selects(p.spec.selector, pod.metadata.labels))
+      if (servers === 1) {
+        t.notMatch(conf, /\ncluster:/, 'one server has no cluster block')
+        t.notOk(pdb, 'one server: no budget that would block a drain')
+        return
+      }
+      const routes = [...(conf ?? '').matchAll(/"nats-route:\/\/([^"]+)"/g)].map((m) => m[1])
+      t.same(routes, Array.from({ length: servers }, (_v, i) => `${sts!.metadata.name}-${i}.${headless?.metadata.name}:${NATS_CLUSTER_PORT}`), 'routes name every pod through the headless Service')
+      const cluster = /\ncluster: \{\n([\s\S]*?)\n\}/.exec(conf ?? '')?.[1] ?? ''
+      t.match(cluster, `listen: "0.0.0.0:${NATS_CLUSTER_PORT}"`)
+      t.match(cluster, /no_advertise: true/, 'clients stay on the Service name their TLS verification matches')
+      const clusterTls = volumeOf(NATS_CLUSTER_TLS_MOUNT)?.secret?.secretName
+      t.equal(baseName(clusterTls ?? ''), 'nats-cluster-tls', `the route certificate is mounted at ${NATS_CLUSTER_TLS_MOUNT}`)
+      for (const k of ['tls.crt', 'tls.key', 'ca.crt']) {
+        t.ok(secretKeys(objects, 'nats-cluster-tls')?.includes(k), `nats-cluster-tls holds ${k}`)
+        t.match(cluster, `"${NATS_CLUSTER_TLS_MOUNT}/${k}"`, `routes use ${k}`)
+      }
+      t.match(cluster, /verify: true/, 'each server verifies its peers\' certificates')
+      t.equal(pdb?.spec.maxUnavailable, 1, 'a drain takes one server at a time, keeping the quorum')
+      const spread = pod.spec.topologySpreadConstraints ?? []
+      t.ok(spread.some((s: any) => s.topologyKey === 'kubernetes.io/hostname' && s.whenUnsatisfiable === 'DoNotSchedule'), 'never two servers on one node')
+    })
+
+    t.test('streams and buckets get one copy per server, raised by the provisioning Job', async (t) => {
+      const servers = sts!.spec.replicas as number
+      for (const svc of SERVICES) {
+        const env = configEnv(objects, podTemplate(find(objects, 'Deployment', svc)!)!.spec.containers[0])
+        t.equal(env.NATS_JS_REPLICAS, String(servers), `${svc} creates streams and buckets with ${servers} replica(s)`)
+      }
+      const job = find(objects, 'Job', 'nats-provision')
+      t.ok(job, 'a nats-provision Job')
+      const js = podTemplate(job!)!.spec
+      const jc = js.containers[0]
+      const env = configEnv(objects, jc)
+      t.equal(env.NATS_JS_REPLICAS, String(servers), `it raises them to ${servers}`)
+      t.match(env.NATS_URL, /^tls:\/\//, 'over TLS')
+      t.same(jc.command, ['node', 'node_modules/@wxmp/nats/dist/provision-cli.js'], 'it runs the provisioner of @wxmp/nats')
+      t.equal(jc.image, podTemplate(find(objects, 'Deployment', 'auth')!)!.spec.containers[0].image, 'from the auth image of the release')
+      const mount = jc.volumeMounts.find((m: any) => env.NATS_NKEY_SEED_FILE?.startsWith(m.mountPath + '/'))
+      t.equal(baseName(js.volumes.find((v: any) => v.name === mount?.name)?.secret?.secretName ?? ''), 'provisioner-nats', 'as the provisioner identity, from its own Secret')
+      t.ok(secretKeys(objects, 'provisioner-nats')?.includes('nkey.seed'))
+      t.equal(job!.metadata.labels?.['wxmp.io/applied-after'], undefined, 'it runs in the first apply, before the Deployments')
+      const release = readFileSync(join(INFRA, 'scripts', 'release.sh'), 'utf8')
+      t.match(release, job!.metadata.labels?.['app.kubernetes.io/component'], 'release.sh waits for it')
     })
 
     t.test('each service connects over TLS with its own identity', async (t) => {
@@ -126,6 +198,10 @@ t.test('the dev overlay\'s config, secrets and seeds work together on a real ser
 
   await t.rejects(connect({ servers: url, reconnect: false, tls: { caFile: join(dir, 'ca.crt') } }), /Authorization Violation/, 'anonymous is refused')
   await t.rejects(connect({ servers: `nats://127.0.0.1:${server.port}`, reconnect: false, tls: null }), 'a plain connection is refused')
+  const provisioner = await as('provisioner')
+  t.teardown(async () => { await provisioner.close() })
+  t.same(await provisionJetStream(provisioner, { prefix: '', replicas: 1 }), [{ stream: 'EVENTS', replicas: 1 }, { stream: 'KV_revoked_sessions', replicas: 1 }],
+    'the provisioning Job\'s seed creates EVENTS and the revocation bucket')
   for (const svc of SERVICES) {
     t.equal(secret(`${svc}-nats`, 'ca.crt'), secret('nats-tls', 'ca.crt'), `${svc} trusts the server's CA`)
     const nc = await as(svc)

@@ -10,6 +10,7 @@ import { NatsService, createRevocationBucket, endpoint } from '@wxmp/nats'
  * creates the revocation bucket the gateway opens.
  */
 const prefix = process.env.NATS_SUBJECT_PREFIX ?? ''
+// Bench subjects outside the permission matrix: on the shared server, without credentials (harness/processes.ts).
 const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', name: 'bench-services' })
 const echo = new TextEncoder().encode('{"echo":true}')
 nc.subscribe(`${prefix}bench.echo`, { callback: (_err, msg) => { msg.respond(echo) } })

@@ -40,8 +40,10 @@ export async function startServer (o: StartOptions): Promise<ServerProcess> {
   const lines: string[] = []
   const child: ChildProcess = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', '--conditions=@wxmp/source', o.script], {
     cwd: o.cwd,
-    // Benchmarks run on the shared NATS beside stand-ins answering bench subjects outside the permission matrix,
-    // so their processes connect without credentials.
+    // The gateway, login and payments benchmarks run on the shared NATS beside stand-ins answering bench subjects
+    // outside the permission matrix (a bench gateway's routes call them), so their processes connect without
+    // credentials. A benchmark of real services only (the soak) passes each its identity on the authorized test
+    // server (`testNatsEnv`), which takes precedence.
     env: { PATH: process.env.PATH ?? '', NATS_ALLOW_ANONYMOUS: 'true', ...o.env },
     stdio: ['ignore', 'ignore', 'pipe']
   })

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
-import { selfSignedCert, testDatabase } from '@wxmp/testing'
+import { selfSignedCert, testDatabase, testNatsEnv } from '@wxmp/testing'
 import { simulatorEnv, simulatorKeys } from '@wxmp/wechat-sim/testing'
 import { authTestEnv } from '@wxmp/auth/testing'
 import { freePort, machineFacts, runLoad, startServer, table, type LoadResult, type ServerProcess } from '../harness/index.js'
@@ -64,19 +64,21 @@ export async function runSoak (o: { requests: number, connections: number, log?:
     writeFileSync(join(dir, 'cert.pem'), cert)
     writeFileSync(join(dir, 'key.pem'), key)
     const prefix = `soak${randomBytes(4).toString('hex')}.`
-    const common = { NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', NATS_SUBJECT_PREFIX: prefix, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ADMIN_TOKEN }
+    // Only real services here, so they run as they do in production: each with its identity of the permission matrix
+    // on the authorized test nats-server (scripts/test-nats.mjs), none anonymously.
+    const common = { NATS_SUBJECT_PREFIX: prefix, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ADMIN_TOKEN }
     const keys = await simulatorKeys()
     const [simPort, userPort, authPort, gwAdmin, gwHttps, gwHttp] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()])
     const simUrl = `http://127.0.0.1:${simPort}`
     const gcFlag = ['--expose-gc']
     servers.push(await startServer({ name: 'wechat simulator', script: 'src/server.ts', cwd: `${repo}services/wechat-sim`, env: { ...simulatorEnv(keys, { LOG_LEVEL: 'warn' }), PORT: String(simPort), HOST: '127.0.0.1' }, waitPorts: [simPort] }))
-    servers.push(await startServer({ name: 'user', script: 'src/server.ts', cwd: `${repo}services/user`, nodeArgs: gcFlag, env: { ...common, PORT: String(userPort), DATABASE_URL: await testDatabase(teardown, 'soak_user') }, waitPorts: [userPort] }))
+    servers.push(await startServer({ name: 'user', script: 'src/server.ts', cwd: `${repo}services/user`, nodeArgs: gcFlag, env: { ...common, ...await testNatsEnv('user'), PORT: String(userPort), DATABASE_URL: await testDatabase(teardown, 'soak_user') }, waitPorts: [userPort] }))
     servers.push(await startServer({
       name: 'auth',
       script: 'src/server.ts',
       cwd: `${repo}services/auth`,
       nodeArgs: gcFlag,
-      env: { ...common, ...authTestEnv({ wechatBaseUrl: simUrl, appid: keys.appid, secret: keys.secret }), PORT: String(authPort), DATABASE_URL: await testDatabase(teardown, 'soak_auth'), REDIS_KEY_PREFIX: `soak:${prefix}auth:` },
+      env: { ...common, ...await testNatsEnv('auth'), ...authTestEnv({ wechatBaseUrl: simUrl, appid: keys.appid, secret: keys.secret }), PORT: String(authPort), DATABASE_URL: await testDatabase(teardown, 'soak_auth'), REDIS_KEY_PREFIX: `soak:${prefix}auth:` },
       waitPorts: [authPort]
     }))
     servers.push(await startServer({
@@ -86,6 +88,7 @@ export async function runSoak (o: { requests: number, connections: number, log?:
       nodeArgs: gcFlag,
       env: {
         ...common,
+        ...await testNatsEnv('gateway'),
         PORT: String(gwAdmin),
         HTTPS_PORT: String(gwHttps),
         HTTP_PORT: String(gwHttp),

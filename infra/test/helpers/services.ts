@@ -26,9 +26,12 @@ export const EXTERNAL_SECRETS: Record<string, string[]> = {
   'user-env': ['DATABASE_URL'],
   'payment-env': ['DATABASE_URL', 'REDIS_URL', 'WECHAT_APPID', 'WECHAT_SECRET', 'WECHATPAY_MCHID', 'WECHATPAY_MERCHANT_SERIAL_NO', 'WECHATPAY_PUBLIC_KEYS', 'WECHATPAY_NOTIFY_URL'],
   'payment-keys': ['merchant-key.pem', 'apiv3-key'],
-  // NATS: the server's certificate and the public nkey of every identity; each service's seed and the CA.
+  // NATS: the server's certificate, the cluster's route certificate and the public nkey of every identity; each
+  // service's seed and the CA, and the provisioning Job's.
   'nats-tls': ['tls.crt', 'tls.key', 'ca.crt'],
-  'nats-users': ['NATS_NKEY_GATEWAY', 'NATS_NKEY_AUTH', 'NATS_NKEY_USER', 'NATS_NKEY_PAYMENT', 'NATS_NKEY_MONITORING'],
+  'nats-cluster-tls': ['tls.crt', 'tls.key', 'ca.crt'],
+  'nats-users': ['NATS_NKEY_GATEWAY', 'NATS_NKEY_AUTH', 'NATS_NKEY_USER', 'NATS_NKEY_PAYMENT', 'NATS_NKEY_MONITORING', 'NATS_NKEY_PROVISIONER'],
+  'provisioner-nats': ['nkey.seed', 'ca.crt'],
   'gateway-nats': ['nkey.seed', 'ca.crt'],
   'auth-nats': ['nkey.seed', 'ca.crt'],
   'user-nats': ['nkey.seed', 'ca.crt'],

@@ -122,37 +122,3 @@ export const UserDeletedEvent = Type.Object({
   deletedAt: Time
 })
 export type UserDeletedEvent = Static<typeof UserDeletedEvent>
-
-/** Who did an audited action: a user id, or null for the platform (a WeChat push). Never a secret. */
-const Actor = Type.Union([Uuid, Type.Null()])
-
-/** events.auth.session_revoked: a user ended one of their sessions from the session list. */
-export const SessionRevokedEvent = Type.Object({
-  id: Type.String(),
-  actorId: Actor,
-  userId: Uuid,
-  sessionId: Uuid,
-  at: Time
-})
-export type SessionRevokedEvent = Static<typeof SessionRevokedEvent>
-
-/** events.auth.account_deleted: an account was erased, by its owner or because WeChat said so. Once per user. */
-export const AccountDeletedEvent = Type.Object({
-  id: Type.String(),
-  actorId: Actor,
-  userId: Uuid,
-  cause: Type.Union([Type.Literal('user'), Type.Literal('user_authorization_revoke'), Type.Literal('user_authorization_cancellation')]),
-  revokedSessions: Type.Integer(),
-  at: Time
-})
-export type AccountDeletedEvent = Static<typeof AccountDeletedEvent>
-
-/** events.auth.user_disabled / events.auth.user_enabled: staff changed whether a user may sign in. */
-export const UserStatusEvent = Type.Object({
-  id: Type.String(),
-  actorId: Actor,
-  userId: Uuid,
-  revokedSessions: Type.Integer(),
-  at: Time
-})
-export type UserStatusEvent = Static<typeof UserStatusEvent>

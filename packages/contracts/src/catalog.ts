@@ -1,16 +1,17 @@
 import { Empty, contract, rawContract, type EventContract } from './contract.js'
-import { EventSubjects, Subjects, wechatPushSubject } from './subjects.js'
+import { EventSubjects, Subjects, authAuditSubject, wechatPushSubject } from './subjects.js'
 import { WechatPushEvent, WechatPushReply, wechatPushEventName } from './wechat.js'
 import { ServiceIdentity } from './ping.js'
 import { JwksResponse } from './tokens.js'
 import {
-  AccountDeletedEvent, AccountDeletedReply, AdminUserList, EraseUserReply, EraseUserRequest, FindUsersRequest, LogoutAllReply,
-  LogoutAllRequest, PasswordLoginCall, PasswordRegisterCall, RevokeSessionRequest, SearchUsersReply, SearchUsersRequest, SessionList,
-  SessionRevokedEvent, SetUserStatusRequest, UserDeletedEvent, UserStatusEvent, UserStatusReply, WechatLoginCall
+  AccountDeletedReply, AdminUserList, EraseUserReply, EraseUserRequest, FindUsersRequest, LogoutAllReply, LogoutAllRequest,
+  PasswordLoginCall, PasswordRegisterCall, RevokeSessionRequest, SearchUsersReply, SearchUsersRequest, SessionList,
+  SetUserStatusRequest, UserDeletedEvent, UserStatusReply, WechatLoginCall
 } from './account.js'
 import {
-  BindPhoneRequest, BindPhoneResponse, LoginResponse, LogoutReply, RefreshRequest, TokenPair, TotpEnrollResponse,
-  TotpVerifyRequest, TotpVerifyResponse
+  AuthAuditEvent, type AuthAuditAction, BindPhoneRequest, BindPhoneResponse, CreateStaffRequest, LoginResponse, ReauthRequest, ReauthResponse,
+  SetRoleReply, SetRoleRequest, StaffAccount, LogoutReply, RefreshRequest, TokenPair, TotpEnrollResponse, TotpVerifyRequest,
+  TotpVerifyResponse
 } from './auth.js'
 import {
   EnsureUserRequest, EnsureUserResponse, GetUserRequest, SetPhoneRequest, UpdateProfileRequest, UserCreatedEvent,
@@ -47,6 +48,9 @@ export const Contracts = {
     findUsers: contract(Subjects.auth.findUsers, FindUsersRequest, AdminUserList),
     disableUser: contract(Subjects.auth.disableUser, SetUserStatusRequest, UserStatusReply),
     enableUser: contract(Subjects.auth.enableUser, SetUserStatusRequest, UserStatusReply),
+    reauth: contract(Subjects.auth.reauth, ReauthRequest, ReauthResponse),
+    createStaff: contract(Subjects.auth.createStaff, CreateStaffRequest, StaffAccount),
+    setRole: contract(Subjects.auth.setRole, SetRoleRequest, SetRoleReply),
     wechatPush: rawContract(Subjects.auth.wechatPush, WechatPushReply)
   },
   user: {
@@ -86,15 +90,13 @@ function event<S extends EventContract['schema']> (subject: string, schema: S): 
 export const Events = {
   userCreated: event(EventSubjects.userCreated, UserCreatedEvent),
   userDeleted: event(EventSubjects.userDeleted, UserDeletedEvent),
-  authSessionRevoked: event(EventSubjects.authSessionRevoked, SessionRevokedEvent),
-  authAccountDeleted: event(EventSubjects.authAccountDeleted, AccountDeletedEvent),
-  authUserDisabled: event(EventSubjects.authUserDisabled, UserStatusEvent),
-  authUserEnabled: event(EventSubjects.authUserEnabled, UserStatusEvent),
   paymentSucceeded: event(EventSubjects.paymentSucceeded, PaymentSucceededEvent),
   paymentRefunded: event(EventSubjects.paymentRefunded, PaymentRefundedEvent),
   paymentShipped: event(EventSubjects.paymentShipped, PaymentShippedEvent),
   paymentSettled: event(EventSubjects.paymentSettled, PaymentSettledEvent),
   paymentShippingOverdue: event(EventSubjects.paymentShippingOverdue, PaymentShippingOverdueEvent),
+  /** One audited action of auth, `events.auth.<action>`. */
+  authAudit: (action: AuthAuditAction) => event(authAuditSubject(action), AuthAuditEvent),
   /** One message push, `events.wechat.<event>` (consumers filter on the event they handle). */
   wechatPush: (wechatEvent: string) => event(wechatPushSubject(wechatPushEventName(wechatEvent)), WechatPushEvent)
 } as const

@@ -23,6 +23,11 @@ export const Subjects = {
     /** Staff: refuse a user's sign-ins and end their sessions; enable undoes it. */
     disableUser: 'auth.disableUser',
     enableUser: 'auth.enableUser',
+    /** Step-up: a fresh authentication re-issues the session's access token with auth_time now. */
+    reauth: 'auth.reauth',
+    /** Admins: create a staff or admin password account, change an account's role. */
+    createStaff: 'auth.createStaff',
+    setRole: 'auth.setRole',
     /** WeChat's message push: the raw body, and the query string and method in headers, untouched. */
     wechatPush: 'auth.wechatPush'
   },
@@ -67,15 +72,13 @@ export const EVENTS_STREAM = { name: 'EVENTS', subjects: 'events.>' } as const
 export const EventSubjects = {
   userCreated: 'events.user.created',
   userDeleted: 'events.user.deleted',
-  authSessionRevoked: 'events.auth.session_revoked',
-  authAccountDeleted: 'events.auth.account_deleted',
-  authUserDisabled: 'events.auth.user_disabled',
-  authUserEnabled: 'events.auth.user_enabled',
   paymentSucceeded: 'events.payment.succeeded',
   paymentRefunded: 'events.payment.refunded',
   paymentShipped: 'events.payment.shipped',
   paymentSettled: 'events.payment.settled',
   paymentShippingOverdue: 'events.payment.shipping_overdue',
+  /** `events.auth.<action>`: the audit stream of sign-ins, sign-outs, role changes and account changes. */
+  authAudit: 'events.auth.>',
   /** `events.wechat.<event>`: every push of the mini-program's message push; auth publishes them. */
   wechatPushes: 'events.wechat.>'
 } as const
@@ -83,4 +86,9 @@ export const EventSubjects = {
 /** The subject of one message push event: `events.wechat.<event>`. */
 export function wechatPushSubject (eventName: string): string {
   return `events.wechat.${eventName}`
+}
+
+/** The subject of one audit event of auth: `events.auth.<action>`. */
+export function authAuditSubject (action: string): string {
+  return `events.auth.${action}`
 }

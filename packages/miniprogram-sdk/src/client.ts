@@ -45,8 +45,12 @@ export interface RequestOptions {
 interface RawResponse { statusCode: number, data: unknown, header: Record<string, unknown> }
 
 const RETRY_STATUS = [502, 503, 504]
-/** The backend wants a fresh sign-in before a credential or account change (step-up). */
-const REAUTH_REQUIRED = 'AUTH_REAUTH_REQUIRED'
+
+/** The error code of an envelope body, if it is one. */
+function errorCode (data: unknown): string | undefined {
+  const e = typeof data === 'object' && data !== null ? (data as { error?: { code?: unknown } }).error : undefined
+  return typeof e?.code === 'string' ? e.code : undefined
+}
 const SAFE: Method[] = ['GET', 'HEAD', 'OPTIONS']
 
 function sleep (ms: number): Promise<void> {
@@ -107,6 +111,7 @@ export class WxmpClient {
     const auth = r.auth !== false
     const traceId = newTraceId()
     let renewed = false
+    let steppedUp = false
     let retries = 0
     for (;;) {
       const token = auth ? (await this.login()).accessToken : undefined
@@ -125,8 +130,14 @@ export class WxmpClient {
         }
         throw err
       }
-      // A step-up refusal is not an expired token: a refresh keeps the old sign-in time, so it cannot help.
-      if (res.statusCode === 401 && token !== undefined && !renewed && toApiError(401, res.data, res.header).code !== REAUTH_REQUIRED) {
+      if (res.statusCode === 401 && token !== undefined && !steppedUp && errorCode(res.data) === 'AUTH_REAUTH_REQUIRED') {
+        // The action needs a recent sign-in (deleting the account, binding a password): a fresh wx.login proves it
+        // without asking the user anything, then the same request once more.
+        steppedUp = true
+        await this.stepUp()
+        continue
+      }
+      if (res.statusCode === 401 && token !== undefined && !renewed) {
         // One renewal, shared with every other request that met the same expired token.
         renewed = true
         await this.renew(token)
@@ -240,35 +251,24 @@ export class WxmpClient {
 
   /**
    * Ends every session of the user, this one included, and forgets the tokens. `removePassword` also removes the
-   * username and password bound to the account; the backend wants a fresh sign-in for that, which the SDK does with
-   * a new wx.login when asked.
+   * username and password bound to the account; the backend wants a fresh sign-in for that, which request() does with
+   * a new wx.login when asked (step-up).
    */
   async logoutAll (options: { removePassword?: boolean } = {}): Promise<{ revokedSessions: number, passwordRemoved: boolean }> {
     const data = options.removePassword === true ? { removePassword: true } : undefined
-    const r = await this.withStepUp(async () => await this.request<{ revokedSessions: number, passwordRemoved: boolean }>({ method: 'POST', path: '/v1/auth/logout-all', ...(data === undefined ? {} : { data }) }))
+    const r = await this.request<{ revokedSessions: number, passwordRemoved: boolean }>({ method: 'POST', path: '/v1/auth/logout-all', ...(data === undefined ? {} : { data }) })
     this.store.clear()
     return r
   }
 
   /**
    * Deletes the account: profile, phone and WeChat link erased, every session ended. Orders are kept by the merchant
-   * for accounting without them. The backend wants a fresh sign-in, which the SDK does with a new wx.login when asked.
+   * for accounting without them. The backend wants a fresh sign-in, which request() does with a new wx.login when asked (step-up).
    * The next call signs in as a new user.
    */
   async deleteAccount (): Promise<void> {
-    await this.withStepUp(async () => await this.request<unknown>({ method: 'DELETE', path: '/v1/users/me' }))
+    await this.request<unknown>({ method: 'DELETE', path: '/v1/users/me' })
     this.store.clear()
-  }
-
-  /** Runs `action`; if the backend asks for a fresh sign-in, signs in again with wx.login and runs it once more. */
-  private async withStepUp<T> (action: () => Promise<T>): Promise<T> {
-    try {
-      return await action()
-    } catch (err) {
-      if (!(err instanceof ApiError && err.code === REAUTH_REQUIRED)) throw err
-      await this.wxLogin()
-      return await action()
-    }
   }
 
   private usable (t: Tokens): boolean {
@@ -305,11 +305,27 @@ export class WxmpClient {
     return await this.wxLogin()
   }
 
+  /**
+   * A step-up: a fresh wx.login code sent to /v1/auth/reauth re-issues this session's access token with its sign-in
+   * time now (the refresh token stays). Staff with a password use the API's password + TOTP form instead.
+   */
+  async stepUp (): Promise<void> {
+    const t = this.store.get()
+    if (t === undefined) { await this.login(); return }
+    const code = await this.wxCode()
+    const r = await this.request<{ accessToken: string, expiresIn: number }>({ method: 'POST', path: '/v1/auth/reauth', data: { code } })
+    this.store.save({ accessToken: r.accessToken, refreshToken: t.refreshToken, expiresIn: r.expiresIn })
+  }
+
+  private async wxCode (): Promise<string> {
+    return await new Promise<string>((resolve, reject) => {
+      this.wx.login({ success: (r) => { resolve(r.code) }, fail: (e) => { reject(new WxError(e.errMsg)) } })
+    })
+  }
+
   private async wxLogin (): Promise<LoginResult> {
     for (let attempt = 0; ; attempt++) {
-      const code = await new Promise<string>((resolve, reject) => {
-        this.wx.login({ success: (r) => { resolve(r.code) }, fail: (e) => { reject(new WxError(e.errMsg)) } })
-      })
+      const code = await this.wxCode()
       try {
         const r = await this.call<{ accessToken: string, refreshToken: string, expiresIn: number, user: UserProfile }>('POST', '/v1/auth/wechat/login', { code })
         return { ...this.store.save(r), user: r.user }

@@ -227,3 +227,20 @@ t.test('errors arrive typed, and wx.request itself refuses PATCH and unconfigure
   })
   t.match(refused, /^request:fail .*(certificate|self-signed|signature)/i, 'only the configured CA is trusted')
 })
+
+t.test('an action that needs a recent sign-in gets one transparently: one wx.login, the same session, the request answered', async (t) => {
+  const p = await phone(t)
+  const client = p.launch()
+  const me = await client.me()
+  // The sign-in is an hour old (the user has kept the app open), though the tokens are fresh.
+  await p.stack.auth.app.pg.pool.query("UPDATE sessions SET auth_time = now() - interval '1 hour' WHERE user_id = $1", [me.id])
+  await client.request({ method: 'POST', path: '/v1/auth/refresh', auth: false, data: { refreshToken: (p.bridge.storage.get(TOKENS) as { refreshToken: string }).refreshToken } })
+    .then((pair) => { p.bridge.storage.set(TOKENS, { ...(pair as object), expiresAt: Date.now() + 600_000 }) })
+  p.bridge.relaunch()
+  const bound = await client.request<{ user: { id: string } }>({ method: 'POST', path: '/v1/auth/password/register', data: { username: 'long-session', password: 'long session horse' } })
+  t.equal(bound.user.id, me.id, 'the password is bound to the signed-in user')
+  t.equal(p.bridge.logins, 1, 'one wx.login for the step-up')
+  t.same(p.bridge.requests.map((r) => `${r.method} ${new URL(r.url).pathname}`), [
+    'POST /v1/auth/password/register', 'POST /v1/auth/reauth', 'POST /v1/auth/password/register'
+  ], 'refused with AUTH_REAUTH_REQUIRED, stepped up, sent again')
+})

@@ -6,8 +6,12 @@ import { EVENTS_STREAM, REVOCATION_BUCKET, Subjects, prefixedName } from '@wxmp/
  * Everything not granted here is refused: the server's permissions are allow-lists.
  */
 
-/** One NATS identity per process kind; every replica of a service shares its kind's identity. */
-export const NATS_IDENTITIES = ['gateway', 'auth', 'user', 'payment', 'monitoring'] as const
+/**
+ * One NATS identity per process kind; every replica of a service shares its kind's identity. `provisioner` is the
+ * release step (a Kubernetes Job, or `pnpm --filter @wxmp/nats provision`) that creates the streams and buckets and
+ * raises their replicas: the only identity that may update a stream.
+ */
+export const NATS_IDENTITIES = ['gateway', 'auth', 'user', 'payment', 'monitoring', 'provisioner'] as const
 export type NatsIdentity = typeof NATS_IDENTITIES[number]
 
 /** The services that answer request/reply subjects (their NATS service name is their identity). */
@@ -44,7 +48,7 @@ export function servingIdentity (subject: string): ServingIdentity {
 }
 
 /**
- * Services that publish events, each only under the event domains listed here: its own, and for auth `wechat`,
+ * Services that publish events, each only under the event domains listed here: its own (auth's is its audit stream), and for auth `wechat`,
  * since auth owns the message push token and key and publishes each verified push as `events.wechat.<event>`.
  */
 export const EVENT_DOMAINS: Readonly<Partial<Record<ServingIdentity, readonly string[]>>> = {
@@ -112,14 +116,14 @@ export function permissionsFor (identity: NatsIdentity, prefix: string): NatsPer
   }
   if (identity === 'monitoring') publish.add('$SRV.>')
 
-  const usesJetStream = (EVENT_PUBLISHERS as readonly string[]).includes(identity) ||
+  const usesJetStream = identity === 'provisioner' || (EVENT_PUBLISHERS as readonly string[]).includes(identity) ||
     BUCKETS.some((b) => b.writer === identity || (b.readers as readonly string[]).includes(identity))
   // The client's API check: account limits only.
   if (usesJetStream) publish.add('$JS.API.INFO')
 
   if ((EVENT_PUBLISHERS as readonly string[]).includes(identity)) {
     // Every publisher creates the shared EVENTS stream if missing (start order does not matter); creating a
-    // stream that exists with the same config is a no-op, and no one may update, purge or delete it.
+    // stream that exists with the same config is a no-op; only the provisioner may update it, and no one purge or delete it.
     const stream = prefixedName(prefix, EVENTS_STREAM.name)
     for (const s of streamApi(stream, ['INFO', 'CREATE'])) publish.add(s)
     for (const domain of EVENT_DOMAINS[identity as ServingIdentity] ?? []) publish.add(`${prefix}events.${domain}.>`)
@@ -158,6 +162,14 @@ export function permissionsFor (identity: NatsIdentity, prefix: string): NatsPer
       publish.add(`$JS.API.STREAM.CREATE.${stream}`)
       publish.add(`$KV.${name}.>`)
     }
+  }
+
+  if (identity === 'provisioner') {
+    // Creates EVENTS and every bucket's stream with the configured replicas and raises one that has fewer: the one
+    // grant of STREAM.UPDATE in the matrix, on those streams only. It reads no message, writes no key, publishes no
+    // event, and may not purge or delete anything.
+    const streams = [prefixedName(prefix, EVENTS_STREAM.name), ...BUCKETS.map((b) => `KV_${prefixedName(prefix, b.name)}`)]
+    for (const stream of streams) for (const s of streamApi(stream, ['INFO', 'CREATE', 'UPDATE'])) publish.add(s)
   }
 
   const answers = identity === 'auth' || identity === 'user' || identity === 'payment'

@@ -23,9 +23,9 @@ export async function ensureStream (jsm: JetStreamManager, config: Partial<Strea
 }
 
 /**
- * Raises a stream's replica count to `replicas` when it has fewer. Raising needs `$JS.API.STREAM.UPDATE` on it; where
- * the permission matrix refuses that, the shortfall is logged as an error (naming the stream and the count) and the
- * process carries on with what it has.
+ * Raises a stream's replica count to `replicas` when it has fewer. Raising needs `$JS.API.STREAM.UPDATE` on it, which
+ * the permission matrix gives the provisioner alone; for the services the shortfall is logged as an error (naming the
+ * stream, the counts and who can raise it) and the process carries on with what it has.
  */
 export async function raiseReplicas (jsm: JetStreamManager, name: string, replicas: number, log?: Log): Promise<void> {
   const info = await jsm.streams.info(name)
@@ -35,6 +35,12 @@ export async function raiseReplicas (jsm: JetStreamManager, name: string, replic
     await jsm.streams.update(name, { ...info.config, num_replicas: replicas })
     log?.info({ stream: name, from: have, to: replicas }, 'stream replicas raised')
   } catch (err) {
-    log?.error({ stream: name, replicas: have, configured: replicas, err: { message: (err as Error).message } }, 'stream has fewer replicas than configured and could not be raised')
+    log?.error({
+      stream: name,
+      replicas: have,
+      configured: replicas,
+      action: 'raise it as the provisioner identity: the nats-provision Job, or pnpm --filter @wxmp/nats provision',
+      err: { message: (err as Error).message }
+    }, 'stream has fewer replicas than configured and could not be raised')
   }
 }

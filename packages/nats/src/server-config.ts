@@ -29,7 +29,18 @@ export interface ServerConfigOptions {
   /** Server name, or a `$NAME` from the environment (each clustered JetStream server needs its own). */
   serverName?: string
   /** A cluster of servers replicating JetStream; its port should be reachable by the other servers only. */
-  cluster?: { name: string, listen: string, routes: string[] }
+  cluster?: {
+    name: string
+    listen: string
+    routes: string[]
+    /** Route TLS, both ways: each server presents its certificate and verifies the peer's against the CA. */
+    tls?: { certFile: string, keyFile: string, caFile: string }
+    /**
+     * Keep the servers' addresses out of what clients are told (`no_advertise`): clients stay on the URLs they
+     * were given (a Service name their TLS verification matches) instead of pod addresses no certificate names.
+     */
+    noAdvertise?: boolean
+  }
 }
 
 /**
@@ -72,7 +83,17 @@ export function renderServerConfig (opts: ServerConfigOptions): string {
     listen: opts.listen,
     http_port: opts.httpPort,
     jetstream: { store_dir: opts.storeDir, max_file_store: opts.maxFileStore },
-    cluster: opts.cluster === undefined ? undefined : { name: opts.cluster.name, listen: opts.cluster.listen, routes: opts.cluster.routes },
+    cluster: opts.cluster === undefined
+      ? undefined
+      : {
+          name: opts.cluster.name,
+          listen: opts.cluster.listen,
+          no_advertise: opts.cluster.noAdvertise,
+          routes: opts.cluster.routes,
+          tls: opts.cluster.tls === undefined
+            ? undefined
+            : { cert_file: opts.cluster.tls.certFile, key_file: opts.cluster.tls.keyFile, ca_file: opts.cluster.tls.caFile, verify: true, timeout: 2 }
+        },
     tls: opts.tls === undefined
       ? undefined
       : { cert_file: opts.tls.certFile, key_file: opts.tls.keyFile, ca_file: opts.tls.caFile, timeout: 2 },

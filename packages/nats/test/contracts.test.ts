@@ -6,6 +6,9 @@ import { createLogger } from '@wxmp/core'
 import { natsPrefix, type Teardown } from '@wxmp/testing'
 import { NatsClient, NatsService, endpoint } from '../src/index.js'
 
+// The library's own tests serve and call a fixture service (`tea.*`) that is deliberately outside the permission
+// matrix, from one connection, so they use the shared server without credentials; what the matrix allows is proved
+// by permissions.test.ts on a server of its own.
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 
 const Brew = contract('tea.brew',

@@ -5,7 +5,7 @@ import { Kvm } from '@nats-io/kv'
 import { Svcm } from '@nats-io/services'
 import { EventSubjects, REVOCATION_BUCKET, Subjects, prefixedName, wechatPushSubject } from '@wxmp/contracts'
 import { createLogger } from '@wxmp/core'
-import { CALLERS, NATS_IDENTITIES, NatsService, createNkeyUser, ensureEventsStream, eventsStreamName, inboxPrefix, openRevocationBucket, permissionsFor, servingIdentity, type NatsIdentity } from '../src/index.js'
+import { CALLERS, NATS_IDENTITIES, NatsService, createNkeyUser, ensureEventsStream, eventsStreamName, inboxPrefix, openRevocationBucket, permissionsFor, provisionJetStream, revocationBucketName, servingIdentity, type NatsIdentity } from '../src/index.js'
 import { matrixServer, outcome, subscribeOutcome, until } from './helpers/matrix-server.js'
 
 const ALL_SUBJECTS = [...Object.values(Subjects.auth), ...Object.values(Subjects.user), ...Object.values(Subjects.payment)]
@@ -101,12 +101,13 @@ t.test('a private server with the rendered config proves each line', async (t) =
         t.equal(await outcome(kv.purge('s1')), 'refused', `${id} cannot purge a revocation`)
       }
       t.equal(await outcome(nc[id].request(`$KV.${bucket}.s1`, '', { timeout: 5000 })), 'refused', `${id} cannot publish to the bucket's subjects`)
-      for (const op of ['PURGE', 'DELETE', 'UPDATE']) {
+      // The provisioner's UPDATE is proved in its own test below.
+      for (const op of id === 'provisioner' ? ['PURGE', 'DELETE'] : ['PURGE', 'DELETE', 'UPDATE']) {
         t.equal(await outcome(nc[id].request(`$JS.API.STREAM.${op}.${kvStream}`, '{}', { timeout: 5000 })), 'refused', `${id} cannot ${op} the bucket's stream`)
       }
       t.equal(await outcome(nc[id].request(`$JS.API.STREAM.MSG.DELETE.${kvStream}`, '{"seq":1}', { timeout: 5000 })), 'refused', `${id} cannot delete a message`)
     }
-    for (const id of ['user', 'payment', 'monitoring'] as const) {
+    for (const id of ['user', 'payment', 'monitoring', 'provisioner'] as const) {
       t.equal(await outcome(nc[id].request(`$JS.API.DIRECT.GET.${kvStream}.$KV.${bucket}.s1`, '', { timeout: 5000 })), 'refused', `${id} cannot read revocations`)
     }
     for (const op of ['PURGE', 'DELETE', 'UPDATE']) {
@@ -130,13 +131,13 @@ t.test('a private server with the rendered config proves each line', async (t) =
     t.equal(await outcome(publish('auth', pushEvent)), 'ok', 'auth publishes the message push events.wechat.*')
     for (const id of ['user', 'payment'] as const) t.equal(await outcome(publish(id, pushEvent)), 'refused', `${id} cannot forge a message push`)
     const domainEvents = [EventSubjects.userCreated, EventSubjects.paymentSucceeded, EventSubjects.paymentRefunded]
-    for (const id of ['gateway', 'monitoring'] as const) {
+    for (const id of ['gateway', 'monitoring', 'provisioner'] as const) {
       for (const subject of [...domainEvents, pushEvent]) t.equal(await outcome(publish(id, subject)), 'refused', `${id} cannot publish ${subject}`)
     }
     for (const subject of domainEvents) t.equal(await outcome(publish('auth', subject)), 'refused', `auth cannot publish ${subject}`)
     const stream = eventsStreamName(prefix)
     for (const id of NATS_IDENTITIES) {
-      for (const op of ['PURGE', 'DELETE', 'UPDATE']) {
+      for (const op of id === 'provisioner' ? ['PURGE', 'DELETE'] : ['PURGE', 'DELETE', 'UPDATE']) {
         t.equal(await outcome(nc[id].request(`$JS.API.STREAM.${op}.${stream}`, '{}', { timeout: 5000 })), 'refused', `${id} cannot ${op} EVENTS`)
       }
     }
@@ -170,9 +171,35 @@ t.test('a private server with the rendered config proves each line', async (t) =
     const infos = []
     for await (const i of await client.info('user')) infos.push(i)
     t.equal(infos[0]?.name, 'user', 'and reads its info')
-    for (const id of ['gateway', 'auth', 'user', 'payment'] as const) {
+    for (const id of ['gateway', 'auth', 'user', 'payment', 'provisioner'] as const) {
       t.equal(await outcome(nc[id].request('$SRV.PING.user', '', { timeout: 5000 })), 'refused', `${id} cannot run discovery`)
     }
     t.equal(await subscribeOutcome(nc.auth, '$SRV.PING.user'), 'refused', 'auth cannot answer discovery as user')
+  })
+  t.test('only the provisioner raises a stream\'s replicas; services cannot update a stream', async (t) => {
+    // EVENTS and the bucket exist by now (the tests above made them with one copy). On one server a raise to 3
+    // cannot be placed, so the proof updates them without changing their copies: the permission is under test
+    // here; the raise itself is proved on a cluster in replicas.test.ts.
+    const stream = eventsStreamName(prefix)
+    const bucketStream = `KV_${revocationBucketName(prefix)}`
+    const clients = nc
+    const report = await provisionJetStream(clients.provisioner, { prefix, replicas: 1 })
+    t.same(report, [{ stream, replicas: 1 }, { stream: bucketStream, replicas: 1 }], 'the provisioner ensures EVENTS and the revocation bucket')
+    for (const name of [stream, bucketStream]) {
+      const info = await (await jetstreamManager(clients.provisioner)).streams.info(name)
+      const update = async (id: NatsIdentity): Promise<unknown> => await (await jetstreamManager(clients[id])).streams.update(name, { ...info.config, description: `raised by ${id}` })
+      t.equal(await outcome(update('provisioner')), 'ok', `the provisioner updates ${name}`)
+      for (const id of NATS_IDENTITIES.filter((id) => id !== 'provisioner')) t.equal(await outcome(update(id)), 'refused', `${id} cannot update ${name}`)
+      for (const op of ['PURGE', 'DELETE']) {
+        t.equal(await outcome(clients.provisioner.request(`$JS.API.STREAM.${op}.${name}`, '{}', { timeout: 5000 })), 'refused', `the provisioner cannot ${op} ${name}`)
+      }
+      t.equal(await outcome(clients.provisioner.request(`$JS.API.STREAM.MSG.GET.${name}`, '{"seq":1}', { timeout: 5000 })), 'refused', `the provisioner cannot read ${name}'s messages`)
+    }
+    // Its STREAM.UPDATE names EVENTS and the buckets, nothing else.
+    t.equal(await outcome(clients.provisioner.request(`$JS.API.STREAM.UPDATE.${prefixedName(prefix, 'OTHER')}`, '{}', { timeout: 5000 })), 'refused', 'the provisioner cannot update another stream')
+    t.equal(await outcome(clients.provisioner.request(`$JS.API.STREAM.CREATE.${prefixedName(prefix, 'OTHER')}`, '{}', { timeout: 5000 })), 'refused', 'nor create one')
+    const kv = await new Kvm(clients.provisioner).open(revocationBucketName(prefix))
+    t.equal(await outcome(kv.put('s1', '{}')), 'refused', 'the provisioner cannot write a revocation')
+    t.equal(await outcome(jetstream(clients.provisioner).publish(prefix + EventSubjects.paymentSucceeded, '{}', { timeout: 5000 })), 'refused', 'nor publish an event')
   })
 })

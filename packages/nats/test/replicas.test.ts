@@ -1,20 +1,35 @@
 import t from 'tap'
 import { jetstreamManager } from '@nats-io/jetstream'
-import { connect } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
 import { createLogger } from '@wxmp/core'
-import { eventually, LogCollector, natsPrefix, privateNatsCluster, type ClusterNode } from '@wxmp/testing'
-import { ensureEventsStream, eventsStreamName, openRevocationBucket, revocationBucketName, whileJetStreamSettles } from '../src/index.js'
+import { eventually, LogCollector, natsPrefix, privateNatsCluster, testNatsSeedFile, type ClusterNode, type Teardown } from '@wxmp/testing'
+import { connectNats, ensureEventsStream, eventsStreamName, inboxPrefix, openRevocationBucket, provisionJetStream, revocationBucketName, whileJetStreamSettles, type NatsIdentity } from '../src/index.js'
+
+/**
+ * A connection to the cluster's nodes as `identity` of the permission matrix (every node loads the test server's
+ * config): raising a stream is the provisioner's alone, so the replica counts are proved under the real permissions.
+ */
+async function connectAs (t: Teardown, identity: NatsIdentity, nodes: ClusterNode[], prefix: string): Promise<NatsConnection> {
+  const { nc } = await connectNats({
+    servers: nodes.map((n) => n.url).join(','),
+    name: `${identity}-replicas-test`,
+    log: createLogger({ service: 'replicas-test', level: 'silent' }),
+    nkeySeedFile: testNatsSeedFile(identity),
+    inboxPrefix: inboxPrefix(identity, prefix)
+  })
+  t.teardown(async () => { await nc.close() })
+  return nc
+}
 
 t.test('streams and buckets take the configured replicas, and one made with fewer is raised', async (t) => {
-  // Replica counts, not permissions, are under test here: the nodes admit anonymous clients.
-  const nodes = await privateNatsCluster(t, { startTimeoutMs: 20_000, anonymous: true })
-  const nc = await connect({ servers: nodes.map((n) => n.url) })
-  t.teardown(async () => { await nc.close() })
+  const nodes = await privateNatsCluster(t, { startTimeoutMs: 20_000 })
+  const fresh = natsPrefix()
+  const old = natsPrefix()
+  const nc = await connectAs(t, 'provisioner', nodes, fresh)
   const logs = new LogCollector()
   const log = createLogger({ service: 'replicas-test', level: 'info', stream: logs })
   // Called as the servers come up, before the cluster has elected a leader or every peer has joined (`no suitable
   // peers for placement`): a process booting beside a fresh cluster waits for it instead of failing to start.
-  const fresh = natsPrefix()
   await ensureEventsStream(nc, fresh, { replicas: 3 })
   const jsm = await jetstreamManager(nc)
   const replicasOf = async (stream: string): Promise<number | undefined> => (await jsm.streams.info(stream).catch(() => undefined))?.config.num_replicas
@@ -22,13 +37,18 @@ t.test('streams and buckets take the configured replicas, and one made with fewe
   await openRevocationBucket(nc, fresh, { replicas: 3, writer: true })
   t.equal(await replicasOf(`KV_${revocationBucketName(fresh)}`), 3, 'a new revocation bucket too')
 
-  // Made before the cluster grew (one replica), then a process configured for three starts.
-  const old = natsPrefix()
-  await ensureEventsStream(nc, old, { replicas: 1 })
-  await openRevocationBucket(nc, old, { replicas: 1, writer: true })
+  // Made before the cluster grew (one replica), then a service configured for three starts: the matrix refuses it
+  // the update, so it logs the shortfall and carries on; the provisioner (the release's Job) raises both.
+  const auth = await connectAs(t, 'auth', nodes, old)
+  await ensureEventsStream(auth, old, { replicas: 1 })
+  await openRevocationBucket(auth, old, { replicas: 1, writer: true })
   t.equal(await replicasOf(eventsStreamName(old)), 1)
-  await ensureEventsStream(nc, old, { replicas: 3, log })
-  await openRevocationBucket(nc, old, { replicas: 3, writer: true, log })
+  await ensureEventsStream(auth, old, { replicas: 3, log })
+  await openRevocationBucket(auth, old, { replicas: 3, writer: true, log })
+  t.equal(await replicasOf(eventsStreamName(old)), 1, 'a service cannot raise EVENTS')
+  t.equal(logs.lines.filter((l) => l.msg === 'stream has fewer replicas than configured and could not be raised').length, 2, 'it logs each shortfall')
+  const report = await provisionJetStream(nc, { prefix: old, replicas: 3, log })
+  t.same(report, [{ stream: eventsStreamName(old), replicas: 3 }, { stream: `KV_${revocationBucketName(old)}`, replicas: 3 }], 'the provisioner reports both raised')
   t.equal(await replicasOf(eventsStreamName(old)), 3, 'EVENTS is raised to three')
   t.equal(await replicasOf(`KV_${revocationBucketName(old)}`), 3, 'the bucket is raised to three')
   t.equal(logs.lines.filter((l) => l.msg === 'stream replicas raised').length, 2, 'each raise is logged')
@@ -39,16 +59,17 @@ t.test('streams and buckets take the configured replicas, and one made with fewe
 })
 
 t.test('a process that starts while the cluster has lost its quorum creates its stream and bucket once the peers return', async (t) => {
-  const nodes = await privateNatsCluster(t, { startTimeoutMs: 20_000, anonymous: true })
+  const nodes = await privateNatsCluster(t, { startTimeoutMs: 20_000 })
   const [first, ...others] = nodes as [ClusterNode, ...ClusterNode[]]
-  const nc = await connect({ servers: [first.url], maxReconnectAttempts: -1 })
-  t.teardown(async () => { await nc.close() })
-  await ensureEventsStream(nc, natsPrefix(), { replicas: 3 })
+  const warm = natsPrefix()
+  await ensureEventsStream(await connectAs(t, 'provisioner', nodes, warm), warm, { replicas: 3 })
+  const prefix = natsPrefix()
+  // Connected to the node that stays up only, as a process whose server is the survivor.
+  const nc = await connectAs(t, 'provisioner', [first], prefix)
   for (const n of others) await n.stop()
 
   const logs = new LogCollector()
   const log = createLogger({ service: 'replicas-test', level: 'info', stream: logs })
-  const prefix = natsPrefix()
   let settled = false
   const booting = Promise.all([
     ensureEventsStream(nc, prefix, { replicas: 3, log }),

@@ -2,15 +2,13 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { jetstream } from '@nats-io/jetstream'
-import { connect } from '@nats-io/transport-node'
 import { Events } from '@wxmp/contracts'
 import { createLogger, migrate, withTransaction } from '@wxmp/core'
 import { ensureEventsStream } from '@wxmp/nats'
 import { LogCollector, natsPrefix, tcpProxy, testDatabase, type Teardown } from '@wxmp/testing'
 import { OUTBOX_MIGRATIONS_DIR, OutboxRelay, enqueueEvent } from '../src/index.js'
-import { readEvents } from '../src/testing.js'
+import { connectAs, connectOperator, readEvents } from '../src/testing.js'
 
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 // Longer than any wait below: an event that arrives was woken by its commit, not found by the safety-net poll.
 const NO_POLL_MS = 10 * 60_000
 
@@ -22,9 +20,11 @@ async function setup (t: Teardown, opts: { listenPort?: number, withoutStream?: 
   await migrate(url, [OUTBOX_MIGRATIONS_DIR])
   const pool = new pg.Pool({ connectionString: url, max: 4 })
   t.teardown(async () => { await pool.end() })
-  const nc = await connect({ servers: NATS_URL })
-  t.teardown(async () => { await nc.drain() })
   const prefix = natsPrefix()
+  // The relay publishes user events as the user service does, on the authorized test server; the test reads the
+  // stream as its operator (no service identity may read EVENTS' messages).
+  const nc = await connectAs(t, 'user', prefix)
+  const operator = await connectOperator(t, prefix)
   if (opts.withoutStream !== true) await ensureEventsStream(nc, prefix, { replicas: 1 })
   const logs = new LogCollector()
   const relay = new OutboxRelay({
@@ -41,7 +41,7 @@ async function setup (t: Teardown, opts: { listenPort?: number, withoutStream?: 
   await relay.start()
   t.teardown(async () => { await relay.stop() })
   const created = (userId: string) => ({ userId, appid: null, createdAt: new Date().toISOString() })
-  const events = async (atLeast: number) => await readEvents(nc, prefix, Events.userCreated.subject, { atLeast, waitMs: 20_000 })
+  const events = async (atLeast: number) => await readEvents(operator, prefix, Events.userCreated.subject, { atLeast, waitMs: 20_000 })
   return { pool, relay, logs, created, events, nc, prefix }
 }
 

@@ -13,7 +13,7 @@ const SLOW = { timeoutMs: 15_000, everyMs: 100 }
 
 t.test('readiness names the dependency that went away and recovers when it returns', async (t) => {
   const redis = await privateRedis(t)
-  // notes is a fixture service, not an identity of the matrix.
+  // notes is a fixture service, not an identity of the matrix: its private server admits it without credentials.
   const nats = await privateNats(t, { anonymous: true })
   const { url: dbUrl, proxy: pgProxy } = await proxiedTestDatabase(t, 'ready')
   const { app } = await buildTestService(t, {

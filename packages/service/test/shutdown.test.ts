@@ -6,7 +6,8 @@ import notesApp, { Schema } from './fixtures/app.js'
 
 t.test('closing finishes in-flight requests, then refuses new ones', async (t) => {
   const service = await buildTestService(t, { name: 'notes', schema: Schema, app: notesApp })
-  // The caller has a connection of its own, which outlives the service's.
+  // The caller has a connection of its own, which outlives the service's. `notes` is a fixture service outside the
+  // permission matrix, so both run on the shared server without credentials (buildTestService).
   const nc = await connect({ servers: service.config.NATS_URL })
   t.teardown(async () => { await nc.close() })
   const client = new NatsClient(nc, service.config.NATS_SUBJECT_PREFIX, 5000)

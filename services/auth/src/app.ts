@@ -5,6 +5,7 @@ import { REVOCATION_BUCKET } from '@wxmp/contracts'
 import { serviceBase } from '@wxmp/service'
 import { miniProgramClientFromConfig, pushCodecFromConfig } from '@wxmp/wechat'
 import type { Config } from './config.js'
+import { Audit } from './domain/audit.js'
 import { DataBox } from './domain/data-box.js'
 import { Lockout } from './domain/lockout.js'
 import { Passwords } from './domain/passwords.js'
@@ -19,7 +20,6 @@ import { authEndpoints, pushEndpoint } from './handlers/auth.js'
 import { accountEndpoints } from './handlers/account.js'
 import { AccountRights } from './domain/account-rights.js'
 import { ErasurePushes } from './domain/erasure-pushes.js'
-import { freshCredentials } from './domain/step-up.js'
 
 export const SERVICE = { name: 'auth', version: packageInfo(import.meta.url).version }
 const migrationsDir = fileURLToPath(new URL('../src/db/migrations', import.meta.url))
@@ -41,31 +41,33 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
     timeoutMs: Math.max(Math.floor(config.NATS_REQUEST_TIMEOUT_MS / 2), 100),
     log
   })
-  const sessions = new Sessions(fastify.pg.pool, keys, revocations, { sessionTtlDays: config.SESSION_TTL_DAYS, reuseGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS })
+  const audit = new Audit(fastify.pg.pool)
+  const sessions = new Sessions(fastify.pg.pool, keys, revocations, { sessionTtlDays: config.SESSION_TTL_DAYS, reuseGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS }, audit)
   const wechat = miniProgramClientFromConfig(config, { redis: fastify.redis, log })
   const wechatLogin = new WechatLogin(wechat, fastify.natsClient, sessions, fastify.redis, box, {
     appid: config.WECHAT_APPID,
     replayWindowSeconds: config.LOGIN_REPLAY_WINDOW_SECONDS,
     sessionKeyTtlSeconds: config.SESSION_KEY_TTL_SECONDS
   }, log, async (userId) => { await rights.assertEnabled(userId) })
-  const rights = new AccountRights({ pool: fastify.pg.pool, sessions, nats: fastify.natsClient, forgetCached: async (userId) => { await wechatLogin.forget(userId) }, log })
+  const rights = new AccountRights({ pool: fastify.pg.pool, sessions, audit, nats: fastify.natsClient, forgetCached: async (userId) => { await wechatLogin.forget(userId) }, log })
   const lockout = new Lockout(fastify.redis, { maxFailures: config.LOCKOUT_MAX_FAILURES, windowSeconds: config.LOCKOUT_WINDOW_SECONDS, lockSeconds: config.LOCKOUT_SECONDS }, log)
   const totp = new Totp(fastify.pg.pool, box)
-  const passwords = new Passwords(fastify.pg.pool, lockout, totp, config.BCRYPT_COST)
+  const passwords = new Passwords(fastify.pg.pool, lockout, totp, config.BCRYPT_COST, audit)
 
-  const stepUpSeconds = config.STEP_UP_CREDENTIALS_SECONDS
   fastify.natsServe(...authEndpoints({
     rights,
-    freshCredentials: (ctx) => freshCredentials(ctx.trace, stepUpSeconds),
+    stepUpCredentialsS: config.STEP_UP_CREDENTIALS_S,
     keys,
     sessions,
     wechatLogin,
     passwords,
     totp,
     nats: fastify.natsClient,
-    phoneOf: async (code) => await wechat.getPhoneNumber(code)
+    phoneOf: async (code) => await wechat.getPhoneNumber(code),
+    audit,
+    stepUpMoneyS: config.STEP_UP_MONEY_S
   }))
-  fastify.natsServe(...accountEndpoints(rights))
+  fastify.natsServe(...accountEndpoints(rights, { stepUpMoneyS: config.STEP_UP_MONEY_S }))
   // WeChat's pushes that withdraw a user's authorisation erase their account, through a durable consumer.
   const erasurePushes = new ErasurePushes({ rights, appid: config.WECHAT_APPID, log })
   fastify.addHook('onReady', async () => { erasurePushes.start(fastify.nats, config.NATS_SUBJECT_PREFIX) })

@@ -25,6 +25,10 @@ export const AuthErrors = {
     meaning: 'The username or password is wrong (which one is not said)',
     action: 'Let the user try again; repeated failures lock the username (AUTH_LOCKED)'
   }),
+  ReauthMismatch: createError('AUTH_REAUTH_MISMATCH', 'This WeChat login belongs to another user', 401, {
+    meaning: 'A step-up sent a wx.login code of a different WeChat user than the signed-in one',
+    action: 'Call wx.login on the same WeChat account and authenticate again'
+  }),
   Locked: createError('AUTH_LOCKED', 'Too many failed attempts; try again later', 423, {
     meaning: 'Too many failed sign-ins for this username; it is locked for a while',
     action: 'Wait the Retry-After seconds before the next attempt'
@@ -68,10 +72,6 @@ export const AuthErrors = {
   AccountDisabled: createError('ACCOUNT_DISABLED', 'This account is disabled; contact support', 403, {
     meaning: 'Staff disabled this account: its sessions were ended and it cannot sign in or refresh until enabled again',
     action: 'Tell the user to contact the merchant\'s support; do not retry'
-  }),
-  ReauthRequired: createError('AUTH_REAUTH_REQUIRED', 'Sign in again to confirm it is you', 401, {
-    meaning: 'The action changes credentials or the account and the token\'s sign-in is too old or too weak (a WeChat login, or password and TOTP, within a few minutes is needed)',
-    action: 'Sign in again (wx.login, or password and TOTP) and repeat the request with the new token'
   }),
   RevocationUnavailable: createError('AUTH_REVOCATION_UNAVAILABLE', 'Signing out is unavailable for a moment; the session is still active', 503, {
     meaning: 'The session could not be ended everywhere (the revocation store is unavailable), so nothing was changed: the session and its tokens still work',

@@ -1,20 +1,23 @@
 import type { Pool, PoolClient } from 'pg'
 import { Errors, isAppError, maskPhone, withTransaction, type Log, type TraceContext } from '@wxmp/core'
 import {
-  Contracts, Events, type AccountDeletedEvent, type AccountDeletedReply, type AdminUser, type LogoutAllReply,
-  type LogoutReply, type SessionInfo, type UserProfile, type UserStatusReply
+  Contracts, type AccountDeletedReply, type AdminUser, type LogoutAllReply, type LogoutReply, type SessionInfo,
+  type UserProfile, type UserStatusReply
 } from '@wxmp/contracts'
 import type { NatsClient } from '@wxmp/nats'
-import { enqueueEvent } from '@wxmp/service'
 import { AuthErrors } from '../errors.js'
+import type { Audit } from './audit.js'
 import type { Sessions } from './sessions.js'
 import { usernameKey } from './username-key.js'
 
-export type ErasureCause = AccountDeletedEvent['cause']
+/** Why an account was erased: its owner asked, or WeChat's push said the user withdrew or cancelled. */
+export type ErasureCause = 'user' | 'user_authorization_revoke' | 'user_authorization_cancellation'
 
 export interface AccountRightsDeps {
   pool: Pool
   sessions: Sessions
+  /** The audit stream (events.auth.<action>), written in each action's transaction. */
+  audit: Audit
   /** Calls the user service (user.get, user.erase, user.search). */
   nats: NatsClient
   /** Drops what auth caches about a user outside Postgres (the sealed session_key and openid in Redis). */
@@ -37,19 +40,22 @@ export class AccountRights {
     return await this.d.sessions.list(userId, currentSessionId)
   }
 
-  /** Ends one of the user's own sessions; audited as events.auth.session_revoked once. */
+  /**
+   * Ends one of the user's own sessions (404 for another user's or an unknown one); audited as
+   * events.auth.session_revoked once: a repeat republishes the revocation, like a repeated logout, and is not audited.
+   */
   async revokeSession (userId: string, sessionId: string, trace: TraceContext): Promise<LogoutReply> {
-    return await this.d.sessions.revokeOwn(userId, sessionId, async (c) => {
-      await enqueueEvent(c, Events.authSessionRevoked, { actorId: userId, userId, sessionId, at: new Date().toISOString() }, { trace })
-    })
+    const reply = await this.d.sessions.revoke(userId, sessionId, 'revoked_from_list', { action: 'session_revoked', fields: { reason: 'revoked_from_list' } }, trace)
+    if (reply.revokedSessions === 0) throw new Errors.NotFound('Session not found')
+    return reply
   }
 
   /** Ends every session; with `removePassword`, the username and password (and its TOTP) go too, in one transaction. */
-  async logoutAll (userId: string, removePassword: boolean): Promise<LogoutAllReply> {
+  async logoutAll (userId: string, removePassword: boolean, trace: TraceContext): Promise<LogoutAllReply> {
     let passwordRemoved = false
-    const reply = await this.d.sessions.revokeAll(userId, removePassword ? 'logout_all_remove_password' : 'logout_all', async (c) => {
-      if (!removePassword) return
-      passwordRemoved = await this.removeCredentials(c, userId)
+    const reason = removePassword ? 'logout_all_remove_password' : 'logout_all'
+    const reply = await this.d.sessions.revokeAll(userId, reason, { action: 'logged_out', fields: { reason } }, trace, async (c) => {
+      if (removePassword) passwordRemoved = await this.removeCredentials(c, userId)
     })
     return { ...reply, passwordRemoved }
   }
@@ -67,9 +73,9 @@ export class AccountRights {
   async disable (actorId: string, userId: string, trace: TraceContext): Promise<UserStatusReply> {
     if (actorId === userId) throw new Errors.Conflict('You cannot disable your own account')
     await this.assertUserExists(userId, trace)
-    const reply = await this.d.sessions.revokeAll(userId, 'disabled', async (c, revoked) => {
+    const reply = await this.d.sessions.revokeAll(userId, 'disabled', undefined, trace, async (c, revoked) => {
       const { rowCount } = await c.query('INSERT INTO disabled_users (user_id, disabled_by) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING', [userId, actorId])
-      if (rowCount === 1) await enqueueEvent(c, Events.authUserDisabled, { actorId, userId, revokedSessions: revoked, at: new Date().toISOString() }, { trace })
+      if (rowCount === 1) await this.d.audit.record('user_disabled', { userId, actorId, sessions: revoked }, { client: c, trace })
     })
     this.d.log.info({ actorId, userId, sessions: reply.revokedSessions }, 'user disabled')
     return { userId, disabled: true, ...reply }
@@ -80,7 +86,7 @@ export class AccountRights {
     await this.assertUserExists(userId, trace)
     await withTransaction(this.d.pool, async (c) => {
       const { rowCount } = await c.query('DELETE FROM disabled_users WHERE user_id = $1', [userId])
-      if (rowCount === 1) await enqueueEvent(c, Events.authUserEnabled, { actorId, userId, revokedSessions: 0, at: new Date().toISOString() }, { trace })
+      if (rowCount === 1) await this.d.audit.record('user_enabled', { userId, actorId }, { client: c, trace })
     })
     this.d.log.info({ actorId, userId }, 'user enabled')
     return { userId, disabled: false, revokedSessions: 0, revocations: [] }
@@ -112,11 +118,12 @@ export class AccountRights {
   }
 
   private async finishErasure (userId: string, actorId: string | null, cause: ErasureCause, trace: TraceContext): Promise<AccountDeletedReply> {
-    const reply = await this.d.sessions.revokeAll(userId, 'account_deleted', async (c, revoked) => {
+    const reply = await this.d.sessions.revokeAll(userId, 'account_deleted', undefined, trace, async (c, revoked) => {
       await this.removeCredentials(c, userId)
       await c.query('UPDATE sessions SET client_ip = NULL, user_agent = NULL WHERE user_id = $1', [userId])
       const { rowCount } = await c.query('INSERT INTO deleted_accounts (user_id, cause, actor_id) VALUES ($1, $2, $3) ON CONFLICT (user_id) DO NOTHING', [userId, cause, actorId])
-      if (rowCount === 1) await enqueueEvent(c, Events.authAccountDeleted, { actorId, userId, cause, revokedSessions: revoked, at: new Date().toISOString() }, { trace })
+      // actorId only when someone else did it (the audit stream's rule); the cause says who asked.
+      if (rowCount === 1) await this.d.audit.record('account_deleted', { userId, ...(actorId !== null && actorId !== userId ? { actorId } : {}), reason: cause, sessions: revoked }, { client: c, trace })
     })
     // The sealed session_key also expires on its own (SESSION_KEY_TTL_SECONDS); a Redis outage must not undo an erasure.
     await this.d.forgetCached(userId).catch((err: Error) => { this.d.log.warn({ err: { message: err.message }, userId }, 'cached session_key not dropped: redis unavailable') })

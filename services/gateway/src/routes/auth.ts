@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import {
   BindPhoneRequest, BindPhoneResponse, Contracts, LoginResponse, LogoutAllRequest, LogoutAllResponse, LogoutResponse,
-  PasswordLoginRequest, PasswordRegisterRequest, RefreshRequest, SessionIdParams, SessionList, Subjects, TokenPair,
-  TotpEnrollResponse, TotpVerifyRequest, TotpVerifyResponse, WechatLoginRequest, type ClientInfo
+  PasswordLoginRequest, PasswordRegisterRequest, ReauthRequest, ReauthResponse, RefreshRequest, SessionIdParams, SessionList,
+  Subjects, TokenPair, TotpEnrollResponse, TotpVerifyRequest, TotpVerifyResponse, WechatLoginRequest, type ClientInfo
 } from '@wxmp/contracts'
 import { routeOf } from '../edge-routes.js'
 import { forward } from './forward.js'
@@ -25,7 +25,7 @@ export default async function authRoutes (app: FastifyInstance): Promise<void> {
     route: 'POST /v1/auth/logout-all',
     schema: {
       summary: 'End every session of the user; optionally remove the bound password too',
-      description: 'No body (or `{}`) ends every session. `{"removePassword": true}` also removes the username and password bound to the account (and its TOTP), and needs a fresh sign-in: a WeChat login, or password and TOTP, within the step-up window, else 401 AUTH_REAUTH_REQUIRED and nothing changes.',
+      description: 'No body (or `{}`) ends every session. `{"removePassword": true}` also removes the username and password bound to the account (and its TOTP), and needs a fresh sign-in (within STEP_UP_CREDENTIALS_S; POST /v1/auth/reauth gives one), else 401 AUTH_REAUTH_REQUIRED and nothing changes.',
       tags,
       response: { 200: LogoutAllResponse }
     },
@@ -46,6 +46,7 @@ export default async function authRoutes (app: FastifyInstance): Promise<void> {
   })
   forward(app, { route: 'POST /v1/auth/password/register', subject: Subjects.auth.passwordRegister, tags, summary: 'Create a username + password (bound to the signed-in user if any)', body: PasswordRegisterRequest, response: LoginResponse, status: 201, payload: withClient })
   forward(app, { route: 'POST /v1/auth/password/login', subject: Subjects.auth.passwordLogin, tags, summary: 'Sign in with username + password (+ TOTP once enrolled)', body: PasswordLoginRequest, response: LoginResponse, payload: withClient })
+  forward(app, { route: 'POST /v1/auth/reauth', subject: Subjects.auth.reauth, tags, summary: 'Step-up: authenticate again (a fresh wx.login code, or the password and TOTP code) for a new access token with auth_time now', body: ReauthRequest, response: ReauthResponse })
   forward(app, { route: 'POST /v1/auth/mfa/totp/enroll', subject: Subjects.auth.totpEnroll, tags, summary: 'Start TOTP enrollment', response: TotpEnrollResponse, payload: () => ({}) })
   forward(app, { route: 'POST /v1/auth/mfa/totp/verify', subject: Subjects.auth.totpVerify, tags, summary: 'Confirm TOTP with a first code', body: TotpVerifyRequest, response: TotpVerifyResponse })
   forward(app, { route: 'POST /v1/auth/wechat/phone', subject: Subjects.auth.bindPhone, tags, summary: 'Bind the phone from a getPhoneNumber code', body: BindPhoneRequest, response: BindPhoneResponse })

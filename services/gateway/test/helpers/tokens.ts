@@ -13,7 +13,9 @@ export interface JwksResponder {
 
 /**
  * Serves `auth.jwks` on the prefix from a mutable key list, the way the auth service will, and creates the
- * revocation bucket as auth does (the gateway only opens it).
+ * revocation bucket as auth does (the gateway only opens it). It stands in for auth beside the edge tests' gateway,
+ * which calls the `test.*` fixture subjects outside the permission matrix and so runs on the shared server without
+ * credentials (helpers/edge.ts); tests of the gateway under the matrix use `connectAs(t, 'auth', prefix)` instead.
  */
 export async function jwksResponder (t: Teardown, prefix: string, keys: TestKey[], natsUrl = 'nats://127.0.0.1:4222'): Promise<JwksResponder> {
   const nc = await connect({ servers: natsUrl })
