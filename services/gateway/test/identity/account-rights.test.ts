@@ -4,6 +4,8 @@ import { decodeJwt } from 'jose'
 import { connectOperator, readEvents } from '@wxmp/service/testing'
 import { eventually } from '@wxmp/testing'
 import { PushCodec } from '@wxmp/wechat'
+import { createAdmin } from '@wxmp/auth/cli/create-admin'
+import { generate } from 'otplib'
 import { call, type Res } from '../helpers/client.js'
 import { buildWechatStack, type WechatStack } from './wechat-stack.js'
 
@@ -135,4 +137,57 @@ t.test('WeChat\'s user_authorization_revoke push erases the account it names, on
   t.notOk(audited[0] !== undefined && 'actorId' in audited[0], 'nobody of ours did it: WeChat asked')
   t.equal((await settledEvents(t, s, 'events.user.deleted')).length, 1)
   t.equal((await me(s, newcomer)).status, 200, 'the new account lives on')
+})
+
+t.test('staff find and disable a buyer: the existing token is refused on the next request, sign-in gets 403 ACCOUNT_DISABLED; enable restores sign-in', async (t) => {
+  const s = await buildWechatStack(t)
+  // The first admin from the console, with TOTP: a staff-or-better token.
+  const password = 'admin correct horse'
+  await createAdmin(s.auth.config, { username: 'ops-admin', password })
+  const signIn = async (body: Record<string, string>): Promise<Res> => await call(`${s.url}/v1/auth/password/login`, req('POST', undefined, body))
+  const first = (await signIn({ username: 'ops-admin', password })).json()
+  const enrolled = (await call(`${s.url}/v1/auth/mfa/totp/enroll`, req('POST', first.accessToken, {}))).json()
+  t.equal((await call(`${s.url}/v1/auth/mfa/totp/verify`, req('POST', first.accessToken, { code: await generate({ secret: enrolled.secret }) }))).status, 200)
+  const staffLogin = await signIn({ username: 'ops-admin', password, totp: await generate({ secret: enrolled.secret, epoch: Math.floor(Date.now() / 1000) + 30 }) })
+  t.equal(staffLogin.status, 200, staffLogin.body)
+  const staff = staffLogin.json().accessToken as string
+
+  const { openid } = await s.wxLogin()
+  const buyer = await login(s, openid)
+  t.equal((await call(`${s.url}/v1/users/me`, req('PUT', buyer.accessToken, { nickname: '阿强' }))).status, 200)
+
+  // A buyer cannot use the admin routes.
+  t.equal((await call(`${s.url}/v1/admin/users?q=${buyer.user.id}`, req('GET', buyer.accessToken))).status, 403)
+  const byBuyer = await call(`${s.url}/v1/admin/users/${buyer.user.id}/disable`, req('POST', buyer.accessToken))
+  t.equal(byBuyer.status, 403)
+  t.equal(byBuyer.json().error.code, 'FORBIDDEN')
+
+  const found = await call(`${s.url}/v1/admin/users?q=${buyer.user.id}`, req('GET', staff))
+  t.equal(found.status, 200, found.body)
+  t.match(found.json().users, [{ id: buyer.user.id, nickname: '阿强', disabled: false, deleted: false }])
+  t.notMatch(found.body, new RegExp(openid), 'no openid for staff either')
+  t.equal((await call(`${s.url}/v1/admin/users?q=`, req('GET', staff))).status, 400)
+
+  const disabled = await call(`${s.url}/v1/admin/users/${buyer.user.id}/disable`, req('POST', staff))
+  t.equal(disabled.status, 200, disabled.body)
+  t.same(disabled.json(), { userId: buyer.user.id, disabled: true, revokedSessions: 1 })
+  t.equal((await me(s, buyer)).status, 401, 'the existing token is refused on the very next request')
+  const again = await call(`${s.url}/v1/auth/wechat/login`, req('POST', undefined, { code: (await s.wxLogin(openid)).code }))
+  t.equal(again.status, 403)
+  t.equal(again.json().error.code, 'ACCOUNT_DISABLED')
+  t.equal((await call(`${s.url}/v1/auth/refresh`, req('POST', undefined, { refreshToken: buyer.refreshToken }))).status, 401, 'refresh refused')
+  t.match((await call(`${s.url}/v1/admin/users?q=${buyer.user.id}`, req('GET', staff))).json().users, [{ disabled: true }])
+
+  const enabled = await call(`${s.url}/v1/admin/users/${buyer.user.id}/enable`, req('POST', staff))
+  t.equal(enabled.status, 200, enabled.body)
+  t.same(enabled.json(), { userId: buyer.user.id, disabled: false, revokedSessions: 0 })
+  const back = await login(s, openid)
+  t.equal(back.user.id, buyer.user.id, 'the same account signs in again')
+  t.equal((await me(s, back)).status, 200)
+
+  const off = await settledEvents(t, s, 'events.auth.user_disabled')
+  const on = await settledEvents(t, s, 'events.auth.user_enabled')
+  t.equal(off.length, 1, 'one user_disabled event')
+  t.equal(on.length, 1, 'one user_enabled event')
+  t.match(off[0], { action: 'user_disabled', userId: buyer.user.id, actorId: decodeJwt(staff).sub, sessions: 1 })
 })
