@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Pool } from 'pg'
 import type { PoolClient } from 'pg'
-import { Errors, annotate, withTransaction, type TraceContext } from '@wxmp/core'
+import { annotate, withTransaction, type TraceContext } from '@wxmp/core'
 import type { AppliedRevocation, AuthMethod, ClientInfo, LogoutReply, Role, SessionInfo, TokenPair } from '@wxmp/contracts'
 import { AuthErrors } from '../errors.js'
 import type { Audit, AuditFields } from './audit.js'
