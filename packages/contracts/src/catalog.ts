@@ -4,9 +4,14 @@ import { WechatPushEvent, WechatPushReply, wechatPushEventName } from './wechat.
 import { ServiceIdentity } from './ping.js'
 import { JwksResponse } from './tokens.js'
 import {
+  AccountDeletedReply, AdminUserList, EraseUserReply, EraseUserRequest, FindUsersRequest, LogoutAllReply, LogoutAllRequest,
+  PasswordLoginCall, PasswordRegisterCall, RevokeSessionRequest, SearchUsersReply, SearchUsersRequest, SessionList,
+  SetUserStatusRequest, UserDeletedEvent, UserStatusReply, WechatLoginCall
+} from './account.js'
+import {
   AuthAuditEvent, type AuthAuditAction, BindPhoneRequest, BindPhoneResponse, CreateStaffRequest, LoginResponse, ReauthRequest, ReauthResponse,
-  SetRoleReply, SetRoleRequest, SignUserStateReply, SignUserStateRequest, StaffAccount, LogoutReply, PasswordLoginRequest, PasswordRegisterRequest,
-  RefreshRequest, TokenPair, TotpEnrollResponse, TotpVerifyRequest, TotpVerifyResponse, WechatLoginRequest
+  SetRoleReply, SetRoleRequest, SignUserStateReply, SignUserStateRequest, StaffAccount, LogoutReply, RefreshRequest, TokenPair,
+  TotpEnrollResponse, TotpVerifyRequest, TotpVerifyResponse
 } from './auth.js'
 import {
   EnsureUserRequest, EnsureUserResponse, GetUserRequest, SetPhoneRequest, UpdateProfileRequest, UserCreatedEvent,
@@ -28,15 +33,21 @@ export const Contracts = {
   auth: {
     ping: pingContract('auth'),
     jwks: contract(Subjects.auth.jwks, Empty, JwksResponse),
-    wechatLogin: contract(Subjects.auth.wechatLogin, WechatLoginRequest, LoginResponse),
+    wechatLogin: contract(Subjects.auth.wechatLogin, WechatLoginCall, LoginResponse),
     refresh: contract(Subjects.auth.refresh, RefreshRequest, TokenPair),
     logout: contract(Subjects.auth.logout, Empty, LogoutReply),
-    logoutAll: contract(Subjects.auth.logoutAll, Empty, LogoutReply),
-    passwordRegister: contract(Subjects.auth.passwordRegister, PasswordRegisterRequest, LoginResponse),
-    passwordLogin: contract(Subjects.auth.passwordLogin, PasswordLoginRequest, LoginResponse),
+    logoutAll: contract(Subjects.auth.logoutAll, LogoutAllRequest, LogoutAllReply),
+    passwordRegister: contract(Subjects.auth.passwordRegister, PasswordRegisterCall, LoginResponse),
+    passwordLogin: contract(Subjects.auth.passwordLogin, PasswordLoginCall, LoginResponse),
     totpEnroll: contract(Subjects.auth.totpEnroll, Empty, TotpEnrollResponse),
     totpVerify: contract(Subjects.auth.totpVerify, TotpVerifyRequest, TotpVerifyResponse),
     bindPhone: contract(Subjects.auth.bindPhone, BindPhoneRequest, BindPhoneResponse),
+    sessions: contract(Subjects.auth.sessions, Empty, SessionList),
+    revokeSession: contract(Subjects.auth.revokeSession, RevokeSessionRequest, LogoutReply),
+    deleteAccount: contract(Subjects.auth.deleteAccount, Empty, AccountDeletedReply),
+    findUsers: contract(Subjects.auth.findUsers, FindUsersRequest, AdminUserList),
+    disableUser: contract(Subjects.auth.disableUser, SetUserStatusRequest, UserStatusReply),
+    enableUser: contract(Subjects.auth.enableUser, SetUserStatusRequest, UserStatusReply),
     reauth: contract(Subjects.auth.reauth, ReauthRequest, ReauthResponse),
     createStaff: contract(Subjects.auth.createStaff, CreateStaffRequest, StaffAccount),
     setRole: contract(Subjects.auth.setRole, SetRoleRequest, SetRoleReply),
@@ -55,7 +66,9 @@ export const Contracts = {
     me: contract(Subjects.user.me, Empty, UserProfile),
     update: contract(Subjects.user.update, UpdateProfileRequest, UserProfile),
     setPhone: contract(Subjects.user.setPhone, SetPhoneRequest, UserProfile),
-    identity: contract(Subjects.user.identity, UserIdentityRequest, UserIdentity)
+    identity: contract(Subjects.user.identity, UserIdentityRequest, UserIdentity),
+    erase: contract(Subjects.user.erase, EraseUserRequest, EraseUserReply),
+    search: contract(Subjects.user.search, SearchUsersRequest, SearchUsersReply)
   },
   payment: {
     ping: pingContract('payment'),
@@ -78,6 +91,7 @@ function event<S extends EventContract['schema']> (subject: string, schema: S): 
 /** Every event on the EVENTS stream with the schema of its payload. */
 export const Events = {
   userCreated: event(EventSubjects.userCreated, UserCreatedEvent),
+  userDeleted: event(EventSubjects.userDeleted, UserDeletedEvent),
   paymentSucceeded: event(EventSubjects.paymentSucceeded, PaymentSucceededEvent),
   paymentRefunded: event(EventSubjects.paymentRefunded, PaymentRefundedEvent),
   paymentShipped: event(EventSubjects.paymentShipped, PaymentShippedEvent),

@@ -12,6 +12,17 @@ export const Subjects = {
     totpEnroll: 'auth.totpEnroll',
     totpVerify: 'auth.totpVerify',
     bindPhone: 'auth.bindPhone',
+    /** The caller's live sessions. */
+    sessions: 'auth.sessions',
+    /** End one of the caller's own sessions. */
+    revokeSession: 'auth.revokeSession',
+    /** Erase the caller's account (step-up at the edge) and end every session. */
+    deleteAccount: 'auth.deleteAccount',
+    /** Staff: users by id, username or phone. */
+    findUsers: 'auth.findUsers',
+    /** Staff: refuse a user's sign-ins and end their sessions; enable undoes it. */
+    disableUser: 'auth.disableUser',
+    enableUser: 'auth.enableUser',
     /** Step-up: a fresh authentication re-issues the session's access token with auth_time now. */
     reauth: 'auth.reauth',
     /** Admins: create a staff or admin password account, change an account's role. */
@@ -34,7 +45,11 @@ export const Subjects = {
     update: 'user.update',
     setPhone: 'user.setPhone',
     /** Internal: the WeChat identity (appid, openid) of a user, for services that pay or message them. */
-    identity: 'user.identity'
+    identity: 'user.identity',
+    /** Internal (auth): erase a user's profile, phone and WeChat identity, by id or by (appid, openid). */
+    erase: 'user.erase',
+    /** Internal (auth): users by id or phone, for staff search. */
+    search: 'user.search'
   },
   payment: {
     ping: 'payment.ping',
@@ -61,6 +76,7 @@ export const EVENTS_STREAM = { name: 'EVENTS', subjects: 'events.>' } as const
 
 export const EventSubjects = {
   userCreated: 'events.user.created',
+  userDeleted: 'events.user.deleted',
   paymentSucceeded: 'events.payment.succeeded',
   paymentRefunded: 'events.payment.refunded',
   paymentShipped: 'events.payment.shipped',

@@ -2,7 +2,7 @@ import { ApiError, NetworkError, SPENT_CODE, WxError, toApiError } from './error
 import { newIdempotencyKey, newTraceId, traceparent } from './ids'
 import { Limiter } from './limiter'
 import { TokenStore } from './token-store'
-import type { CreatedOrder, LoginResult, Method, Order, OrderPage, PaymentOutcome, PayParams, Product, Tokens, UserProfile, VirtualPayParams, WxLike } from './types'
+import type { CreatedOrder, LoginResult, Method, Order, OrderPage, PaymentOutcome, PayParams, Product, SessionInfo, Tokens, UserProfile, VirtualPayParams, WxLike } from './types'
 
 export interface ClientOptions {
   /** The gateway's https origin, e.g. `https://api.example.com`; it must be a configured request domain. */
@@ -285,6 +285,38 @@ export class WxmpClient {
       // An already ended session is the goal reached; anything else leaves the tokens for another try.
       if (!(err instanceof ApiError && err.status === 401)) throw err
     }
+    this.store.clear()
+  }
+
+  /** The user's live sessions: where and when each signed in, and which one is this. */
+  async sessions (): Promise<SessionInfo[]> {
+    return (await this.request<{ sessions: SessionInfo[] }>({ path: '/v1/auth/sessions' })).sessions
+  }
+
+  /** Ends one of the user's sessions (another device): its tokens are refused from the answer on. */
+  async revokeSession (sessionId: string): Promise<void> {
+    await this.request<unknown>({ method: 'DELETE', path: `/v1/auth/sessions/${encodeURIComponent(sessionId)}` })
+  }
+
+  /**
+   * Ends every session of the user, this one included, and forgets the tokens. `removePassword` also removes the
+   * username and password bound to the account; the backend wants a fresh sign-in for that, which request() does with
+   * a new wx.login when asked (step-up).
+   */
+  async logoutAll (options: { removePassword?: boolean } = {}): Promise<{ revokedSessions: number, passwordRemoved: boolean }> {
+    const data = options.removePassword === true ? { removePassword: true } : undefined
+    const r = await this.request<{ revokedSessions: number, passwordRemoved: boolean }>({ method: 'POST', path: '/v1/auth/logout-all', ...(data === undefined ? {} : { data }) })
+    this.store.clear()
+    return r
+  }
+
+  /**
+   * Deletes the account: profile, phone and WeChat link erased, every session ended. Orders are kept by the merchant
+   * for accounting without them. The backend wants a fresh sign-in, which request() does with a new wx.login when asked (step-up).
+   * The next call signs in as a new user.
+   */
+  async deleteAccount (): Promise<void> {
+    await this.request<unknown>({ method: 'DELETE', path: '/v1/users/me' })
     this.store.clear()
   }
 

@@ -26,6 +26,20 @@ export interface LoginResult extends Tokens {
   user?: UserProfile
 }
 
+/** One of the user's live sessions (GET /v1/auth/sessions). */
+export interface SessionInfo {
+  id: string
+  /** The session of this client. */
+  current: boolean
+  /** `wechat` or `password`. */
+  method: string
+  createdAt: string
+  lastRefreshedAt: string | null
+  /** The client address and user agent at sign-in. */
+  ip: string | null
+  userAgent: string | null
+}
+
 export interface Product { id: string, name: string, price: number }
 
 export type OrderStatus = 'PENDING' | 'PAID' | 'REFUNDING' | 'REFUNDED' | 'PARTIALLY_REFUNDED' | 'CLOSED'

@@ -1,7 +1,7 @@
 import t from 'tap'
 import https from 'node:https'
 import { expiredCopy, selfSignedCert, wxBridge } from '@wxmp/test-stack'
-import { ApiError } from '../src/index'
+import { ApiError, WxmpClient } from '../src/index'
 import { phone } from './stack'
 
 const TOKENS = 'wxmp.tokens'
@@ -170,6 +170,36 @@ t.test('edit the profile with PUT, bind the phone, log out: the old token is ref
   t.equal(logout?.header['content-type'], 'application/json')
   t.notOk(p.bridge.storage.has(TOKENS), 'the tokens are forgotten')
   t.equal(await raw(`${p.stack.url}/v1/users/me`, p.stack.ca, old), 401, 'the old token is refused at once')
+})
+
+t.test('see the sessions, end another device\'s, delete the account: the old tokens are refused at once, the next launch is a new user', async (t) => {
+  const p = await phone(t)
+  const client = p.launch()
+  const first = await client.me()
+  // The same WeChat user on a second phone.
+  const tablet = wxBridge({ requestDomains: [p.stack.url], ca: p.stack.ca, simUrl: p.stack.sim.url, openid: p.bridge.openid as string })
+  const other = new WxmpClient({ baseUrl: p.stack.url, wx: tablet.wx as any })
+  t.equal((await other.me()).id, first.id)
+
+  const sessions = await client.sessions()
+  t.equal(sessions.length, 2)
+  const mine = sessions.find((s) => s.current)
+  const theirs = sessions.find((s) => !s.current)
+  t.ok(mine !== undefined && theirs !== undefined, 'one is this phone, one the other')
+  await client.revokeSession(theirs?.id as string)
+  const end = p.bridge.requests.find((r) => r.method === 'DELETE' && r.url.endsWith(`/v1/auth/sessions/${theirs?.id as string}`))
+  t.equal(end?.body, '', 'DELETE sent as wx.request sends it: no body')
+  const tabletToken = (tablet.storage.get(TOKENS) as { accessToken: string }).accessToken
+  t.equal(await raw(`${p.stack.url}/v1/users/me`, p.stack.ca, tabletToken), 401, 'the other device is refused at once')
+  t.same((await client.sessions()).map((s) => s.id), [mine?.id])
+
+  const old = (p.bridge.storage.get(TOKENS) as { accessToken: string }).accessToken
+  await client.deleteAccount()
+  t.notOk(p.bridge.storage.has(TOKENS), 'the tokens are forgotten')
+  t.equal(await raw(`${p.stack.url}/v1/users/me`, p.stack.ca, old), 401, 'the deleted account\'s token is refused at once')
+  const next = await p.launch().me()
+  t.not(next.id, first.id, 'the same WeChat user comes back as a new account')
+  t.equal(next.nickname, null)
 })
 
 t.test('errors arrive typed, and wx.request itself refuses PATCH and unconfigured domains as WeChat does', async (t) => {

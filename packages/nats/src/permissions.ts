@@ -36,7 +36,10 @@ export const CALLERS: Record<string, readonly NatsIdentity[]> = {
   // payment needs the buyer's openid to place a WeChat Pay order.
   [Subjects.user.identity]: ['payment'],
   // payment needs the user-state signature (made with the session_key, which never leaves auth) for a virtual payment.
-  [Subjects.auth.signUserState]: ['payment']
+  [Subjects.auth.signUserState]: ['payment'],
+  // auth erases a deleted account's profile and finds users for staff (the username is auth's, the phone user's).
+  [Subjects.user.erase]: ['auth'],
+  [Subjects.user.search]: ['auth']
 }
 
 /** Who answers each subject: the service of its domain, nobody else (so only auth can answer `auth.jwks`). */
@@ -62,7 +65,11 @@ export const EVENT_PUBLISHERS = Object.keys(EVENT_DOMAINS) as readonly ServingId
  * the shipping pushes auth publishes). The durable name is fixed, so no identity can read through another's consumer.
  */
 export const EVENT_CONSUMERS = [
-  { identity: 'payment', durable: 'payment-shipping' }
+  { identity: 'payment', durable: 'payment-shipping' },
+  // payment erases the payer openid it keeps on the orders of a deleted user.
+  { identity: 'payment', durable: 'payment-user-deleted' },
+  // auth erases the account a WeChat push (user_authorization_revoke / _cancellation) names.
+  { identity: 'auth', durable: 'auth-account-erasure' }
 ] as const satisfies ReadonlyArray<{ identity: NatsIdentity, durable: string }>
 
 /** JetStream KV buckets: the one identity that writes each, and those that may only read or watch it. */

@@ -18,6 +18,9 @@ import { WechatLogin } from './domain/wechat-login.js'
 import { PushReceiver } from './domain/push-receiver.js'
 import { UserStateSigner } from './domain/user-state.js'
 import { authEndpoints, pushEndpoint, signUserStateEndpoint } from './handlers/auth.js'
+import { accountEndpoints } from './handlers/account.js'
+import { AccountRights } from './domain/account-rights.js'
+import { ErasurePushes } from './domain/erasure-pushes.js'
 
 export const SERVICE = { name: 'auth', version: packageInfo(import.meta.url).version }
 const migrationsDir = fileURLToPath(new URL('../src/db/migrations', import.meta.url))
@@ -46,12 +49,30 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
     appid: config.WECHAT_APPID,
     replayWindowSeconds: config.LOGIN_REPLAY_WINDOW_SECONDS,
     sessionKeyTtlSeconds: config.SESSION_KEY_TTL_SECONDS
-  }, log)
+  }, log, async (userId) => { await rights.assertEnabled(userId) })
+  const rights = new AccountRights({ pool: fastify.pg.pool, sessions, audit, nats: fastify.natsClient, forgetCached: async (userId) => { await wechatLogin.forgetSessionKey(userId) }, log })
   const lockout = new Lockout(fastify.redis, { maxFailures: config.LOCKOUT_MAX_FAILURES, windowSeconds: config.LOCKOUT_WINDOW_SECONDS, lockSeconds: config.LOCKOUT_SECONDS }, log)
   const totp = new Totp(fastify.pg.pool, box)
   const passwords = new Passwords(fastify.pg.pool, lockout, totp, config.BCRYPT_COST, audit)
 
-  fastify.natsServe(...authEndpoints({ keys, sessions, wechatLogin, passwords, totp, nats: fastify.natsClient, phoneOf: async (code) => await wechat.getPhoneNumber(code), audit, stepUpMoneyS: config.STEP_UP_MONEY_S }))
+  fastify.natsServe(...authEndpoints({
+    rights,
+    stepUpCredentialsS: config.STEP_UP_CREDENTIALS_S,
+    keys,
+    sessions,
+    wechatLogin,
+    passwords,
+    totp,
+    nats: fastify.natsClient,
+    phoneOf: async (code) => await wechat.getPhoneNumber(code),
+    audit,
+    stepUpMoneyS: config.STEP_UP_MONEY_S
+  }))
+  fastify.natsServe(...accountEndpoints(rights, { stepUpMoneyS: config.STEP_UP_MONEY_S }))
+  // WeChat's pushes that withdraw a user's authorisation erase their account, through a durable consumer.
+  const erasurePushes = new ErasurePushes({ rights, appid: config.WECHAT_APPID, log })
+  fastify.addHook('onReady', async () => { erasurePushes.start(fastify.nats, config.NATS_SUBJECT_PREFIX) })
+  fastify.addHook('preClose', async () => { await erasurePushes.stop() })
   // payment's virtual orders: signed here, with a session_key WeChat confirms is still current.
   fastify.natsServe(signUserStateEndpoint(new UserStateSigner({
     sessionKeyOf: async (userId) => await wechatLogin.sessionKeyOf(userId),

@@ -73,6 +73,10 @@ export const AuthErrors = {
     meaning: 'Another request with the same login code is still in progress',
     action: 'Retry the same request after a short wait'
   }),
+  AccountDisabled: createError('ACCOUNT_DISABLED', 'This account is disabled; contact support', 403, {
+    meaning: 'Staff disabled this account: its sessions were ended and it cannot sign in or refresh until enabled again',
+    action: 'Tell the user to contact the merchant\'s support; do not retry'
+  }),
   RevocationUnavailable: createError('AUTH_REVOCATION_UNAVAILABLE', 'Signing out is unavailable for a moment; the session is still active', 503, {
     meaning: 'The session could not be ended everywhere (the revocation store is unavailable), so nothing was changed: the session and its tokens still work',
     action: 'Retry the same request after the Retry-After seconds; sign-out succeeds once the store is back'

@@ -56,10 +56,20 @@ export const EDGE_ROUTES = {
   'POST /v1/auth/mfa/totp/enroll': { auth: 'required', limit: 'login', bodyLimit: 4096, stepUp: 'credentials' },
   'POST /v1/auth/mfa/totp/verify': { auth: 'required', limit: 'login', bodyLimit: 4096 },
   'POST /v1/auth/wechat/phone': { auth: 'required', limit: 'phone', bodyLimit: 4096, timeoutMs: 8000 },
+  'GET /v1/auth/sessions': { auth: 'required', limit: 'default' },
+  'DELETE /v1/auth/sessions/:id': { auth: 'required', limit: 'default' },
 
   'GET /v1/users/me': { auth: 'required', limit: 'default' },
   'PUT /v1/users/me': { auth: 'required', limit: 'default' },
   'PATCH /v1/users/me': { auth: 'required', limit: 'default' },
+  // Erasure cannot be undone: a stolen token is not enough, the user signs in again first.
+  'DELETE /v1/users/me': { auth: 'required', limit: 'default', stepUp: 'credentials' },
+
+  // Support finds users and disables an account at once (reversible, protective); enabling gives access back, so it
+  // needs a fresh TOTP like money actions.
+  'GET /v1/admin/users': { auth: 'required', limit: 'default', role: 'staff' },
+  'POST /v1/admin/users/:id/disable': { auth: 'required', limit: 'default', role: 'staff' },
+  'POST /v1/admin/users/:id/enable': { auth: 'required', limit: 'default', role: 'staff', stepUp: 'money' },
 
   'GET /v1/payments/products': { auth: 'public', limit: 'default' },
   'POST /v1/payments/orders': { auth: 'required', limit: 'default', bodyLimit: 4096, timeoutMs: 10000 },

@@ -19,7 +19,7 @@ t.test('a logout is refused by the gateway that answered it from the moment it a
     t.equal((await call(`${base}/v1/users/me`, { headers: bearer(token) })).status, 200)
     const out = await call(`${base}/v1/auth/${i % 5 === 4 ? 'logout-all' : 'logout'}`, post(token))
     t.equal(out.status, 200, out.body)
-    t.same(Object.keys(out.json()), ['revokedSessions'], 'the public answer carries no session ids')
+    t.notMatch(out.body, /revocations|sessionId|[0-9a-f]{8}-[0-9a-f]{4}-/, 'the public answer carries no session ids')
     // Read right after the answer on purpose: that is the guarantee, not a state reached later.
     const after = await call(`${base}/v1/users/me`, { headers: bearer(token) })
     t.equal(after.status, 401, `round ${i}: the first request after the answer is refused`)

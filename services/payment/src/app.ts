@@ -16,6 +16,7 @@ import { Reconciler } from './domain/reconciler.js'
 import { Refunds } from './domain/refunds.js'
 import { Shipping } from './domain/shipping.js'
 import { ShippingEvents } from './domain/shipping-events.js'
+import { UserErasure } from './domain/user-erasure.js'
 import { paymentEndpoints } from './handlers/payments.js'
 import { VirtualCheckout } from './domain/virtual/checkout.js'
 import { VirtualSettlement } from './domain/virtual/settlement.js'
@@ -55,10 +56,12 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
     log: log.child({ component: 'virtual-payment' })
   })
   if (xpaySettings === undefined) log.warn('virtual payment is not configured (XPAY_OFFER_ID, XPAY_APP_KEY_FILE): products on the virtual rail cannot be sold')
+  const payers = new Payers(fastify.natsClient, config.WECHAT_APPID)
+  const userErasure = new UserErasure({ pool, log: log.child({ component: 'user-erasure' }), forget: (userId) => { payers.forget(userId) } })
   const checkout = new Checkout({
     virtual: virtualCheckout,
     pool,
-    payers: new Payers(fastify.natsClient, config.WECHAT_APPID),
+    payers,
     keys,
     wechat,
     closeAfterSeconds: config.ORDER_CLOSE_AFTER_SECONDS,
@@ -98,6 +101,7 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   fastify.addHook('onReady', async () => {
     reconciler.start()
     shippingEvents.start(fastify.nats, config.NATS_SUBJECT_PREFIX)
+    userErasure.start(fastify.nats, config.NATS_SUBJECT_PREFIX)
     void shippingClient.isTradeManaged(config.WECHAT_APPID).then((managed) => {
       tradeManaged = managed
       log.info({ tradeManaged: managed }, managed ? 'WeChat order shipping management is on: paid orders are reported as shipped' : 'WeChat order shipping management is off for this mini-program')
@@ -107,5 +111,6 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   fastify.addHook('preClose', async () => {
     await reconciler.stop()
     await shippingEvents.stop()
+    await userErasure.stop()
   })
 }

@@ -19,7 +19,7 @@ t.test('boots migrated and ready', async (t) => {
   const ready = await svc.inject({ method: 'GET', url: '/readyz' })
   t.equal(ready.statusCode, 200, ready.body)
   const { rows } = await svc.pg.query('SELECT name FROM pgmigrations ORDER BY id')
-  t.same(rows.map((r) => r.name), ['1764200000000_users', '1764200000001_outbox'])
+  t.same(rows.map((r) => r.name), ['1764200000000_users', '1764200000001_outbox', '1764900000021_a2-erasure'])
 })
 
 t.test('ensure creates a user once, even when the first logins race, and publishes one user.created', async (t) => {
@@ -79,4 +79,26 @@ t.test('bad input and unknown callers get 4xx, never 500', async (t) => {
   await t.rejects(client.request('user.get', { userId: 'not-a-uuid' }, undefined), { statusCode: 400, code: 'VALIDATION_FAILED' })
   const { rows } = await svc.pg.query('SELECT count(*)::int AS n FROM users')
   t.equal(rows[0].n, 1, 'nothing changed')
+})
+
+t.test('erasing a user blanks profile, phone and WeChat identity once; the same openid then makes a new user', async (t) => {
+  const { call, callers: client, app: svc } = await build(t)
+  const { user } = await call<{ user: { id: string } }>('user.ensure', { appid: APPID, openid: 'o-leaving', unionid: 'u-leaving' })
+  await call('user.update', { nickname: '小红' }, as(user.id))
+  await call('user.setPhone', { userId: user.id, phone: '13700137000' })
+  t.same((await call<{ users: Array<{ id: string }> }>('user.search', { q: '+86 137-0013-7000' })).users.map((u) => u.id), [user.id], 'found by phone as staff type it')
+
+  // A WeChat push names the user by openid; a repeat (a replayed push) finds nobody.
+  t.same(await call('user.erase', { appid: APPID, openid: 'o-leaving' }), { userId: user.id, erased: true })
+  await t.rejects(client.request('user.erase', { appid: APPID, openid: 'o-leaving' }, undefined), { statusCode: 404, code: 'NOT_FOUND' })
+  t.same(await call('user.erase', { userId: user.id }), { userId: user.id, erased: false })
+  const { rows: [row] } = await svc.pg.query('SELECT appid, openid, unionid, nickname, avatar_url, phone, deleted_at FROM users WHERE id = $1', [user.id])
+  t.match(row, { appid: null, openid: null, unionid: null, nickname: null, avatar_url: null, phone: null })
+  t.ok(row.deleted_at)
+  t.same((await call<{ users: unknown[] }>('user.search', { q: '13700137000' })).users, [], 'the phone is gone')
+
+  const again = await call<{ user: { id: string }, created: boolean }>('user.ensure', { appid: APPID, openid: 'o-leaving' })
+  t.equal(again.created, true, 'the next wx.login of that WeChat user is a new user')
+  t.not(again.user.id, user.id)
+  await t.rejects(client.request('user.erase', { userId: 'nope' }, undefined), { statusCode: 400, code: 'VALIDATION_FAILED' })
 })

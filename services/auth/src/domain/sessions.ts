@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { Pool } from 'pg'
 import type { PoolClient } from 'pg'
 import { annotate, withTransaction, type TraceContext } from '@wxmp/core'
-import type { AppliedRevocation, AuthMethod, LogoutReply, Role, TokenPair } from '@wxmp/contracts'
+import type { AppliedRevocation, AuthMethod, ClientInfo, LogoutReply, Role, SessionInfo, TokenPair } from '@wxmp/contracts'
 import { AuthErrors } from '../errors.js'
 import type { Audit, AuditFields } from './audit.js'
 import type { Revocations } from './revocations.js'
@@ -25,6 +25,7 @@ interface TokenRow {
   revoked_at: Date | null
   session_expires_at: Date
   children_used: boolean
+  disabled: boolean
   role: Role
   auth_time: Date
   amr: AuthMethod[]
@@ -35,6 +36,8 @@ export interface SessionStart {
   method: 'wechat' | 'password'
   role: Role
   amr: AuthMethod[]
+  /** Where the sign-in came from, as the gateway saw it; shown back in the user's session list. */
+  client?: ClientInfo
 }
 
 /** The audit event a revocation records with it, in the same transaction. */
@@ -42,6 +45,9 @@ export interface RevocationAudit {
   action: 'logged_out' | 'session_revoked' | 'role_changed' | 'user_disabled' | 'account_deleted'
   fields?: AuditFields
 }
+
+/** Runs inside a revocation's transaction with the sessions it revoked, e.g. to write an audit event or a flag. */
+export type AlsoInTransaction = (client: PoolClient, revoked: number) => Promise<void>
 
 /** Sessions in Postgres (durable: a Redis restart logs nobody out), refresh-token rotation, revocation. */
 export class Sessions {
@@ -59,12 +65,12 @@ export class Sessions {
     // One statement for the session and its first token: logins are the hot path.
     const { rows } = await this.pool.query<{ session_id: string, auth_time: Date }>(
       `WITH s AS (
-         INSERT INTO sessions (user_id, method, expires_at, role, amr) VALUES ($1, $2, now() + make_interval(days => $3), $5, $6)
+         INSERT INTO sessions (user_id, method, expires_at, role, amr, client_ip, user_agent) VALUES ($1, $2, now() + make_interval(days => $3), $5, $6, $7, $8)
          RETURNING id, expires_at, auth_time
        )
        INSERT INTO refresh_tokens (session_id, token_hash, expires_at) SELECT id, $4, expires_at FROM s
        RETURNING session_id, (SELECT auth_time FROM s)`,
-      [userId, start.method, this.settings.sessionTtlDays, hashToken(refreshToken), start.role, start.amr]
+      [userId, start.method, this.settings.sessionTtlDays, hashToken(refreshToken), start.role, start.amr, start.client?.ip ?? null, start.client?.userAgent ?? null]
     )
     const row = rows[0] as { session_id: string, auth_time: Date }
     const sessionId = row.session_id
@@ -102,7 +108,8 @@ export class Sessions {
       const { rows } = await c.query<TokenRow>(
         `SELECT rt.id, rt.session_id, rt.used_at, rt.expires_at, s.user_id, s.revoked_at, s.expires_at AS session_expires_at,
                 s.role, s.auth_time, s.amr,
-                EXISTS (SELECT 1 FROM refresh_tokens ch WHERE ch.parent_id = rt.id AND ch.used_at IS NOT NULL) AS children_used
+                EXISTS (SELECT 1 FROM refresh_tokens ch WHERE ch.parent_id = rt.id AND ch.used_at IS NOT NULL) AS children_used,
+                EXISTS (SELECT 1 FROM disabled_users d WHERE d.user_id = s.user_id) AS disabled
            FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
           WHERE rt.token_hash = $1
           FOR UPDATE OF s`,
@@ -111,6 +118,8 @@ export class Sessions {
       const row = rows[0]
       if (row === undefined) return { error: new AuthErrors.RefreshInvalid() }
       if (row.revoked_at !== null) return { error: new AuthErrors.SessionRevoked() }
+      // Disabling ends every session; this also refuses one a login racing the disable opened.
+      if (row.disabled) return { error: new AuthErrors.AccountDisabled() }
       const now = Date.now()
       if (row.expires_at.getTime() <= now || row.session_expires_at.getTime() <= now) return { error: new AuthErrors.RefreshExpired() }
       if (row.used_at !== null) {
@@ -129,6 +138,7 @@ export class Sessions {
         'INSERT INTO refresh_tokens (session_id, parent_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)',
         [row.session_id, row.id, hashToken(next), row.expires_at]
       )
+      await c.query('UPDATE sessions SET last_refreshed_at = now() WHERE id = $1', [row.session_id])
       return { sessionId: row.session_id, userId: row.user_id, claims: { role: row.role, authTime: row.auth_time, amr: row.amr } }
     })
     if ('error' in outcome) throw outcome.error
@@ -148,21 +158,41 @@ export class Sessions {
       [sessionId, userId, reason], audit, trace)
   }
 
-  /** Ends every live session of the user. */
-  async revokeAll (userId: string, reason: string, audit?: RevocationAudit, trace?: TraceContext): Promise<LogoutReply> {
+  /**
+   * Ends every live session of the user, audited as `audit` says; `also` runs in the same transaction (a disabled
+   * flag, an erasure and its own audit event), so it commits exactly when the revocations reached the bucket.
+   */
+  async revokeAll (userId: string, reason: string, audit?: RevocationAudit, trace?: TraceContext, also?: AlsoInTransaction): Promise<LogoutReply> {
     return await this.revokeWhere(userId,
       `UPDATE sessions SET revoked_at = now(), revoke_reason = $2
         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING id, revoked_at`,
-      [userId, reason], audit, trace)
+      [userId, reason], audit, trace, also)
+  }
+
+  /** The user's live sessions, newest first, with the client each signed in from; `current` marks the caller's. */
+  async list (userId: string, currentSessionId: string | undefined): Promise<SessionInfo[]> {
+    const { rows } = await this.pool.query<{ id: string, method: string, created_at: Date, last_refreshed_at: Date | null, client_ip: string | null, user_agent: string | null }>(
+      `SELECT id, method, created_at, last_refreshed_at, client_ip, user_agent FROM sessions
+        WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC, id LIMIT 200`, [userId])
+    return rows.map((r) => ({
+      id: r.id,
+      current: r.id === currentSessionId,
+      method: r.method,
+      createdAt: r.created_at.toISOString(),
+      lastRefreshedAt: r.last_refreshed_at?.toISOString() ?? null,
+      ip: r.client_ip,
+      userAgent: r.user_agent
+    }))
   }
 
   /**
    * Runs a revoking statement, publishes what it revoked, and records the audit event in the same transaction; a
    * repeated logout of an already ended session republishes it (healing a lost put) but is not audited again.
    */
-  private async revokeWhere (userId: string, sql: string, params: unknown[], audit?: RevocationAudit, trace?: TraceContext): Promise<LogoutReply> {
+  private async revokeWhere (userId: string, sql: string, params: unknown[], audit?: RevocationAudit, trace?: TraceContext, also?: AlsoInTransaction): Promise<LogoutReply> {
     return await withTransaction(this.pool, async (c: PoolClient) => {
       const { rows } = await c.query<{ id: string, revoked_at: Date, changed?: boolean }>(sql, params)
+      if (also !== undefined) await also(c, rows.length)
       const revocations = await this.publish(rows, userId)
       const fresh = rows.filter((r) => r.changed !== false)
       if (audit !== undefined && fresh.length > 0) {

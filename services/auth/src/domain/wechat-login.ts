@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { RemoteError, publicError, type Log, type TraceContext } from '@wxmp/core'
-import { Contracts, type LoginResponse } from '@wxmp/contracts'
+import { Contracts, type ClientInfo, type LoginResponse } from '@wxmp/contracts'
 import type { NatsClient } from '@wxmp/nats'
 import { WechatErrors } from '@wxmp/wechat'
 import { AuthErrors } from '../errors.js'
@@ -45,10 +45,12 @@ export class WechatLogin {
     private readonly redis: Redis,
     private readonly box: DataBox,
     private readonly settings: WechatLoginSettings,
-    private readonly log: Log
+    private readonly log: Log,
+    /** Refuses a user who may not sign in (403 ACCOUNT_DISABLED) before a session is opened. */
+    private readonly admit: (userId: string) => Promise<void> = async () => {}
   ) {}
 
-  async login (code: string, trace: TraceContext): Promise<LoginResponse> {
+  async login (code: string, trace: TraceContext, client: ClientInfo = {}): Promise<LoginResponse> {
     const digest = createHash('sha256').update(code).digest('hex')
     const key = `login:code:${digest}`
     const started = Date.now()
@@ -58,17 +60,17 @@ export class WechatLogin {
         claimed = await this.redis.set(key, JSON.stringify({ state: 'pending' } satisfies CodeState), 'EX', CODE_LIFETIME_SECONDS, 'NX')
       } catch (err) {
         this.log.warn({ err: { message: (err as Error).message } }, 'login code dedupe skipped: redis unavailable')
-        return await this.exchange(code, trace)
+        return await this.exchange(code, trace, client)
       }
-      if (claimed === 'OK') return await this.firstLogin(key, digest, code, trace)
+      if (claimed === 'OK') return await this.firstLogin(key, digest, code, trace, client)
       const seen = await this.awaitOutcome(key, digest, started)
       if (seen !== 'retry') return seen
     }
   }
 
-  private async firstLogin (key: string, digest: string, code: string, trace: TraceContext): Promise<LoginResponse> {
+  private async firstLogin (key: string, digest: string, code: string, trace: TraceContext, client: ClientInfo): Promise<LoginResponse> {
     try {
-      const result = await this.exchange(code, trace)
+      const result = await this.exchange(code, trace, client)
       const done: CodeState = { state: 'done', at: Date.now(), sealed: this.box.seal(JSON.stringify(result), `login:${digest}`) }
       await this.redis.set(key, JSON.stringify(done), 'EX', CODE_LIFETIME_SECONDS).catch(() => {})
       return result
@@ -101,9 +103,10 @@ export class WechatLogin {
     }
   }
 
-  private async exchange (code: string, trace: TraceContext): Promise<LoginResponse> {
+  private async exchange (code: string, trace: TraceContext, client: ClientInfo): Promise<LoginResponse> {
     const user = await this.identify(code, trace)
-    const { sessionId, ...tokens } = await this.sessions.open(user.id, { method: 'wechat', role: 'buyer', amr: ['wechat'] }, trace)
+    await this.admit(user.id)
+    const { sessionId, ...tokens } = await this.sessions.open(user.id, { method: 'wechat', role: 'buyer', amr: ['wechat'], client }, trace)
     this.log.info({ userId: user.id, sessionId }, 'wechat login')
     return { ...tokens, user }
   }
@@ -122,13 +125,14 @@ export class WechatLogin {
     const identity: { appid: string, openid: string, unionid?: string } = { appid: this.settings.appid, openid: wx.openid }
     if (wx.unionid !== undefined) identity.unionid = wx.unionid
     const { user } = (await this.nats.request(Contracts.user.ensure, identity, trace)).data
+    await this.admit(user.id)
     // session_key never leaves the server: sealed at rest, bound to this user, replaced on each login.
     await this.redis.set(`session-key:${user.id}`, this.box.seal(JSON.stringify({ openid: wx.openid, sessionKey: wx.sessionKey }), `session_key:${user.id}`),
       'EX', this.settings.sessionKeyTtlSeconds).catch((err: Error) => { this.log.warn({ err: { message: err.message } }, 'session_key not cached: redis unavailable') })
     return user
   }
 
-  /** Drops the user's session_key (WeChat replaced it); the next WeChat login stores a new one. */
+  /** Drops the user's cached session_key (WeChat replaced it, or the account is erased); a WeChat login stores a new one. */
   async forgetSessionKey (userId: string): Promise<void> {
     await this.redis.del(`session-key:${userId}`)
   }

@@ -1,6 +1,7 @@
 import { Errors, assertRole, assertStepUp, businessCounter, maskPhone, publicError } from '@wxmp/core'
 import { Contracts, WECHAT_PUSH_METHOD_HEADER, WECHAT_PUSH_QUERY_HEADER } from '@wxmp/contracts'
 import { endpoint, type HandlerContext, type NatsClient } from '@wxmp/nats'
+import type { AccountRights } from '../domain/account-rights.js'
 import type { Audit } from '../domain/audit.js'
 import type { Passwords } from '../domain/passwords.js'
 import type { PushReceiver } from '../domain/push-receiver.js'
@@ -12,6 +13,9 @@ import type { WechatLogin } from '../domain/wechat-login.js'
 import { AuthErrors } from '../errors.js'
 
 export interface AuthDeps {
+  rights: AccountRights
+  /** STEP_UP_CREDENTIALS_S: logout-all removing the password needs a sign-in this recent. */
+  stepUpCredentialsS: number
   keys: SigningKeys
   sessions: Sessions
   wechatLogin: WechatLogin
@@ -47,7 +51,7 @@ async function counted<T> (method: 'wechat' | 'password' | 'refresh', attempt: (
 }
 
 /** The verified caller; the gateway sets x-user-id and x-session-id only after checking the access token. */
-function caller (ctx: HandlerContext): { userId: string, sessionId: string } {
+export function caller (ctx: HandlerContext): { userId: string, sessionId: string } {
   const { userId, sessionId } = ctx.trace
   if (userId === undefined || sessionId === undefined) throw new Errors.Unauthenticated('Sign in first')
   return { userId, sessionId }
@@ -57,16 +61,19 @@ function caller (ctx: HandlerContext): { userId: string, sessionId: string } {
 export function authEndpoints (d: AuthDeps) {
   return [
     endpoint(Contracts.auth.jwks, async () => d.keys.jwks()),
-    endpoint(Contracts.auth.wechatLogin, async (input, ctx) => await counted('wechat', async () => await d.wechatLogin.login(input.code, ctx.trace), d.audit)),
+    endpoint(Contracts.auth.wechatLogin, async (input, ctx) => await counted('wechat', async () => await d.wechatLogin.login(input.code, ctx.trace, input.client), d.audit)),
     endpoint(Contracts.auth.refresh, async (input) => await counted('refresh', async () => await d.sessions.refresh(input.refreshToken))),
     endpoint(Contracts.auth.logout, async (_input, ctx) => {
       const { userId, sessionId } = caller(ctx)
       return await d.sessions.revoke(userId, sessionId, 'logout', { action: 'logged_out', fields: { reason: 'logout' } }, ctx.trace)
     }),
-    endpoint(Contracts.auth.logoutAll, async (_input, ctx) => {
+    endpoint(Contracts.auth.logoutAll, async (input, ctx) => {
       const { userId } = caller(ctx)
-      const reply = await d.sessions.revokeAll(userId, 'logout_all', { action: 'logged_out', fields: { reason: 'logout_all' } }, ctx.trace)
-      ctx.log.info({ userId, sessions: reply.revokedSessions }, 'signed out everywhere')
+      const removePassword = input.removePassword === true
+      // Removing a credential is a credential change: a stolen short-lived token must not be enough.
+      if (removePassword) assertStepUp('credentials', ctx.trace, d.stepUpCredentialsS)
+      const reply = await d.rights.logoutAll(userId, removePassword, ctx.trace)
+      ctx.log.info({ userId, sessions: reply.revokedSessions, passwordRemoved: reply.passwordRemoved }, 'signed out everywhere')
       return reply
     }),
     endpoint(Contracts.auth.passwordRegister, async (input, ctx) => {
@@ -76,18 +83,22 @@ export function authEndpoints (d: AuthDeps) {
       if (await d.passwords.usernameTaken(input.username)) throw new AuthErrors.UsernameTaken()
       const { data: user } = signedIn ? await d.nats.request(Contracts.user.get, { userId: current }, ctx.trace) : await d.nats.request(Contracts.user.create, {}, ctx.trace)
       await d.passwords.register(user.id, input.username, input.password)
-      const { sessionId, ...tokens } = await d.sessions.open(user.id, { method: 'password', role: 'buyer', amr: ['pwd'] }, ctx.trace)
+      const { sessionId, ...tokens } = await d.sessions.open(user.id, { method: 'password', role: 'buyer', amr: ['pwd'], ...(input.client === undefined ? {} : { client: input.client }) }, ctx.trace)
       ctx.log.info({ userId: user.id, sessionId, bound: signedIn }, 'password registered')
       return { ...tokens, user }
     }),
     endpoint(Contracts.auth.passwordLogin, async (input, ctx) => {
       const login: { username: string, password: string, totp?: string } = { username: input.username, password: input.password }
       if (input.totp !== undefined) login.totp = input.totp
-      const { userId, role, accountRole, amr } = await counted('password', async () => await d.passwords.authenticate(login), d.audit, input.username)
+      const { userId, role, accountRole, amr } = await counted('password', async () => {
+        const who = await d.passwords.authenticate(login)
+        await d.rights.assertEnabled(who.userId)
+        return who
+      }, d.audit, input.username)
       const { data: user } = await d.nats.request(Contracts.user.get, { userId }, ctx.trace)
       // A staff or admin account acts as such only with a TOTP code: without one enrolled it gets a buyer session,
       // in which it can enrol one.
-      const { sessionId, ...tokens } = await d.sessions.open(userId, { method: 'password', role, amr }, ctx.trace)
+      const { sessionId, ...tokens } = await d.sessions.open(userId, { method: 'password', role, amr, ...(input.client === undefined ? {} : { client: input.client }) }, ctx.trace)
       ctx.log.info({ userId, sessionId, role, ...(role !== accountRole ? { accountRole } : {}) }, 'password login')
       return { ...tokens, user }
     }),

@@ -7,7 +7,7 @@ import { PaymentErrors } from '../errors.js'
 import { replay, type IdempotencyKeys, type KeyRef } from './idempotency.js'
 import { newOutTradeNo, requestHash } from './ids.js'
 import { countTransition } from './ledger.js'
-import { ORDER_COLUMNS, orderById, toOrder, type OrderRow } from './orders.js'
+import { ORDER_COLUMNS, orderById, payerOpenid, toOrder, type OrderRow } from './orders.js'
 import type { Payers } from './payers.js'
 import type { VirtualCheckout } from './virtual/checkout.js'
 
@@ -129,7 +129,7 @@ export class Checkout {
         outTradeNo: order.out_trade_no,
         description: order.description,
         amountFen: order.amount,
-        payerOpenid: order.payer_openid,
+        payerOpenid: payerOpenid(order),
         timeExpire: order.expires_at
       }))
     } catch (err) {

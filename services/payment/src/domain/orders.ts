@@ -14,7 +14,8 @@ export interface OrderRow {
   unit_price: number
   amount: number
   description: string
-  payer_openid: string
+  /** Null once the payer deleted their account (and no report to WeChat still needs it). */
+  payer_openid: string | null
   status: OrderStatus
   delivery: Delivery
   rail: Rail
@@ -41,6 +42,12 @@ export interface RefundRow {
 
 export const ORDER_COLUMNS = 'id, user_id, out_trade_no, product_id, quantity, unit_price, amount, description, payer_openid, status, delivery, rail, prepay_id, transaction_id, refunded_amount, expires_at, paid_at, closed_at, created_at'
 export const REFUND_COLUMNS = 'id, order_id, out_refund_no, amount, reason, status, refund_id, created_at, settled_at'
+
+/** The payer openid of an order WeChat Pay is asked to charge; an erased payer cannot be charged again. */
+export function payerOpenid (order: Pick<OrderRow, 'payer_openid'>): string {
+  if (order.payer_openid === null) throw new PaymentErrors.PayerUnknown()
+  return order.payer_openid
+}
 
 const iso = (d: Date | null): string | null => d === null ? null : d.toISOString()
 

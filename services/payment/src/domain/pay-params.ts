@@ -4,7 +4,7 @@ import type { CreatedOrder } from '@wxmp/contracts'
 import type { WechatPayClient } from '@wxmp/wechat'
 import { PaymentErrors } from '../errors.js'
 import { MIN_PAYABLE_MS } from './checkout.js'
-import { ORDER_COLUMNS, toOrder, type OrderRow } from './orders.js'
+import { ORDER_COLUMNS, payerOpenid, toOrder, type OrderRow } from './orders.js'
 import type { VirtualCheckout } from './virtual/checkout.js'
 
 const issued = businessCounter('payment_pay_params_issued_total', 'Pay parameters handed out for an existing order, by how', ['how'] as const)
@@ -51,7 +51,7 @@ export class PayParamsIssuer {
         outTradeNo: order.out_trade_no,
         description: order.description,
         amountFen: order.amount,
-        payerOpenid: order.payer_openid,
+        payerOpenid: payerOpenid(order),
         timeExpire: order.expires_at
       }))
       await pool.query(PREPAID_AGAIN, [order.id, prepayId])

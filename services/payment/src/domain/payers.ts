@@ -12,6 +12,11 @@ export class Payers {
 
   constructor (private readonly nats: NatsClient, private readonly appid: string, private readonly max = 50_000) {}
 
+  /** Forgets a user's identity (their account was deleted). */
+  forget (userId: string): void {
+    this.cache.delete(userId)
+  }
+
   async openidOf (userId: string, trace: TraceContext): Promise<string> {
     let identity = this.cache.get(userId)
     if (identity === undefined) {

@@ -141,7 +141,8 @@ export class Shipping {
         delivery_mode: 1,
         shipping_list: [this.item(shipment)],
         upload_time: shippingUploadTime(),
-        payer: { openid: order.payer_openid }
+        // Kept on a deleted payer's paid order until this report (see erased_users); '' would be refused by WeChat.
+        payer: { openid: order.payer_openid ?? '' }
       })
     } catch (err) {
       const uncertain = (err as { details?: { uncertain?: boolean } }).details?.uncertain === true
@@ -196,6 +197,9 @@ export class Shipping {
       await client.query("UPDATE shipments SET state = 'reported', reported_at = now(), claimed_until = NULL, last_error = NULL, updated_at = now() WHERE order_id = $1", [order.id])
       const locked = await lockOrder(client, { id: order.id })
       if (locked !== undefined) await this.deps.ledger.markShipped(client, locked, shipment.logistics_type, `shipping:${cause}`, trace)
+      // A payer who deleted their account kept the openid only for this report.
+      const { rowCount } = await client.query('UPDATE orders SET payer_openid = NULL WHERE id = $1 AND user_id IN (SELECT user_id FROM erased_users)', [order.id])
+      if (rowCount === 1) await client.query('UPDATE shipments SET receiver_contact = NULL WHERE order_id = $1', [order.id])
     })
   }
 }

@@ -13,6 +13,7 @@ interface UserRow {
 }
 
 const COLUMNS = 'id, appid, nickname, avatar_url, phone, created_at'
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** What a client may see of a user: no openid, the phone masked. */
 export function toProfile (row: UserRow): UserProfile {
@@ -91,6 +92,43 @@ export class Users {
       [id, patch.nickname !== undefined, patch.nickname ?? null, patch.avatarUrl !== undefined, patch.avatarUrl ?? null]
     )
     return rows[0] === undefined ? undefined : toProfile(rows[0])
+  }
+
+  /**
+   * Erases a user, found by id or by WeChat identity: profile, phone, openid and unionid set to NULL, and
+   * events.user.deleted written in the same transaction, once. The row and its id stay, naming nobody, for the
+   * orders that refer to it. Undefined when no user matches (unknown, or an identity already erased).
+   */
+  async erase (by: { userId: string } | { appid: string, openid: string }, trace?: TraceContext): Promise<{ userId: string, erased: boolean } | undefined> {
+    return await withTransaction(this.pool, async (client) => {
+      const { rows } = 'userId' in by
+        ? await client.query<{ id: string, deleted_at: Date | null }>('SELECT id, deleted_at FROM users WHERE id = $1 FOR UPDATE', [by.userId])
+        : await client.query<{ id: string, deleted_at: Date | null }>('SELECT id, deleted_at FROM users WHERE appid = $1 AND openid = $2 FOR UPDATE', [by.appid, by.openid])
+      const row = rows[0]
+      if (row === undefined) return undefined
+      if (row.deleted_at !== null) return { userId: row.id, erased: false }
+      const { rows: done } = await client.query<{ deleted_at: Date }>(
+        `UPDATE users SET appid = NULL, openid = NULL, unionid = NULL, nickname = NULL, avatar_url = NULL, phone = NULL,
+           deleted_at = now(), updated_at = now() WHERE id = $1 RETURNING deleted_at`, [row.id])
+      const deletedAt = (done[0] as { deleted_at: Date }).deleted_at.toISOString()
+      await enqueueEvent(client, Events.userDeleted, { userId: row.id, deletedAt }, trace === undefined ? {} : { trace })
+      return { userId: row.id, erased: true }
+    })
+  }
+
+  /** Users whose id or phone number is `q` (a phone with or without +86), for staff search; at most 20. */
+  async search (q: string): Promise<UserProfile[]> {
+    if (UUID.test(q)) {
+      const found = await this.get(q)
+      return found === undefined ? [] : [found]
+    }
+    const digits = q.replace(/[\s-]/g, '')
+    if (!/^\+?[0-9]{5,20}$/.test(digits)) return []
+    const national = digits.replace(/^\+?86(?=[0-9]{11}$)/, '')
+    const { rows } = await this.pool.query<UserRow>(
+      `SELECT ${COLUMNS} FROM users WHERE phone = ANY($1::text[]) ORDER BY created_at DESC LIMIT 20`,
+      [[...new Set([digits, national, `+86${national}`, `86${national}`])]])
+    return rows.map(toProfile)
   }
 
   async setPhone (id: string, phone: string): Promise<UserProfile | undefined> {

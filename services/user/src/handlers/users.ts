@@ -45,6 +45,13 @@ export function userEndpoints (users: Users) {
       if (input.avatarUrl !== undefined) patch.avatarUrl = input.avatarUrl
       return found(await users.update(callerId(ctx), patch))
     }),
+    endpoint(Contracts.user.erase, async (input, ctx) => {
+      const result = await users.erase(input, ctx.trace)
+      if (result === undefined) throw new Errors.NotFound('User not found')
+      if (result.erased) ctx.log.info({ userId: result.userId }, 'user erased')
+      return result
+    }),
+    endpoint(Contracts.user.search, async (input) => ({ users: await users.search(input.q.trim()) })),
     endpoint(Contracts.user.setPhone, async (input, ctx) => {
       const profile = found(await users.setPhone(input.userId, input.phone))
       ctx.log.info({ userId: input.userId, phone: profile.phone }, 'phone bound')

@@ -4,7 +4,7 @@ import type { WechatPushEvent } from '@wxmp/contracts'
 import { XpayOrderStatus, type Refund as WechatRefund, type XpayClient } from '@wxmp/wechat'
 import { PaymentErrors } from '../../errors.js'
 import type { Ledger, RefundOutcome } from '../ledger.js'
-import { lockOrder, REFUND_COLUMNS, type OrderRow, type RefundRow } from '../orders.js'
+import { lockOrder, payerOpenid, REFUND_COLUMNS, type OrderRow, type RefundRow } from '../orders.js'
 import type { XpaySettings } from './checkout.js'
 
 export const DELIVER_EVENT = 'xpay_goods_deliver_notify'
@@ -118,7 +118,7 @@ export class VirtualSettlement {
   async refund (order: OrderRow, refund: RefundRow, leftBefore: number): Promise<WechatRefund> {
     const { xpay, settings } = this.client()
     const r = await xpay.refundOrder({
-      openid: order.payer_openid,
+      openid: payerOpenid(order),
       order_id: order.out_trade_no,
       refund_order_id: refund.out_refund_no,
       left_fee: leftBefore,
@@ -148,6 +148,8 @@ export class VirtualSettlement {
   async check (order: OrderRow, log: Log, trace?: TraceContext): Promise<VirtualCheck> {
     // Without virtual payment configured no parameters were ever issued, so WeChat cannot have the order.
     if (this.deps.xpay === undefined || this.deps.settings === undefined) return 'unknown_at_wechat'
+    // An erased account's unpaid order names no payer any more: WeChat cannot be asked about it.
+    if (order.payer_openid === null) return 'unknown_at_wechat'
     const { xpay, settings } = this.client()
     const found = await xpay.queryOrder({ openid: order.payer_openid, env: settings.env, order_id: order.out_trade_no })
     if (found === undefined) return 'unknown_at_wechat'
