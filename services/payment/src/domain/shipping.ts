@@ -31,8 +31,13 @@ interface ShipmentRow {
 /** What one reporting attempt came to. */
 export type ReportOutcome = 'reported' | 'already' | 'busy' | 'pending'
 
-/** How long one reporter holds a shipment: longer than an upload and a get_order with their retries. */
-const CLAIM_SECONDS = 60
+/**
+ * How long one reporter holds a shipment: longer than an upload and a get_order with its retries (three calls and
+ * their backoff), so a reporter that died (a killed replica) holds it up no longer than that.
+ */
+export function claimSeconds (wechatTimeoutMs: number): number {
+  return Math.ceil((4 * wechatTimeoutMs) / 1000) + 7
+}
 
 /**
  * Reports shipping to WeChat's order shipping management (发货信息管理), exactly once per order. A shipment is marked
@@ -41,7 +46,15 @@ const CLAIM_SECONDS = 60
  * would spend the payment's one allowed modification. A definite refusal puts it back to `pending`, retried later.
  */
 export class Shipping {
-  constructor (private readonly deps: { pool: Pool, ledger: Ledger, client: ShippingClient, merchant: Merchant, retryAfterSeconds: number }) {}
+  constructor (private readonly deps: {
+    pool: Pool
+    ledger: Ledger
+    client: ShippingClient
+    merchant: Merchant
+    retryAfterSeconds: number
+    /** claimSeconds(WECHAT_TIMEOUT_MS). */
+    claimSeconds: number
+  }) {}
 
   /** Records a virtual order's shipment (logistics type 3) once it is paid; report() sends it. */
   async planVirtual (order: OrderRow): Promise<boolean> {
@@ -169,7 +182,7 @@ export class Shipping {
         `UPDATE shipments SET claimed_until = now() + make_interval(secs => $2), updated_at = now()
           WHERE order_id = $1 AND (claimed_until IS NULL OR claimed_until < now())
           RETURNING order_id, logistics_type, express_company, tracking_no, receiver_contact, item_desc, state, attempts`,
-        [orderId, CLAIM_SECONDS]
+        [orderId, this.deps.claimSeconds]
       )
       const shipment = rows[0]
       if (shipment === undefined) return undefined
