@@ -18,7 +18,7 @@ async function faults (ctx: ScenarioContext, specs: unknown[]): Promise<void> {
  */
 export const shippingFaults: FaultSpec = {
   name: 'shipping-faults',
-  fault: 'Two of three orders are virtual goods, reported to WeChat\'s shipping management at payment. The simulator makes a quarter of upload_shipping_info calls take 2.5 s (past payment\'s 1.5 s deadline; the platform records them after the caller gave up), records a fifth and then drops the connection (answer lost), fails a sixth with 502 and a tenth with errcode -1 before recording them, hangs up on a tenth, and fails 30% of get_order calls. Uncertain uploads are settled by get_order, never by uploading again.',
+  fault: 'Two of three orders are virtual goods, reported to WeChat\'s shipping management at payment. The simulator makes a quarter of upload_shipping_info calls take 2.5 s (past payment\'s 1.5 s deadline; the platform records them after the caller gave up), records 20% and then drops the connection (answer lost), fails 15% with 502 and 10% with errcode -1 before recording them, hangs up on 10%, and fails 30% of get_order calls. Uncertain uploads are settled by get_order, never by uploading again.',
   load: { products: [VIRTUAL_PRODUCT, VIRTUAL_PRODUCT, 'latte'] },
   inject: async (ctx) => {
     await faults(ctx, [
