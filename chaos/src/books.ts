@@ -21,21 +21,31 @@ export interface Books {
   events: number
   /** Notifications the simulator sent for these orders, counting duplicates and retries. */
   notifications: number
+  /** Paid orders reported to WeChat's shipping management (SHIPPED or later here, recorded at the platform). */
+  shipped: number
+  /** Paid virtual-goods orders: the ones reported automatically, with no human step. */
+  virtualPaid: number
+  /** upload_shipping_info calls the platform carried out for these orders (one per shipped order when balanced). */
+  uploads: number
+  /** Shipped orders whose upload's answer was lost and that get_order found recorded (not uploaded again). */
+  resolvedByGetOrder: number
 }
 
-const PAID_STATES = new Set(['PAID', 'REFUNDING', 'REFUNDED', 'PARTIALLY_REFUNDED'])
+/** Money taken: paid, shipped and settled, or being refunded. */
+const PAID_STATES = new Set(['PAID', 'SHIPPED', 'CONFIRMED', 'SETTLED', 'REFUNDING', 'REFUNDED', 'PARTIALLY_REFUNDED'])
+const SHIPPED_STATES = new Set(['SHIPPED', 'CONFIRMED', 'SETTLED'])
 
-interface OrderRow { id: string, user_id: string, out_trade_no: string, status: string }
+interface OrderRow { id: string, user_id: string, out_trade_no: string, status: string, delivery: string, transaction_id: string | null, shipment: string | null }
 
 /**
  * Every events.payment.succeeded on the stack's EVENTS stream, read with an ordered consumer. On a cluster a node
  * that just rejoined may still be catching up, so a read that times out is tried again (bounded).
  */
-export async function paymentEvents (stack: Stack): Promise<Array<{ id: string, orderId: string, userId: string }>> {
+export async function paymentEvents (stack: Stack, subject: string = EventSubjects.paymentSucceeded): Promise<Array<{ id: string, orderId: string, userId: string }>> {
   const deadline = Date.now() + 60_000
   for (;;) {
     try {
-      return await readPaymentEvents(stack)
+      return await readPaymentEvents(stack, subject)
     } catch (err) {
       if (Date.now() > deadline) throw err
       await new Promise((resolve) => setTimeout(resolve, 500))
@@ -43,14 +53,14 @@ export async function paymentEvents (stack: Stack): Promise<Array<{ id: string, 
   }
 }
 
-async function readPaymentEvents (stack: Stack): Promise<Array<{ id: string, orderId: string, userId: string }>> {
+async function readPaymentEvents (stack: Stack, subject: string): Promise<Array<{ id: string, orderId: string, userId: string }>> {
   const servers = stack.natsNodes.length > 0 ? stack.natsNodes.map((n) => n.url) : [stack.nats.url]
   // As the test server's operator, which may read streams and nothing else of the services'.
   const seed = new TextEncoder().encode(readFileSync(testNatsSeedFile('operator'), 'utf8').trim())
   const nc = await connect({ servers, name: 'chaos-books', authenticator: nkeyAuthenticator(seed), inboxPrefix: `_INBOX.${stack.prefix}operator` })
   try {
     const js = jetstream(nc)
-    const consumer = await js.consumers.get(prefixedName(stack.prefix, EVENTS_STREAM.name), { filter_subjects: stack.prefix + EventSubjects.paymentSucceeded })
+    const consumer = await js.consumers.get(prefixedName(stack.prefix, EVENTS_STREAM.name), { filter_subjects: stack.prefix + subject })
     const events: Array<{ id: string, orderId: string, userId: string }> = []
     for (;;) {
       const batch = await consumer.fetch({ max_messages: 500, expires: 1000 })
@@ -68,20 +78,41 @@ async function readPaymentEvents (stack: Stack): Promise<Array<{ id: string, ord
   }
 }
 
-async function paymentRows (stack: Stack, userIds: string[]): Promise<{ orders: OrderRow[], paidTransitions: Map<string, number>, keys: Map<string, string | null>, allOutTradeNos: Set<string> }> {
+interface PaymentRows {
+  orders: OrderRow[]
+  paidTransitions: Map<string, number>
+  shippedTransitions: Map<string, number>
+  resolvedByGetOrder: number
+  keys: Map<string, string | null>
+  allOutTradeNos: Set<string>
+}
+
+async function paymentRows (stack: Stack, userIds: string[]): Promise<PaymentRows> {
   const client = new pg.Client({ connectionString: stack.paymentDb })
   await client.connect()
   try {
-    const { rows: orders } = await client.query<OrderRow>('SELECT id, user_id, out_trade_no, status FROM orders WHERE user_id = ANY($1::uuid[])', [userIds])
-    const { rows: tr } = await client.query<{ order_id: string, n: number }>(
-      `SELECT t.order_id, count(*)::int AS n FROM order_transitions t JOIN orders o ON o.id = t.order_id
-        WHERE o.user_id = ANY($1::uuid[]) AND t.to_status = 'PAID' GROUP BY t.order_id`, [userIds])
+    const { rows: orders } = await client.query<OrderRow>(
+      `SELECT o.id, o.user_id, o.out_trade_no, o.status, o.delivery, o.transaction_id, s.state AS shipment
+         FROM orders o LEFT JOIN shipments s ON s.order_id = o.id WHERE o.user_id = ANY($1::uuid[])`, [userIds])
+    const transitions = async (to: string): Promise<Map<string, number>> => {
+      const { rows } = await client.query<{ order_id: string, n: number }>(
+        `SELECT t.order_id, count(*)::int AS n FROM order_transitions t JOIN orders o ON o.id = t.order_id
+          WHERE o.user_id = ANY($1::uuid[]) AND t.to_status = $2 GROUP BY t.order_id`, [userIds, to])
+      return new Map(rows.map((r) => [r.order_id, r.n]))
+    }
+    const paidTransitions = await transitions('PAID')
+    const shippedTransitions = await transitions('SHIPPED')
+    const { rows: [byGetOrder] } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM order_transitions t JOIN orders o ON o.id = t.order_id
+        WHERE o.user_id = ANY($1::uuid[]) AND t.to_status = 'SHIPPED' AND t.cause LIKE '%:get_order'`, [userIds])
     const { rows: keys } = await client.query<{ user_id: string, key: string, order_id: string | null }>(
       'SELECT user_id, key, order_id FROM idempotency_keys WHERE user_id = ANY($1::uuid[])', [userIds])
     const { rows: all } = await client.query<{ out_trade_no: string }>('SELECT out_trade_no FROM orders')
     return {
       orders,
-      paidTransitions: new Map(tr.map((r) => [r.order_id, r.n])),
+      paidTransitions,
+      shippedTransitions,
+      resolvedByGetOrder: byGetOrder?.n ?? 0,
       keys: new Map(keys.map((k) => [`${k.user_id}/${k.key}`, k.order_id])),
       allOutTradeNos: new Set(all.map((r) => r.out_trade_no))
     }
@@ -119,6 +150,7 @@ const sleep = async (ms: number): Promise<void> => { await new Promise((resolve)
  * - one PENDING -> PAID transition per paid order, none for the others;
  * - exactly one events.payment.succeeded per paid order, none for the others;
  * - every out_trade_no WeChat saw a prepay for is an order here;
+ * - every paid virtual order reported to the shipping platform exactly once (shippingProblems);
  * - every accepted request got an answer, and every error answer was the envelope.
  */
 export async function checkBooks (stack: Stack, load: Load, settleMs = 60_000): Promise<Books> {
@@ -127,15 +159,23 @@ export async function checkBooks (stack: Stack, load: Load, settleMs = 60_000): 
   const deadline = Date.now() + settleMs
   let rows = await paymentRows(stack, userIds)
   let events = await paymentEvents(stack)
+  let shippedEvents = await paymentEvents(stack, EventSubjects.paymentShipped)
+  // Paid, evented, and (virtual goods) reported to the platform with its events.payment.shipped out.
   const settled = (): boolean => {
     const byId = new Map(rows.orders.map((o) => [o.id, o]))
     const evented = new Set(events.map((e) => e.orderId))
-    return paidIntents.every((i) => [...i.orderIds].every((id) => PAID_STATES.has(byId.get(id)?.status ?? '') && evented.has(id)))
+    const shippedEvented = new Set(shippedEvents.map((e) => e.orderId))
+    return paidIntents.every((i) => [...i.orderIds].every((id) => {
+      const o = byId.get(id)
+      if (o === undefined || !PAID_STATES.has(o.status) || !evented.has(id)) return false
+      return o.delivery !== 'virtual' || (SHIPPED_STATES.has(o.status) && shippedEvented.has(id))
+    }))
   }
   while (!settled() && Date.now() < deadline) {
     await sleep(500)
     rows = await paymentRows(stack, userIds)
     events = await paymentEvents(stack)
+    shippedEvents = await paymentEvents(stack, EventSubjects.paymentShipped)
   }
 
   const problems: string[] = []
@@ -170,6 +210,9 @@ export async function checkBooks (stack: Stack, load: Load, settleMs = 60_000): 
   }
   for (const e of events) if (!ordersById.has(e.orderId)) problems.push(`event ${e.id} names order ${e.orderId}, which is not in the database`)
 
+  const shipping = await shippingProblems(stack, rows, shippedEvents.filter((e) => mine.has(e.userId)), paidByClient)
+  problems.push(...shipping.problems)
+
   const stats = await simCall(stack.simUrl, '/sim/stats')
   const prepay = (stats.body?.prepay ?? {}) as Record<string, number>
   const orphans = Object.keys(prepay).filter((no) => !rows.allOutTradeNos.has(no))
@@ -187,6 +230,47 @@ export async function checkBooks (stack: Stack, load: Load, settleMs = 60_000): 
     orders: rows.orders.length,
     paid: rows.orders.filter((o) => PAID_STATES.has(o.status)).length,
     events: events.length,
-    notifications
+    notifications,
+    shipped: rows.orders.filter((o) => SHIPPED_STATES.has(o.status)).length,
+    virtualPaid: rows.orders.filter((o) => o.delivery === 'virtual' && paidByClient.has(o.id)).length,
+    uploads: shipping.uploads,
+    resolvedByGetOrder: rows.resolvedByGetOrder
   }
+}
+
+/**
+ * Shipping management (发货信息管理), from both sides:
+ * - every paid virtual order is SHIPPED (or later) here with its shipment `reported`, and recorded at the platform
+ *   (order_state 2 or later): reported automatically, through faults and lost answers;
+ * - the platform carried out at most one upload_shipping_info per payment (a second would spend the one
+ *   modification WeChat allows), and exactly one for each order shipped here;
+ * - one SHIPPED transition and one events.payment.shipped per shipped order, none for the others.
+ */
+async function shippingProblems (stack: Stack, rows: PaymentRows, shippedEvents: Array<{ orderId: string }>, paidByClient: Set<string>): Promise<{ problems: string[], uploads: number }> {
+  const problems: string[] = []
+  const stats = await simCall(stack.simUrl, '/sim/stats')
+  const uploadsByTx = (stats.body?.shippingUploads ?? {}) as Record<string, number>
+  const platform = await simCall(stack.simUrl, '/sim/shipping')
+  const stateByTx = new Map(((platform.body?.payments ?? []) as Array<{ transactionId: string, orderState: number }>).map((p) => [p.transactionId, p.orderState]))
+  const eventsPerOrder = new Map<string, number>()
+  for (const e of shippedEvents) eventsPerOrder.set(e.orderId, (eventsPerOrder.get(e.orderId) ?? 0) + 1)
+  let uploads = 0
+  for (const o of rows.orders) {
+    const shipped = SHIPPED_STATES.has(o.status)
+    const n = o.transaction_id === null ? 0 : uploadsByTx[o.transaction_id] ?? 0
+    uploads += n
+    if (n > 1) problems.push(`order ${o.id} was uploaded to the shipping platform ${n} times`)
+    if (o.delivery === 'virtual' && paidByClient.has(o.id) && !shipped) problems.push(`virtual order ${o.id} is ${o.status} (shipment ${o.shipment ?? 'none'}): never reported`)
+    if (shipped) {
+      if (o.shipment !== 'reported') problems.push(`order ${o.id} is ${o.status} but its shipment is ${o.shipment ?? 'missing'}`)
+      if (n !== 1) problems.push(`order ${o.id} is ${o.status} with ${n} uploads at the platform`)
+      const state = o.transaction_id === null ? undefined : stateByTx.get(o.transaction_id)
+      if (state === undefined || state < 2) problems.push(`order ${o.id} is ${o.status} here but order_state ${state ?? 'unknown'} at the platform`)
+    }
+    const transitions = rows.shippedTransitions.get(o.id) ?? 0
+    if (transitions !== (shipped ? 1 : 0)) problems.push(`order ${o.id} is ${o.status} with ${transitions} SHIPPED transitions`)
+    const evs = eventsPerOrder.get(o.id) ?? 0
+    if (evs !== (shipped ? 1 : 0)) problems.push(`order ${o.id} is ${o.status} with ${evs} payment.shipped events`)
+  }
+  return { problems, uploads }
 }

@@ -34,6 +34,8 @@ export interface LoadOptions {
   settleMs?: number
   /** Every this many iterations a user logs out, then tries its old token; never when unset. */
   logoutEvery?: number
+  /** Products orders are picked from, evenly; PRODUCTS when unset. */
+  products?: string[]
 }
 
 /** A token whose logout answered 200, tried again afterwards: any answer but 401 means it was accepted. */
@@ -46,7 +48,12 @@ export interface RevokedProbe {
   error?: string
 }
 
-const PRODUCTS = ['latte', 'tote-bag', 'postcard']
+/**
+ * Goods shipped by staff (physical goods on JSAPI, which stay PAID here) and virtual goods sold on JSAPI, which are reported to WeChat's
+ * shipping management at payment with no human step (the stack adds VIRTUAL_PRODUCT to the catalog).
+ */
+export const VIRTUAL_PRODUCT = 'e-stickers'
+export const PRODUCTS = ['latte', 'tote-bag', 'postcard', VIRTUAL_PRODUCT]
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)] as T
 
@@ -145,7 +152,7 @@ export class Load {
     const intent: OrderIntent = {
       key: randomUUID(),
       userId: session.userId,
-      body: { productId: pick(PRODUCTS), quantity: 1 + Math.floor(Math.random() * 3) },
+      body: { productId: pick(this.opts.products ?? PRODUCTS), quantity: 1 + Math.floor(Math.random() * 3) },
       orderIds: new Set(),
       outTradeNos: new Set(),
       attempts: 0,

@@ -48,7 +48,7 @@ const fmtRecovery = (r: number | null | undefined): string => r === undefined ? 
 
 /** The summary table as plain text, for the terminal. */
 export function table (results: ScenarioResult[]): string {
-  const head = ['scenario', 'requests', 'errors by status', 'recovery', 'orders', 'paid', 'events', 'books balanced']
+  const head = ['scenario', 'requests', 'errors by status', 'recovery', 'orders', 'paid', 'events', 'shipped', 'books balanced']
   const rows = results.map((r) => [
     r.name,
     String(r.requests),
@@ -57,6 +57,7 @@ export function table (results: ScenarioResult[]): string {
     r.books === undefined ? '-' : String(r.books.orders),
     r.books === undefined ? '-' : String(r.books.paid),
     r.books === undefined ? '-' : String(r.books.events),
+    r.books === undefined ? '-' : String(r.books.shipped),
     r.balanced ? 'yes' : 'NO'
   ])
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
@@ -69,10 +70,10 @@ export function markdown (results: ScenarioResult[], facts: Record<string, strin
   const out: string[] = []
   out.push('# Chaos suite', '')
   out.push(...Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`), '')
-  out.push('| scenario | requests | errors by status | recovery | orders | paid | payment.succeeded events | books balanced |')
-  out.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |')
+  out.push('| scenario | requests | errors by status | recovery | orders | paid | payment.succeeded events | shipped | books balanced |')
+  out.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |')
   for (const r of results) {
-    out.push(`| ${r.name} | ${r.requests} | ${fmtErrors(r.errors)} | ${fmtRecovery(r.recoveryMs)} | ${r.books?.orders ?? '-'} | ${r.books?.paid ?? '-'} | ${r.books?.events ?? '-'} | ${r.balanced ? 'yes' : '**no**'} |`)
+    out.push(`| ${r.name} | ${r.requests} | ${fmtErrors(r.errors)} | ${fmtRecovery(r.recoveryMs)} | ${r.books?.orders ?? '-'} | ${r.books?.paid ?? '-'} | ${r.books?.events ?? '-'} | ${r.books?.shipped ?? '-'} | ${r.balanced ? 'yes' : '**no**'} |`)
   }
   out.push('')
   for (const r of results) {

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { es256PrivateKeyPem, natsPrefix, privateNats, privateNatsCluster, privateRedis, selfSignedCert, type ClusterNode, type PrivateServer } from '@wxmp/testing'
 import { simulatorEnv, simulatorKeys, type SimulatorKeys } from '@wxmp/wechat-sim/testing'
+import pg from 'pg'
 import { Cleanup } from './infra/cleanup.js'
+import { VIRTUAL_PRODUCT } from './load.js'
 import { clusterFormed } from './infra/cluster.js'
 import { throwawayPostgres, type ThrowawayPostgres } from './infra/postgres.js'
 import { startService, type ServiceProcess } from './infra/processes.js'
@@ -174,9 +176,18 @@ async function build (cleanup: Cleanup, opts: StackOptions): Promise<Stack> {
       // A crashed request's key is taken over after 5 s rather than a minute, so retries complete inside a scenario.
       IDEMPOTENCY_LEASE_SECONDS: '5',
       RECONCILE_INTERVAL_MS: '2000',
-      RECONCILE_AFTER_SECONDS: '15'
+      RECONCILE_AFTER_SECONDS: '15',
+      // Shipping reports: a call that takes 1.5 s has timed out (its upload is uncertain), and an uncertain or failed
+      // report is tried again (get_order first) 3 s later, so a slow upload still in flight lands before the retry
+      // reads the platform; a virtual order never reported at payment is picked up after 3 s.
+      WECHAT_TIMEOUT_MS: '1500',
+      SHIPPING_RETRY_SECONDS: '3',
+      SHIPPING_REPORT_AFTER_SECONDS: '3'
     })))
   }
+  // A deployment's own catalog: one product delivered as virtual goods, reported to WeChat's shipping management at
+  // payment (the starter products are shipped by staff).
+  await addVirtualProduct(db('payment'))
 
   const stack: Stack = {
     cleanup,
@@ -199,6 +210,16 @@ async function build (cleanup: Cleanup, opts: StackOptions): Promise<Stack> {
     paymentDb: db('payment')
   }
   return stack
+}
+
+async function addVirtualProduct (url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query("INSERT INTO products (id, name, price, delivery) VALUES ($1, '电子表情包', 100, 'virtual') ON CONFLICT (id) DO NOTHING", [VIRTUAL_PRODUCT])
+  } finally {
+    await client.end()
+  }
 }
 
 /** Waits until every process reports ready and the gateway answers /v1/ping through every service. */

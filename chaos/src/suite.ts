@@ -5,6 +5,7 @@ import { natsRestart, postgresRestart, redisRestart, replicaKill } from './scena
 import { clusterBucketLeader, clusterGatewayNode, clusterMetaLeader } from './scenarios/cluster.js'
 import { notificationStorm, wechatBadSignatures, wechatErrors, wechatSlow } from './scenarios/wechat.js'
 import { badInput } from './scenarios/bad-input.js'
+import { shippingFaults } from './scenarios/shipping.js'
 import type { ScenarioContext, Timing } from './scenarios/context.js'
 
 export interface Scenario {
@@ -27,6 +28,7 @@ export const SCENARIOS: Scenario[] = [
   fault(wechatErrors),
   fault(wechatBadSignatures),
   fault(notificationStorm),
+  fault(shippingFaults),
   { name: badInput.name, run: badInput.run },
   // In turn on one cluster: the meta leader's node, then the bucket leader's, then the gateway's.
   onCluster(clusterMetaLeader),

@@ -16,6 +16,7 @@ t.test('every scenario, briefly: faults and bad input leave the books balanced a
         if (r.books !== undefined) {
           t.ok(r.books.orders > 0, `orders were placed (${r.books.orders}, ${r.books.paid} paid)`)
           t.equal(r.books.events, r.books.paid, 'one payment.succeeded event per paid order')
+          t.equal(r.books.uploads, r.books.shipped, `one shipping upload per order reported (${r.books.shipped} of ${r.books.virtualPaid} paid virtual orders)`)
         }
         t.ok(r.balanced, 'books balanced')
       })

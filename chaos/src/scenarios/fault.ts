@@ -75,6 +75,7 @@ export async function runFault (ctx: ScenarioContext, spec: FaultSpec): Promise<
     notes: [
       `${load.outcomes.length} requests (${inFault.length} sent during the fault), ${books.intents} order intents, ${books.unresolved} left unresolved, ${load.intents.filter((i) => i.attempts > 1).length} sent more than once with the same key`,
       `${books.orders} orders, ${books.paid} paid, ${books.events} payment.succeeded events, ${books.notifications} notification deliveries`,
+      `${books.virtualPaid} paid virtual orders, ${books.shipped} reported to WeChat's shipping management, ${books.uploads} uploads carried out by the platform, ${books.resolvedByGetOrder} uncertain uploads found recorded by get_order`,
       ...(load.revokedProbes.length > 0 ? [`${load.outcomes.filter((o) => o.kind === 'logout' && o.status === 200).length} logouts answered, ${load.revokedProbes.length} requests with their tokens afterwards, ${leaked.length} accepted`] : []),
       ...(spec.notes?.(ctx) ?? []),
       ...(load.payFailures.length > 0 ? [`${load.payFailures.length} payments refused by the simulator: ${load.payFailures.slice(0, 3).join('; ')}`] : [])

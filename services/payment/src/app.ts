@@ -14,9 +14,10 @@ import { OrderQueries } from './domain/orders.js'
 import { Payers } from './domain/payers.js'
 import { Reconciler } from './domain/reconciler.js'
 import { Refunds } from './domain/refunds.js'
-import { Shipping } from './domain/shipping.js'
+import { claimSeconds, Shipping } from './domain/shipping.js'
 import { ShippingEvents } from './domain/shipping-events.js'
 import { UserErasure } from './domain/user-erasure.js'
+import { TradeManagement } from './domain/trade-management.js'
 import { paymentEndpoints } from './handlers/payments.js'
 import { VirtualCheckout } from './domain/virtual/checkout.js'
 import { VirtualSettlement } from './domain/virtual/settlement.js'
@@ -28,6 +29,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The reconciler of this process; tests run a pass on demand with `runOnce()`. */
     reconciler: Reconciler
+    /** Shipping reports and the calls staff make after them (notifyConfirmReceive), for tests and future routes. */
+    shipping: Shipping
   }
 }
 
@@ -73,7 +76,7 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   const merchant = { appid: config.WECHAT_APPID, mchid: config.WECHATPAY_MCHID }
   const shippingClient = shippingClientFromConfig(config, { miniProgram, log })
   const shippingEvents = new ShippingEvents({ pool, ledger, log: log.child({ component: 'shipping-events' }), deadlineMarginHours: config.SHIPPING_OVERDUE_MARGIN_HOURS, virtual })
-  const shipping = new Shipping({ pool, ledger, client: shippingClient, merchant, retryAfterSeconds: config.SHIPPING_RETRY_SECONDS })
+  const shipping = new Shipping({ pool, ledger, client: shippingClient, merchant, retryAfterSeconds: config.SHIPPING_RETRY_SECONDS, claimSeconds: claimSeconds(config.WECHAT_TIMEOUT_MS) })
   const settlement = new Settlement({
     pool,
     ledger,
@@ -91,26 +94,33 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
     shippingAfterSeconds: config.SHIPPING_REPORT_AFTER_SECONDS
   })
   fastify.decorate('reconciler', reconciler)
+  fastify.decorate('shipping', shipping)
 
   fastify.natsServe(...paymentEndpoints({ catalog, checkout, orders: new OrderQueries(pool), payParams, refunds, settlement, shipping }))
-  // Whether WeChat manages this mini-program's orders (发货信息管理): reported at boot, never blocking it.
-  let tradeManaged: boolean | undefined
-  observedGauge('payment_wechat_trade_managed', 'Whether WeChat order shipping management covers this mini-program (1), not (0), or is unknown (-1)', [], (g) => {
-    g.set(tradeManaged === undefined ? -1 : tradeManaged ? 1 : 0)
+  // Whether WeChat manages this mini-program's orders (发货信息管理): read at boot and reported (log line, gauge,
+  // /readyz details), never blocking it or deciding readiness.
+  const tradeManagement = new TradeManagement({
+    client: shippingClient,
+    appid: config.WECHAT_APPID,
+    log: log.child({ component: 'trade-management' }),
+    jumpPath: config.SHIPPING_MSG_JUMP_PATH,
+    checkSeconds: config.TRADE_MANAGED_CHECK_SECONDS
   })
+  observedGauge('payment_wechat_trade_managed', 'Whether WeChat order shipping management covers this mini-program (1), not (0), or is unknown (-1)', [], (g) => {
+    g.set(tradeManagement.gauge)
+  })
+  fastify.readiness.detail('tradeManaged', () => tradeManagement.detail())
   fastify.addHook('onReady', async () => {
     reconciler.start()
     shippingEvents.start(fastify.nats, config.NATS_SUBJECT_PREFIX)
     userErasure.start(fastify.nats, config.NATS_SUBJECT_PREFIX)
-    void shippingClient.isTradeManaged(config.WECHAT_APPID).then((managed) => {
-      tradeManaged = managed
-      log.info({ tradeManaged: managed }, managed ? 'WeChat order shipping management is on: paid orders are reported as shipped' : 'WeChat order shipping management is off for this mini-program')
-    }, (err: unknown) => { log.warn({ err }, 'is_trade_managed could not be read; shipping is reported anyway') })
+    tradeManagement.start()
   })
   // Before the pool and NATS close: a pass in progress finishes its current order, and no new one starts.
   fastify.addHook('preClose', async () => {
     await reconciler.stop()
     await shippingEvents.stop()
     await userErasure.stop()
+    await tradeManagement.stop()
   })
 }

@@ -44,6 +44,16 @@ export const ConfigSchema = serviceConfigSchema({
     maximum: 47,
     description: 'events.payment.shipping_overdue is written this long before a paid physical order\'s 48 h shipping deadline.'
   }),
+  SHIPPING_MSG_JUMP_PATH: Type.String({
+    default: '',
+    pattern: '^([A-Za-z0-9_./-]{1,512})?$',
+    description: 'The mini-program page WeChat\'s shipping and settlement messages open (set_msg_jump_path, e.g. pages/order/detail); WeChat appends transaction_id, merchant_id and merchant_trade_no, so no query string. Empty: not set.'
+  }),
+  TRADE_MANAGED_CHECK_SECONDS: Type.Integer({
+    default: 3600,
+    minimum: 1,
+    description: 'How often is_trade_managed is read again (WeChat may bring the mini-program under shipping management later); while unknown, at most every minute.'
+  }),
   IDEMPOTENCY_KEY_TTL_HOURS: Type.Integer({ default: 24, minimum: 24, description: 'How long an Idempotency-Key and its stored response are kept.' }),
   IDEMPOTENCY_LEASE_SECONDS: Type.Integer({
     default: 60,

@@ -61,5 +61,17 @@ export const PaymentErrors = {
   ShippingDetailsMissing: createError('SHIPPING_DETAILS_MISSING', 'Express delivery needs the carrier (expressCompany) and the tracking number', 400, {
     meaning: 'Staff only: an express shipment without its carrier id or tracking number, which WeChat requires',
     action: 'Send expressCompany (from WeChat\'s carrier list) and trackingNo'
+  }),
+  ReceiptReminderNotAllowed: createError<[string]>('RECEIPT_REMINDER_NOT_ALLOWED', 'The buyer cannot be reminded to confirm receipt: %s', 409, {
+    meaning: 'Staff only: WeChat reminds a buyer to confirm receipt only for an order shipped by express and reported, not yet confirmed',
+    action: 'Reload the order; do not retry'
+  }),
+  ReceiptAlreadyReminded: createError('RECEIPT_ALREADY_REMINDED', 'The buyer was already reminded to confirm receipt; WeChat allows it once per payment', 409, {
+    meaning: 'Staff only: notify_confirm_receive was already sent for this payment, and WeChat takes it once',
+    action: 'Nothing to do: the buyer confirms, or WeChat confirms on its own later'
+  }),
+  ReceivedTimeInvalid: createError('RECEIVED_TIME_INVALID', 'The signed-for time must be after the order shipped and not in the future', 400, {
+    meaning: 'Staff only: the carrier\'s signed-for time is before the shipping report or in the future, which WeChat refuses (errcode 10060029)',
+    action: 'Send the time the carrier reports the parcel was signed for'
   })
 }

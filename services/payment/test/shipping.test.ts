@@ -113,3 +113,39 @@ t.test('the 48 h rule: a physical order still unshipped 36 h after payment gets 
   const [overdue] = await h.events(EventSubjects.paymentShippingOverdue)
   t.match(overdue, { orderId, transactionId, cause: 'deadline' })
 })
+
+t.test('notify_confirm_receive: staff remind the buyer of a delivered express parcel once, with the carrier\'s time', async (t) => {
+  const h = await buildPayment(t, { sim: { SIM_SETTLEMENT_DELAY_MS: '-1' } })
+  await withPushes(t, h)
+  const { shipping } = h.payment.app
+  const { userId, orderId, transactionId } = await paidOrder(h, 'latte')
+  t.equal(await reach(h, userId, orderId, 'PAID'), 'PAID')
+  await t.rejects(shipping.remindConfirmReceipt({ orderId, receivedAt: new Date() }, h.payment.app.log), { statusCode: 409, code: 'RECEIPT_REMINDER_NOT_ALLOWED' }, 'not shipped yet')
+  t.match(await h.call<ShipOrderReply>(Subjects.payment.shipOrder, { orderId, expressCompany: 'SF', trackingNo: 'SF1234567891' }), { shipment: 'reported' })
+
+  await t.rejects(shipping.remindConfirmReceipt({ orderId, receivedAt: new Date(Date.now() - 3600_000) }, h.payment.app.log), { statusCode: 400, code: 'RECEIVED_TIME_INVALID' }, 'signed for before it shipped')
+  await t.rejects(shipping.remindConfirmReceipt({ orderId: '00000000-0000-4000-8000-000000000000', receivedAt: new Date() }, h.payment.app.log), { statusCode: 404, code: 'ORDER_NOT_FOUND' })
+  // WeChat failing the call leaves the one reminder unspent.
+  t.match(await h.sim_('/sim/faults', { endpoint: 'notify_confirm_receive', status: 502, times: 1 }), { http: 200 })
+  await t.rejects(shipping.remindConfirmReceipt({ orderId, receivedAt: new Date() }, h.payment.app.log), { statusCode: 503, code: 'WECHAT_UNAVAILABLE' })
+  t.equal((await h.sim_(`/sim/shipping?transactionId=${transactionId}`)).confirmReminded, false)
+
+  const reminded = await shipping.remindConfirmReceipt({ orderId, receivedAt: new Date() }, h.payment.app.log)
+  t.match(reminded, { orderId, receivedTime: Number })
+  t.equal((await h.sim_(`/sim/shipping?transactionId=${transactionId}`)).confirmReminded, true, 'the platform reminded the buyer')
+  await t.rejects(shipping.remindConfirmReceipt({ orderId, receivedAt: new Date() }, h.payment.app.log), { statusCode: 409, code: 'RECEIPT_ALREADY_REMINDED' }, 'once per payment, refused here without calling WeChat')
+  t.equal((await h.sim_('/sim/stats')).calls.notify_confirm_receive, 2, 'the failed call and the one that worked')
+
+  // The buyer confirms; a reminder is no longer possible.
+  t.match(await h.sim_('/sim/confirm-receipt', { transactionId }), { http: 200 })
+  t.equal(await reach(h, userId, orderId, 'CONFIRMED'), 'CONFIRMED')
+  await t.rejects(shipping.remindConfirmReceipt({ orderId, receivedAt: new Date() }, h.payment.app.log), { statusCode: 409, code: 'RECEIPT_REMINDER_NOT_ALLOWED', message: /CONFIRMED/ })
+})
+
+t.test('notify_confirm_receive is for express shipments only: a virtual order is refused before WeChat is called', async (t) => {
+  const h = await buildPayment(t, { sim: { SIM_VIRTUAL_AUTO_CONFIRM_MS: '-1' } })
+  const { userId, orderId } = await paidOrder(h, await virtualProduct(h))
+  t.equal(await reach(h, userId, orderId, 'SHIPPED'), 'SHIPPED')
+  await t.rejects(h.payment.app.shipping.remindConfirmReceipt({ orderId, receivedAt: new Date() }, h.payment.app.log), { statusCode: 409, code: 'RECEIPT_REMINDER_NOT_ALLOWED', message: /express/ })
+  t.equal((await h.sim_('/sim/stats')).calls.notify_confirm_receive, undefined, 'WeChat was not called')
+})

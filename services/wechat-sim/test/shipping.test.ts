@@ -136,12 +136,17 @@ t.test('is_trade_managed, set_msg_jump_path and notify_confirm_receive', async (
   t.equal((await shippingApi(sim, token, 'is_trade_managed', { appid: 'wx0000000000000000' })).json.errcode, 40013)
   t.equal((await shippingApi(sim, token, 'set_msg_jump_path', { path: 'pages/orders/detail' })).json.errcode, 0)
   t.equal((await call(`${sim.url}/sim/shipping`)).json.msgJumpPath, 'pages/orders/detail')
+  t.equal((await shippingApi(sim, token, 'set_msg_jump_path', { path: 'pages/orders/detail?id=1' })).json.errcode, 40097, 'WeChat adds the query itself')
+  t.equal((await call(`${sim.url}/sim/shipping`)).json.msgJumpPath, 'pages/orders/detail', 'a refused path changes nothing')
 
   const tx = await paidOrder(sim, 'SHIP000006')
   const remind = async (): Promise<number> => (await shippingApi(sim, token, 'notify_confirm_receive', { transaction_id: tx, received_time: Math.floor(Date.now() / 1000) + 5 })).json.errcode
   t.equal(await remind(), 10060004, 'not shipped yet')
   await shippingApi(sim, token, 'upload_shipping_info', expressUpload(tx))
-  t.equal(await remind(), 0)
+  const at = async (receivedTime: number): Promise<number> => (await shippingApi(sim, token, 'notify_confirm_receive', { transaction_id: tx, received_time: receivedTime })).json.errcode
+  t.equal(await at(Date.now()), 10060029, 'a time in milliseconds is refused as WeChat does')
+  t.equal(await at(Math.floor(Date.now() / 1000) - 3600), 10060029, 'signed for before it shipped')
+  t.equal(await remind(), 0, 'refusals did not spend the one reminder')
   t.equal(await remind(), 40097, 'once per payment')
   const virtual = await paidOrder(sim, 'SHIP000007')
   await shippingApi(sim, token, 'upload_shipping_info', virtualUpload(sim, 'SHIP000007'))

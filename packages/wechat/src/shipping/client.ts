@@ -28,7 +28,9 @@ const TOKEN_ERRORS = new Set([40001, 42001, 40014])
 // Refusals of the shipping information itself; details.errcode says which rule.
 const INVALID = new Set([
   47001, 10060005, 10060006, 10060007, 10060008, 10060009, 10060020, 10060024, 10060025, 10060026,
-  268485216, 268485224, 268485226, 268485228, 40097
+  268485216, 268485224, 268485226, 268485228, 40097,
+  // notify_confirm_receive: the signed-for time is not after the upload (or is in milliseconds, or to come).
+  10060029
 ])
 
 /**

@@ -31,8 +31,13 @@ interface ShipmentRow {
 /** What one reporting attempt came to. */
 export type ReportOutcome = 'reported' | 'already' | 'busy' | 'pending'
 
-/** How long one reporter holds a shipment: longer than an upload and a get_order with their retries. */
-const CLAIM_SECONDS = 60
+/**
+ * How long one reporter holds a shipment: longer than an upload and a get_order with its retries (three calls and
+ * their backoff), so a reporter that died (a killed replica) holds it up no longer than that.
+ */
+export function claimSeconds (wechatTimeoutMs: number): number {
+  return Math.ceil((4 * wechatTimeoutMs) / 1000) + 7
+}
 
 /**
  * Reports shipping to WeChat's order shipping management (发货信息管理), exactly once per order. A shipment is marked
@@ -41,7 +46,15 @@ const CLAIM_SECONDS = 60
  * would spend the payment's one allowed modification. A definite refusal puts it back to `pending`, retried later.
  */
 export class Shipping {
-  constructor (private readonly deps: { pool: Pool, ledger: Ledger, client: ShippingClient, merchant: Merchant, retryAfterSeconds: number }) {}
+  constructor (private readonly deps: {
+    pool: Pool
+    ledger: Ledger
+    client: ShippingClient
+    merchant: Merchant
+    retryAfterSeconds: number
+    /** claimSeconds(WECHAT_TIMEOUT_MS). */
+    claimSeconds: number
+  }) {}
 
   /** Records a virtual order's shipment (logistics type 3) once it is paid; report() sends it. */
   async planVirtual (order: OrderRow): Promise<boolean> {
@@ -156,6 +169,44 @@ export class Shipping {
     return 'reported'
   }
 
+  /**
+   * notify_confirm_receive (确认收货提醒): once the carrier reports the parcel signed for, WeChat reminds the buyer to
+   * confirm receipt, which releases the money sooner. WeChat takes it for express shipments only, once per payment,
+   * with a signed-for time after the shipping upload. Nothing here hears from carriers, so staff (or a carrier
+   * integration) call this with the carrier's time. The reminder is claimed before the call (so two callers send it
+   * once) and released if WeChat refused it or its answer is unknown; the caller may then try again.
+   */
+  async remindConfirmReceipt (input: { orderId: string, receivedAt: Date }, log: Log): Promise<{ orderId: string, receivedTime: number }> {
+    const receivedTime = Math.floor(input.receivedAt.getTime() / 1000)
+    const claimed = await withTransaction(this.deps.pool, async (client) => {
+      const order = await lockOrder(client, { id: input.orderId })
+      if (order === undefined) throw new PaymentErrors.OrderNotFound()
+      const { rows: [s] } = await client.query<{ logistics_type: number, state: string, reported_at: Date | null, receipt_reminded_at: Date | null }>(
+        'SELECT logistics_type, state, reported_at, receipt_reminded_at FROM shipments WHERE order_id = $1 FOR UPDATE', [order.id])
+      if (s === undefined || s.state !== 'reported' || order.status !== 'SHIPPED') {
+        throw new PaymentErrors.ReceiptReminderNotAllowed(order.status === 'SHIPPED' ? 'its shipment is not reported yet' : `the order is ${order.status}`)
+      }
+      if (s.logistics_type !== LogisticsType.Express) throw new PaymentErrors.ReceiptReminderNotAllowed('WeChat reminds buyers of express shipments only')
+      if (s.receipt_reminded_at !== null) throw new PaymentErrors.ReceiptAlreadyReminded()
+      // WeChat compares in whole seconds; a time before the upload (or to come) is refused there with 10060029.
+      if (s.reported_at === null || receivedTime < Math.floor(s.reported_at.getTime() / 1000) || input.receivedAt.getTime() > Date.now() + 60_000) {
+        throw new PaymentErrors.ReceivedTimeInvalid()
+      }
+      await client.query('UPDATE shipments SET receipt_reminded_at = now(), received_at = $2, updated_at = now() WHERE order_id = $1', [order.id, input.receivedAt])
+      return order
+    })
+    const slog = log.child({ orderId: claimed.id, outTradeNo: claimed.out_trade_no })
+    try {
+      await this.deps.client.notifyConfirmReceive({ transaction_id: claimed.transaction_id as string, received_time: receivedTime })
+    } catch (err) {
+      await this.deps.pool.query('UPDATE shipments SET receipt_reminded_at = NULL, received_at = NULL, updated_at = now() WHERE order_id = $1', [claimed.id])
+      slog.warn({ err }, 'notify_confirm_receive failed; the reminder can be sent again')
+      throw err
+    }
+    slog.info({ receivedTime }, 'buyer reminded to confirm receipt')
+    return { orderId: claimed.id, receivedTime }
+  }
+
   private item (s: ShipmentRow): ShippingItem {
     return {
       item_desc: s.item_desc,
@@ -171,7 +222,7 @@ export class Shipping {
         `UPDATE shipments SET claimed_until = now() + make_interval(secs => $2), updated_at = now()
           WHERE order_id = $1 AND (claimed_until IS NULL OR claimed_until < now())
           RETURNING order_id, logistics_type, express_company, tracking_no, receiver_contact, item_desc, state, attempts`,
-        [orderId, CLAIM_SECONDS]
+        [orderId, this.deps.claimSeconds]
       )
       const shipment = rows[0]
       if (shipment === undefined) return undefined

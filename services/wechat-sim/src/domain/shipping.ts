@@ -36,6 +36,7 @@ export interface Shipment {
 const err = (errcode: number, errmsg: string): { error: WxError } => ({ error: { errcode, errmsg } })
 const FORMAT = err(47001, 'data format error')
 const NOT_FOUND = err(10060001, '支付单不存在')
+const RECEIVED_TIME = err(10060029, '签收时间不合理')
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?([+-]\d\d:\d\d|Z)$/
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
 const str = (v: unknown): v is string => typeof v === 'string' && v !== ''
@@ -164,7 +165,11 @@ export class ShippingState {
     return shipment
   }
 
-  /** notify_confirm_receive: express only, once per payment, signed for after it shipped. */
+  /**
+   * notify_confirm_receive: express only, once per payment, with received_time in Unix seconds after the shipping
+   * upload. A time in milliseconds, before the upload or still to come is 10060029 (签收时间不合理), as WeChat answers;
+   * WeChat documents no errcode for a second reminder, so it is 40097 (invalid args) here.
+   */
   remindConfirm (body: Record<string, unknown>): Result<Shipment> {
     if (typeof body.received_time !== 'number' || !Number.isInteger(body.received_time)) return FORMAT
     const order = str(body.transaction_id)
@@ -175,7 +180,7 @@ export class ShippingState {
     if (shipment === undefined || shipment.state !== 2) return err(10060004, '支付单处于不可发货的状态')
     if (shipment.logisticsType !== 1) return err(10060005, '物流类型有误')
     if (shipment.confirmReminded) return err(40097, 'invalid args: a payment is reminded once')
-    if (body.received_time * 1000 < Math.floor((shipment.shippedAt ?? 0) / 1000) * 1000) return err(40097, 'invalid args: received_time is before the shipping upload')
+    if (body.received_time < Math.floor((shipment.shippedAt ?? 0) / 1000) || body.received_time > Math.floor(Date.now() / 1000) + 60) return RECEIVED_TIME
     shipment.confirmReminded = true
     return { ok: shipment }
   }

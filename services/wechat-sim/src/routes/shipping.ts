@@ -85,6 +85,8 @@ export default async function shippingRoutes (app: FastifyInstance): Promise<voi
 
   route('set_msg_jump_path', (body) => {
     if (typeof body.path !== 'string' || body.path === '' || body.path.length > 512) return DATA_FORMAT_ERROR
+    // WeChat appends the payment's transaction_id, merchant_id and merchant_trade_no itself and takes no other query.
+    if (body.path.includes('?')) return { errcode: 40097, errmsg: 'invalid args: the path takes no query string' }
     sim.shipping.state.msgJumpPath = body.path
     return OK
   })
