@@ -68,6 +68,10 @@ export const Errors = {
     meaning: 'The caller is signed in but lacks the role or ownership this needs',
     action: 'Do not retry; hide the action from this user'
   }),
+  ReauthRequired: createError<[string?]>('AUTH_REAUTH_REQUIRED', '%s', 401, {
+    meaning: 'This action needs a recent authentication (step-up) and the token\'s is too old or too weak (staff money actions: password + TOTP within the configured window)',
+    action: 'Authenticate again (password + TOTP for staff, wx.login for buyers), then retry with the new token'
+  }),
   NotFound: createError<[string]>('NOT_FOUND', '%s', 404, {
     meaning: 'No such route, or no such resource for this user',
     action: 'Check the URL or id; do not retry'

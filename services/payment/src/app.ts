@@ -17,6 +17,10 @@ import { Refunds } from './domain/refunds.js'
 import { Shipping } from './domain/shipping.js'
 import { ShippingEvents } from './domain/shipping-events.js'
 import { paymentEndpoints } from './handlers/payments.js'
+import { AdminOrders } from './domain/admin-orders.js'
+import { OrderClosing } from './domain/order-close.js'
+import { RefundRequests } from './domain/refund-requests.js'
+import { adminEndpoints } from './handlers/admin.js'
 
 export const SERVICE = { name: 'payment', version: packageInfo(import.meta.url).version }
 const migrationsDir = fileURLToPath(new URL('../src/db/migrations', import.meta.url))
@@ -76,7 +80,12 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   })
   fastify.decorate('reconciler', reconciler)
 
-  fastify.natsServe(...paymentEndpoints({ catalog, checkout, orders: new OrderQueries(pool), payParams, refunds, settlement, shipping }))
+  const refundRequests = new RefundRequests({ pool, keys, ledger, refunds })
+  const closing = new OrderClosing({ pool, ledger, wechat, settlement })
+  fastify.natsServe(
+    ...paymentEndpoints({ catalog, checkout, orders: new OrderQueries(pool), payParams, refundRequests, closing, settlement }),
+    ...adminEndpoints({ adminOrders: new AdminOrders(pool), refundRequests, refunds, shipping, closing, stepUpMoneySeconds: config.STEP_UP_MONEY_S })
+  )
   // Whether WeChat manages this mini-program's orders (发货信息管理): reported at boot, never blocking it.
   let tradeManaged: boolean | undefined
   observedGauge('payment_wechat_trade_managed', 'Whether WeChat order shipping management covers this mini-program (1), not (0), or is unknown (-1)', [], (g) => {
