@@ -18,6 +18,7 @@ import readyzRoute from './routes/readyz.js'
 import authRoutes from './routes/auth.js'
 import userRoutes from './routes/users.js'
 import paymentRoutes from './routes/payments.js'
+import adminRoutes from './routes/admin.js'
 import wechatNotifyRoutes from './routes/wechat-notify.js'
 import wechatPushRoutes from './routes/wechat-push.js'
 
@@ -66,5 +67,6 @@ export default async function app (fastify: FastifyInstance, opts: GatewayOption
   await fastify.register(authRoutes)
   await fastify.register(userRoutes)
   await fastify.register(paymentRoutes)
+  await fastify.register(adminRoutes)
   for (const routes of opts.routes ?? []) await fastify.register(routes)
 }

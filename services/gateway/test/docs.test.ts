@@ -14,5 +14,10 @@ t.test('/docs/json is the OpenAPI document of the public API, with bearer auth w
   t.same(doc.paths['/v1/test/maybe'].get.security, [{}, { bearerAuth: [] }], 'an optional route takes a token or none')
   t.ok(doc.paths['/v1/payments/wechat/notify']?.post)
   t.notOk(doc.paths['/docs/json'], 'the document does not describe itself')
+  const approve = doc.paths['/v1/admin/refund-requests/{id}/approve']?.post
+  t.same(approve?.tags, ['admin'], 'the staff API is listed under admin')
+  t.match(approve?.description, /^Role: staff \(403 FORBIDDEN below it\)\. Step-up: a password \+ TOTP sign-in/, 'with the role and step-up it needs')
+  t.match(doc.paths['/v1/admin/orders']?.get?.description, /^Role: staff/)
+  t.notOk(doc.paths['/v1/payments/orders/{id}/refunds'], 'buyers ask for refunds; they no longer make them')
   t.same((await call(`${edge.base}/docs`)).json().paths, doc.paths, '/docs serves the same document')
 })
