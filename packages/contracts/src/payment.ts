@@ -143,7 +143,7 @@ export const RefundBody = Type.Object({
 }, { additionalProperties: false })
 export type RefundBody = Static<typeof RefundBody>
 
-/** payment.refundOrder: the body, the order id from the path, and the Idempotency-Key header. */
+/** payment.admin.refundOrder (staff): the body, the order id from the path, and the Idempotency-Key header (the staff member's). */
 export const RefundOrderRequest = Type.Object({
   idempotencyKey: IdempotencyKey,
   orderId: Type.String({ format: 'uuid' }),
