@@ -4,7 +4,7 @@
 // first wrong answer.
 import https from 'node:https'
 import http from 'node:http'
-import { randomUUID } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,7 +16,11 @@ const { values: opts } = parseArgs({
     gateway: { type: 'string', default: 'https://localhost:8443' },
     sim: { type: 'string', default: 'http://localhost:9100' },
     ca: { type: 'string', default: join(root, '.dev', 'tls', 'cert.pem') },
-    quiet: { type: 'boolean', default: false }
+    quiet: { type: 'boolean', default: false },
+    // A staff account with TOTP enrolled, for the merchant's steps (approving the refund, shipping).
+    'staff-username': { type: 'string', default: process.env.WXMP_DEMO_STAFF_USERNAME },
+    'staff-password': { type: 'string', default: process.env.WXMP_DEMO_STAFF_PASSWORD },
+    'staff-totp-secret': { type: 'string', default: process.env.WXMP_DEMO_STAFF_TOTP_SECRET }
   }
 })
 const ca = existsSync(opts.ca) ? readFileSync(opts.ca) : undefined
@@ -24,7 +28,7 @@ const tty = process.stdout.isTTY && !opts.quiet
 const paint = (code, s) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s)
 
 // What a reader of the demo must never see in full.
-const SECRET = new Set(['accessToken', 'refreshToken', 'code', 'paySign', 'package', 'secret', 'otpauthUrl', 'authorization'])
+const SECRET = new Set(['accessToken', 'refreshToken', 'code', 'paySign', 'package', 'secret', 'otpauthUrl', 'authorization', 'password', 'totp'])
 function mask (value, key) {
   if (Array.isArray(value)) return value.map((v) => mask(v))
   if (value === null || typeof value !== 'object') return value
@@ -60,6 +64,19 @@ function request (base, method, path, { body, headers = {} } = {}) {
   })
 }
 
+/** The current RFC 6238 code (SHA-1, 30 s, 6 digits) of a base32 secret, as an authenticator app shows it. */
+function totp (secret, now = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  let bits = ''
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0')
+  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2)))
+  const counter = Buffer.alloc(8)
+  counter.writeBigUInt64BE(BigInt(Math.floor(now / 30_000)))
+  const h = createHmac('sha1', key).update(counter).digest()
+  const o = h[h.length - 1] & 0x0f
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0')
+}
+
 let step = 0
 async function expect (title, base, method, path, { body, headers, status = 200, check } = {}) {
   step++
@@ -87,6 +104,22 @@ async function until (title, fn, pred, tries = 50) {
   }
   console.error(paint(31, `✗ ${title} did not happen`))
   process.exit(1)
+}
+
+/** A staff session from a password + TOTP sign-in: staff tokens need both, and money actions a recent one. */
+async function staffSignIn () {
+  const username = opts['staff-username']
+  const password = opts['staff-password']
+  const secret = opts['staff-totp-secret']
+  if (!username || !password || !secret) {
+    console.error(paint(31, '✗ the merchant\'s steps need a staff account with TOTP: pass --staff-username, --staff-password and --staff-totp-secret (or WXMP_DEMO_STAFF_*)'))
+    process.exit(1)
+  }
+  const login = await expect('Staff: sign in with password + TOTP', G, 'POST', '/v1/auth/password/login', {
+    body: { username, password, totp: totp(secret) },
+    check: (b) => typeof b.accessToken === 'string'
+  })
+  return { authorization: `Bearer ${login.accessToken}` }
 }
 
 const G = opts.gateway
@@ -120,11 +153,49 @@ await expect('Retry with the same key: the same order, not a second one', G, 'PO
 await expect('Phone: pay in WeChat (simulator sends the signed notification)', S, 'POST', '/sim/pay', { body: { outTradeNo: created.outTradeNo, result: 'SUCCESS' } })
 await until('the order becoming PAID', async () => (await request(G, 'GET', `/v1/payments/orders/${created.id}`, { headers: auth })).body, (b) => b?.status === 'PAID')
 await expect('The order is PAID', G, 'GET', `/v1/payments/orders/${created.id}`, { headers: auth, check: (b) => b.status === 'PAID' })
-await expect('Refund it in full', G, 'POST', `/v1/payments/orders/${created.id}/refunds`, {
-  headers: { ...auth, 'idempotency-key': randomUUID() }, body: { amount: created.amount, reason: 'demo' }, status: 201
+// The buyer asks for a refund; the merchant decides (issue #14): nothing reaches WeChat Pay until staff approve.
+const asked = await expect('Ask for a refund (Idempotency-Key): recorded, waiting for the merchant', G, 'POST', `/v1/payments/orders/${created.id}/refund-requests`, {
+  headers: { ...auth, 'idempotency-key': randomUUID() },
+  body: { amount: created.amount, reason: '不想要了' },
+  status: 201,
+  check: (b) => b.request.status === 'REQUESTED' && b.order.status === 'REFUND_REQUESTED'
+})
+await expect('A buyer cannot approve it: staff only', G, 'POST', `/v1/admin/refund-requests/${asked.request.id}/approve`, {
+  headers: auth, status: 403, check: (b) => b.error?.code === 'FORBIDDEN'
+})
+const staffAuth = await staffSignIn()
+await expect('Staff: the orders waiting for a refund decision', G, 'GET', '/v1/admin/orders?status=REFUND_REQUESTED&limit=100', {
+  headers: staffAuth, check: (b) => b.orders.some((o) => o.id === created.id)
+})
+await expect('Staff: approve the refund request (password + TOTP within the step-up window)', G, 'POST', `/v1/admin/refund-requests/${asked.request.id}/approve`, {
+  headers: staffAuth, check: (b) => b.request.status === 'APPROVED' && b.refund?.status === 'PROCESSING' && b.order.status === 'REFUNDING'
 })
 await until('the refund settling', async () => (await request(G, 'GET', `/v1/payments/orders/${created.id}`, { headers: auth })).body, (b) => b?.status === 'REFUNDED')
 await expect('The order is REFUNDED', G, 'GET', `/v1/payments/orders/${created.id}`, { headers: auth, check: (b) => b.status === 'REFUNDED' })
+await expect('Staff: its history, from checkout to the refund', G, 'GET', `/v1/admin/orders/${created.id}`, {
+  headers: staffAuth, check: (b) => b.transitions.map((x) => x.to).join(' ') === 'PENDING PAID REFUND_REQUESTED REFUNDING REFUNDED'
+})
+
+// A physical order: staff ship it, the buyer confirms receipt, WeChat settles the money to the merchant (issue #13).
+const physical = await expect('Order a physical product', G, 'POST', '/v1/payments/orders', {
+  headers: { ...auth, 'idempotency-key': randomUUID() }, body: { productId: 'latte', quantity: 1 }, status: 201
+})
+await expect('Phone: pay it', S, 'POST', '/sim/pay', { body: { outTradeNo: physical.outTradeNo, result: 'SUCCESS' } })
+await until('the order becoming PAID', async () => (await request(G, 'GET', `/v1/payments/orders/${physical.id}`, { headers: auth })).body, (b) => b?.status === 'PAID')
+await expect('Staff: ship it with carrier and tracking number (reported to WeChat\'s shipping management)', G, 'POST', `/v1/admin/orders/${physical.id}/ship`, {
+  headers: staffAuth, body: { expressCompany: 'SF', trackingNo: `SF${Date.now()}`, receiverContact: '138****8000' },
+  check: (b) => b.shipment === 'reported' && b.order.status === 'SHIPPED'
+})
+await expect('Phone: confirm receipt (simulator); WeChat settles and pushes it', S, 'POST', '/sim/confirm-receipt', { body: { outTradeNo: physical.outTradeNo } })
+await until('the order being SETTLED', async () => (await request(G, 'GET', `/v1/payments/orders/${physical.id}`, { headers: auth })).body, (b) => b?.status === 'SETTLED')
+await expect('The order is SETTLED: the money reached the merchant', G, 'GET', `/v1/payments/orders/${physical.id}`, { headers: auth, check: (b) => b.status === 'SETTLED' })
+
+const unpaid = await expect('Order something, then change your mind', G, 'POST', '/v1/payments/orders', {
+  headers: { ...auth, 'idempotency-key': randomUUID() }, body: { productId: product.id, quantity: 1 }, status: 201
+})
+await expect('Cancel the unpaid order (closed at WeChat Pay first)', G, 'POST', `/v1/payments/orders/${unpaid.id}/cancel`, {
+  headers: auth, check: (b) => b.status === 'CLOSED'
+})
 await expect('Log out', G, 'POST', '/v1/auth/logout', { headers: auth, body: {} })
 await expect('The old access token is refused at once', G, 'GET', '/v1/users/me', { headers: auth, status: 401, check: (b) => typeof b.error?.code === 'string' })
 console.log(paint(32, `\nAll ${step} steps answered as expected.`))
