@@ -224,3 +224,19 @@ t.test('unpaid orders close at WeChat Pay first: staff close any, a buyer cancel
   t.equal(trail.length, 1, 'one audit event: the staff close, once; buyers\' cancels are not staff actions')
   t.match(trail[0], { action: 'order_closed', actorId: staff.userId, orderId: b.id, outTradeNo: b.outTradeNo })
 })
+
+t.test('a virtual order reported to the platform while its refund request waits is SHIPPED once the request is declined', async (t) => {
+  const h = await buildPayment(t, { sim: { SIM_VIRTUAL_AUTO_CONFIRM_MS: '-1' } })
+  await h.payment.app.pg.query("INSERT INTO products (id, name, price, delivery) VALUES ('e-stickers', '电子表情包', 100, 'virtual') ON CONFLICT (id) DO NOTHING")
+  // The automatic report at PAID takes two seconds to reach the platform: the buyer asks for a refund meanwhile.
+  t.match(await h.sim_('/sim/faults', { endpoint: 'upload_shipping_info', latencyMs: 2000, times: 1 }), { http: 200 })
+  const { userId, orderId } = await paidOrder(h, 'e-stickers')
+  const asked = await requestRefund(h, userId, orderId, 100)
+  t.equal(asked.order.status, 'REFUND_REQUESTED')
+  await h.until(async () => (await h.payment.app.pg.query('SELECT state FROM shipments WHERE order_id = $1', [orderId])).rows[0]?.state, (s) => s === 'reported')
+  t.equal((await h.row(orderId)).status, 'REFUND_REQUESTED', 'the report does not override the waiting request')
+  const declined = await h.callAs<RefundDecision>(Subjects.payment.adminDeclineRefund, { requestId: asked.request.id, reason: '已发放' }, h.staff())
+  t.equal(declined.order.status, 'SHIPPED', 'declined: the order catches up with the platform')
+  t.same((await h.transitions(orderId)).map((r) => r.to_status), ['PENDING', 'PAID', 'REFUND_REQUESTED', 'PAID', 'SHIPPED'])
+  t.equal((await h.events(EventSubjects.paymentShipped)).length, 1)
+})

@@ -5,7 +5,7 @@ import { PaymentErrors } from '../errors.js'
 import { replay, type IdempotencyKeys, type KeyRef } from './idempotency.js'
 import { newOutRefundNo, requestHash } from './ids.js'
 import type { Ledger } from './ledger.js'
-import { lockOrder, toOrder, type OrderRow } from './orders.js'
+import { lockOrder, ORDER_COLUMNS, toOrder, type OrderRow } from './orders.js'
 import { lockRefund, type Refunds } from './refunds.js'
 import { audit, type Actor } from './staff.js'
 
@@ -179,6 +179,14 @@ export class RefundRequests {
       if (updated[0] === undefined) throw new Error(`order ${order.id} is ${order.status} while its refund request ${request.id} is open`)
       await ledger.record(client, order.id, 'REFUND_REQUESTED', request.previous_status, 'refund_declined', { requestId: request.id, reason })
       order.status = request.previous_status
+      // A virtual order's automatic report can reach the platform while the request waits (it only moves a PAID
+      // order to SHIPPED); once the order is PAID again, it catches up.
+      const { rows: shipped } = await client.query<{ t: number }>("SELECT logistics_type AS t FROM shipments WHERE order_id = $1 AND state = 'reported'", [order.id])
+      if (shipped[0] !== undefined && order.status === 'PAID') {
+        const { rows: full } = await client.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1`, [order.id])
+        const row = full[0] as OrderRow
+        if (await ledger.markShipped(client, row, shipped[0].t, 'shipping:reported_while_refund_requested', trace)) Object.assign(order, row)
+      }
       await audit(client, 'refund_declined', request.id, actor, {
         orderId: order.id, outTradeNo: order.out_trade_no, amount: request.amount, refundRequestId: request.id, reason
       }, trace)
