@@ -1,10 +1,11 @@
 import { Empty, contract, rawContract, type EventContract } from './contract.js'
-import { EventSubjects, Subjects, wechatPushSubject } from './subjects.js'
+import { EventSubjects, Subjects, authAuditSubject, wechatPushSubject } from './subjects.js'
 import { WechatPushEvent, WechatPushReply, wechatPushEventName } from './wechat.js'
 import { ServiceIdentity } from './ping.js'
 import { JwksResponse } from './tokens.js'
 import {
-  BindPhoneRequest, BindPhoneResponse, LoginResponse, LogoutReply, PasswordLoginRequest, PasswordRegisterRequest,
+  AuthAuditEvent, type AuthAuditAction, BindPhoneRequest, BindPhoneResponse, CreateStaffRequest, LoginResponse, ReauthRequest, ReauthResponse,
+  SetRoleReply, SetRoleRequest, StaffAccount, LogoutReply, PasswordLoginRequest, PasswordRegisterRequest,
   RefreshRequest, TokenPair, TotpEnrollResponse, TotpVerifyRequest, TotpVerifyResponse, WechatLoginRequest
 } from './auth.js'
 import {
@@ -40,6 +41,9 @@ export const Contracts = {
     totpEnroll: contract(Subjects.auth.totpEnroll, Empty, TotpEnrollResponse),
     totpVerify: contract(Subjects.auth.totpVerify, TotpVerifyRequest, TotpVerifyResponse),
     bindPhone: contract(Subjects.auth.bindPhone, BindPhoneRequest, BindPhoneResponse),
+    reauth: contract(Subjects.auth.reauth, ReauthRequest, ReauthResponse),
+    createStaff: contract(Subjects.auth.createStaff, CreateStaffRequest, StaffAccount),
+    setRole: contract(Subjects.auth.setRole, SetRoleRequest, SetRoleReply),
     wechatPush: rawContract(Subjects.auth.wechatPush, WechatPushReply)
   },
   user: {
@@ -95,6 +99,8 @@ export const Events = {
   adminRefundIssued: event(EventSubjects.adminRefundIssued, AdminActionEvent),
   adminOrderShipped: event(EventSubjects.adminOrderShipped, AdminActionEvent),
   adminOrderClosed: event(EventSubjects.adminOrderClosed, AdminActionEvent),
+  /** One audited action of auth, `events.auth.<action>`. */
+  authAudit: (action: AuthAuditAction) => event(authAuditSubject(action), AuthAuditEvent),
   /** One message push, `events.wechat.<event>` (consumers filter on the event they handle). */
   wechatPush: (wechatEvent: string) => event(wechatPushSubject(wechatPushEventName(wechatEvent)), WechatPushEvent)
 } as const

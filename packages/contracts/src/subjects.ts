@@ -12,6 +12,11 @@ export const Subjects = {
     totpEnroll: 'auth.totpEnroll',
     totpVerify: 'auth.totpVerify',
     bindPhone: 'auth.bindPhone',
+    /** Step-up: a fresh authentication re-issues the session's access token with auth_time now. */
+    reauth: 'auth.reauth',
+    /** Admins: create a staff or admin password account, change an account's role. */
+    createStaff: 'auth.createStaff',
+    setRole: 'auth.setRole',
     /** WeChat's message push: the raw body, and the query string and method in headers, untouched. */
     wechatPush: 'auth.wechatPush'
   },
@@ -76,6 +81,8 @@ export const EventSubjects = {
   adminRefundIssued: 'events.admin.refund_issued',
   adminOrderShipped: 'events.admin.order_shipped',
   adminOrderClosed: 'events.admin.order_closed',
+  /** `events.auth.<action>`: the audit stream of sign-ins, sign-outs, role changes and account changes. */
+  authAudit: 'events.auth.>',
   /** `events.wechat.<event>`: every push of the mini-program's message push; auth publishes them. */
   wechatPushes: 'events.wechat.>'
 } as const
@@ -83,4 +90,9 @@ export const EventSubjects = {
 /** The subject of one message push event: `events.wechat.<event>`. */
 export function wechatPushSubject (eventName: string): string {
   return `events.wechat.${eventName}`
+}
+
+/** The subject of one audit event of auth: `events.auth.<action>`. */
+export function authAuditSubject (action: string): string {
+  return `events.auth.${action}`
 }

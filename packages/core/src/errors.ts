@@ -64,13 +64,13 @@ export const Errors = {
     meaning: 'No valid access token: missing, malformed, expired, or its session was revoked (WWW-Authenticate says which)',
     action: 'Refresh the token pair with POST /v1/auth/refresh, or sign in again (wx.login) if that fails'
   }),
+  ReauthRequired: createError<[string]>('AUTH_REAUTH_REQUIRED', '%s', 401, {
+    meaning: 'The action needs a recent sign-in (step-up): changing credentials, deleting the account, or a staff money action, and the token is older than the window or lacks the factor (TOTP for money actions)',
+    action: 'Authenticate again with POST /v1/auth/reauth (a fresh wx.login code, or the password and TOTP code), then repeat the request with the new access token'
+  }),
   Forbidden: createError('FORBIDDEN', 'Not allowed', 403, {
     meaning: 'The caller is signed in but lacks the role or ownership this needs',
     action: 'Do not retry; hide the action from this user'
-  }),
-  ReauthRequired: createError<[string?]>('AUTH_REAUTH_REQUIRED', '%s', 401, {
-    meaning: 'This action needs a recent authentication (step-up) and the token\'s is too old or too weak (staff money actions: password + TOTP within the configured window)',
-    action: 'Authenticate again (password + TOTP for staff, wx.login for buyers), then retry with the new token'
   }),
   NotFound: createError<[string]>('NOT_FOUND', '%s', 404, {
     meaning: 'No such route, or no such resource for this user',

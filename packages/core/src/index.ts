@@ -16,3 +16,4 @@ export * from './admin.js'
 // augmentations (app.pg, app.redis) to every package built against dist/.
 export type { PostgresDb } from '@fastify/postgres'
 export type { FastifyRedis } from '@fastify/redis'
+export * from './roles.js'

@@ -5,6 +5,7 @@ import { REVOCATION_BUCKET } from '@wxmp/contracts'
 import { serviceBase } from '@wxmp/service'
 import { miniProgramClientFromConfig, pushCodecFromConfig } from '@wxmp/wechat'
 import type { Config } from './config.js'
+import { Audit } from './domain/audit.js'
 import { DataBox } from './domain/data-box.js'
 import { Lockout } from './domain/lockout.js'
 import { Passwords } from './domain/passwords.js'
@@ -37,7 +38,8 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
     timeoutMs: Math.max(Math.floor(config.NATS_REQUEST_TIMEOUT_MS / 2), 100),
     log
   })
-  const sessions = new Sessions(fastify.pg.pool, keys, revocations, { sessionTtlDays: config.SESSION_TTL_DAYS, reuseGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS })
+  const audit = new Audit(fastify.pg.pool)
+  const sessions = new Sessions(fastify.pg.pool, keys, revocations, { sessionTtlDays: config.SESSION_TTL_DAYS, reuseGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS }, audit)
   const wechat = miniProgramClientFromConfig(config, { redis: fastify.redis, log })
   const wechatLogin = new WechatLogin(wechat, fastify.natsClient, sessions, fastify.redis, box, {
     appid: config.WECHAT_APPID,
@@ -46,9 +48,9 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   }, log)
   const lockout = new Lockout(fastify.redis, { maxFailures: config.LOCKOUT_MAX_FAILURES, windowSeconds: config.LOCKOUT_WINDOW_SECONDS, lockSeconds: config.LOCKOUT_SECONDS }, log)
   const totp = new Totp(fastify.pg.pool, box)
-  const passwords = new Passwords(fastify.pg.pool, lockout, totp, config.BCRYPT_COST)
+  const passwords = new Passwords(fastify.pg.pool, lockout, totp, config.BCRYPT_COST, audit)
 
-  fastify.natsServe(...authEndpoints({ keys, sessions, wechatLogin, passwords, totp, nats: fastify.natsClient, phoneOf: async (code) => await wechat.getPhoneNumber(code) }))
+  fastify.natsServe(...authEndpoints({ keys, sessions, wechatLogin, passwords, totp, nats: fastify.natsClient, phoneOf: async (code) => await wechat.getPhoneNumber(code), audit, stepUpMoneyS: config.STEP_UP_MONEY_S }))
   if (config.WECHAT_PUSH_TOKEN !== '') {
     fastify.natsServe(pushEndpoint(new PushReceiver(fastify.pg.pool, pushCodecFromConfig(config))))
   } else {

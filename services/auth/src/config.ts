@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { stepUpConfigProperties } from '@wxmp/core'
 import { serviceConfigSchema } from '@wxmp/service'
 import { wechatConfigProperties, wechatPushConfigProperties } from '@wxmp/wechat'
 
@@ -26,7 +27,9 @@ export const ConfigSchema = serviceConfigSchema({
   LOCKOUT_MAX_FAILURES: Type.Integer({ default: 5, minimum: 1 }),
   LOCKOUT_WINDOW_SECONDS: Type.Integer({ default: 900, minimum: 1, description: 'Failures are counted over this window.' }),
   LOCKOUT_SECONDS: Type.Integer({ default: 900, minimum: 1, description: 'How long a username stays locked.' }),
-  BCRYPT_COST: Type.Integer({ default: 12, minimum: 4, maximum: 15, description: 'bcrypt work factor; 12 in production, lower only in tests.' })
+  BCRYPT_COST: Type.Integer({ default: 12, minimum: 4, maximum: 15, description: 'bcrypt work factor; 12 in production, lower only in tests.' }),
+  // The gateway refuses stale tokens on step-up routes; auth checks its own admin subjects again with the same windows.
+  ...stepUpConfigProperties
 })
 
 export type Config = Static<typeof ConfigSchema>

@@ -25,6 +25,10 @@ export const AuthErrors = {
     meaning: 'The username or password is wrong (which one is not said)',
     action: 'Let the user try again; repeated failures lock the username (AUTH_LOCKED)'
   }),
+  ReauthMismatch: createError('AUTH_REAUTH_MISMATCH', 'This WeChat login belongs to another user', 401, {
+    meaning: 'A step-up sent a wx.login code of a different WeChat user than the signed-in one',
+    action: 'Call wx.login on the same WeChat account and authenticate again'
+  }),
   Locked: createError('AUTH_LOCKED', 'Too many failed attempts; try again later', 423, {
     meaning: 'Too many failed sign-ins for this username; it is locked for a while',
     action: 'Wait the Retry-After seconds before the next attempt'

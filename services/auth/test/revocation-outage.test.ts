@@ -10,6 +10,7 @@ import app from '../src/app.js'
 import { ConfigSchema } from '../src/config.js'
 import { Republisher } from '../src/domain/republisher.js'
 import { Revocations } from '../src/domain/revocations.js'
+import { Audit } from '../src/domain/audit.js'
 import { Sessions } from '../src/domain/sessions.js'
 import { SigningKeys } from '../src/domain/signing-keys.js'
 import { authTestEnv } from './helpers/env.js'
@@ -78,7 +79,7 @@ t.test('recent revocations are republished in the background, retried until the 
   const revocations = await Revocations.open(auth.app.nats, auth.config.NATS_SUBJECT_PREFIX, { replicas: 1, timeoutMs: 1000, log })
   // Opening recreated the bucket; it is lost again before the republish, as when a node goes away after boot.
   await loseBucket()
-  const sessions = new Sessions(auth.app.pg.pool, keys, revocations, { sessionTtlDays: 30, reuseGraceSeconds: 5 })
+  const sessions = new Sessions(auth.app.pg.pool, keys, revocations, { sessionTtlDays: 30, reuseGraceSeconds: 5 }, new Audit(auth.app.pg.pool))
   const republisher = new Republisher({ republish: async () => await sessions.republishRecent(REVOCATION_BUCKET.ttlMs), log, backoffMs: 50, maxBackoffMs: 200 })
   republisher.start()
   t.teardown(async () => { await republisher.stop() })

@@ -18,7 +18,8 @@ import readyzRoute from './routes/readyz.js'
 import authRoutes from './routes/auth.js'
 import userRoutes from './routes/users.js'
 import paymentRoutes from './routes/payments.js'
-import adminRoutes from './routes/admin.js'
+import adminOrderRoutes from './routes/admin-orders.js'
+import adminStaffRoutes from './routes/admin-staff.js'
 import wechatNotifyRoutes from './routes/wechat-notify.js'
 import wechatPushRoutes from './routes/wechat-push.js'
 
@@ -67,6 +68,7 @@ export default async function app (fastify: FastifyInstance, opts: GatewayOption
   await fastify.register(authRoutes)
   await fastify.register(userRoutes)
   await fastify.register(paymentRoutes)
-  await fastify.register(adminRoutes)
+  await fastify.register(adminOrderRoutes)
+  await fastify.register(adminStaffRoutes)
   for (const routes of opts.routes ?? []) await fastify.register(routes)
 }

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { baseConfigProperties, redisConfigProperties } from '@wxmp/core'
+import { baseConfigProperties, redisConfigProperties, stepUpConfigProperties } from '@wxmp/core'
 
 const ms = (def: number, description: string, minimum = 0): ReturnType<typeof Type.Integer> =>
   Type.Integer({ default: def, minimum, description })
@@ -8,6 +8,7 @@ const ms = (def: number, description: string, minimum = 0): ReturnType<typeof Ty
 export const ConfigSchema = Type.Object({
   ...baseConfigProperties,
   ...redisConfigProperties,
+  ...stepUpConfigProperties,
   REDIS_KEY_PREFIX: Type.String({ default: 'wxmp:gateway:', description: 'Prefix of the gateway\'s Redis keys (rate-limit counters).' }),
   HTTPS_PORT: Type.Integer({ default: 8443, minimum: 0, maximum: 65535, description: 'Public HTTPS listener.' }),
   HTTP_PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'Plain-HTTP listener: 301 to HTTPS, and /healthz for probes.' }),

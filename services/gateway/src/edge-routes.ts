@@ -48,9 +48,12 @@ export const EDGE_ROUTES = {
   'POST /v1/auth/refresh': { auth: 'public', limit: 'refresh', bodyLimit: 4096 },
   'POST /v1/auth/logout': { auth: 'required', limit: 'default' },
   'POST /v1/auth/logout-all': { auth: 'required', limit: 'default' },
-  'POST /v1/auth/password/register': { auth: 'optional', limit: 'login', bodyLimit: 4096 },
+  // Binding a password to a signed-in user, or a TOTP to an account, needs a fresh sign-in: a stolen access token
+  // must not turn into a permanent credential. A new password-only account (no token) is not a step-up.
+  'POST /v1/auth/password/register': { auth: 'optional', limit: 'login', bodyLimit: 4096, stepUp: 'credentials' },
   'POST /v1/auth/password/login': { auth: 'optional', limit: 'login', bodyLimit: 4096 },
-  'POST /v1/auth/mfa/totp/enroll': { auth: 'required', limit: 'login', bodyLimit: 4096 },
+  'POST /v1/auth/reauth': { auth: 'required', limit: 'login', bodyLimit: 4096, timeoutMs: 8000 },
+  'POST /v1/auth/mfa/totp/enroll': { auth: 'required', limit: 'login', bodyLimit: 4096, stepUp: 'credentials' },
   'POST /v1/auth/mfa/totp/verify': { auth: 'required', limit: 'login', bodyLimit: 4096 },
   'POST /v1/auth/wechat/phone': { auth: 'required', limit: 'phone', bodyLimit: 4096, timeoutMs: 8000 },
 
@@ -75,9 +78,13 @@ export const EDGE_ROUTES = {
   'GET /v1/admin/orders/:id': { auth: 'required', limit: 'default', role: 'staff' },
   'POST /v1/admin/orders/:id/refunds': { auth: 'required', limit: 'default', role: 'staff', stepUp: 'money', bodyLimit: 4096, timeoutMs: 10000 },
   'POST /v1/admin/orders/:id/ship': { auth: 'required', limit: 'default', role: 'staff', bodyLimit: 4096, timeoutMs: 10000 },
-  'POST /v1/admin/orders/:id/close': { auth: 'required', limit: 'default', role: 'staff', timeoutMs: 10000 },
+  'POST /v1/admin/orders/:id/close': { auth: 'required', limit: 'default', role: 'staff', stepUp: 'money', timeoutMs: 10000 },
   'POST /v1/admin/refund-requests/:id/approve': { auth: 'required', limit: 'default', role: 'staff', stepUp: 'money', timeoutMs: 10000 },
   'POST /v1/admin/refund-requests/:id/decline': { auth: 'required', limit: 'default', role: 'staff', bodyLimit: 4096 },
+
+  // Admins manage staff: a fresh TOTP sign-in, like every action that can move money.
+  'POST /v1/admin/staff': { auth: 'required', limit: 'default', bodyLimit: 4096, role: 'admin', stepUp: 'money' },
+  'PUT /v1/admin/staff/:userId/role': { auth: 'required', limit: 'default', bodyLimit: 1024, role: 'admin', stepUp: 'money' },
 
   'GET /v1/ping': { auth: 'public', limit: 'default' },
   'GET /healthz': { auth: 'public', limit: 'none' },

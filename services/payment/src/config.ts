@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { stepUpConfigProperties } from '@wxmp/core'
 import { serviceConfigSchema } from '@wxmp/service'
 import { wechatConfigProperties, wechatPayConfigProperties } from '@wxmp/wechat'
 
@@ -42,12 +43,8 @@ export const ConfigSchema = serviceConfigSchema({
     maximum: 47,
     description: 'events.payment.shipping_overdue is written this long before a paid physical order\'s 48 h shipping deadline.'
   }),
-  STEP_UP_MONEY_S: Type.Integer({
-    default: 300,
-    minimum: 30,
-    maximum: 3600,
-    description: 'Staff money actions (approving a refund request, a merchant refund) need a TOTP authentication at most this old, as at the gateway.'
-  }),
+  // The second check of staff money actions (approving refund requests, merchant refunds, closing orders), as at the edge.
+  STEP_UP_MONEY_S: stepUpConfigProperties.STEP_UP_MONEY_S,
   IDEMPOTENCY_KEY_TTL_HOURS: Type.Integer({ default: 24, minimum: 24, description: 'How long an Idempotency-Key and its stored response are kept.' }),
   IDEMPOTENCY_LEASE_SECONDS: Type.Integer({
     default: 60,

@@ -37,18 +37,20 @@ export class Lockout {
     }
   }
 
-  /** Counts a failure; the one that reaches the limit locks the username. */
-  async failed (username: string): Promise<void> {
+  /** Counts a failure; the one that reaches the limit locks the username, and says so (true). */
+  async failed (username: string): Promise<boolean> {
     const fails = this.key('fails', username)
     try {
       const [[, count]] = await this.redis.multi().incr(fails).expire(fails, this.settings.windowSeconds, 'NX').exec() as [[null, number], unknown]
       if (count >= this.settings.maxFailures) {
         await this.redis.multi().set(this.key('until', username), '1', 'EX', this.settings.lockSeconds).del(fails).exec()
         this.log.warn('username locked after repeated failures')
+        return true
       }
     } catch (err) {
       this.log.warn({ err: { message: (err as Error).message } }, 'failure not counted: redis unavailable')
     }
+    return false
   }
 
   async succeeded (username: string): Promise<void> {

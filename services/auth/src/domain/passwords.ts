@@ -1,6 +1,8 @@
 import { hash, verify } from '@node-rs/bcrypt'
 import type { Pool } from 'pg'
+import type { AuthMethod, Role } from '@wxmp/contracts'
 import { AuthErrors } from '../errors.js'
+import type { Audit } from './audit.js'
 import type { Lockout } from './lockout.js'
 import type { Totp } from './totp.js'
 import { usernameKey } from './username-key.js'
@@ -17,6 +19,16 @@ export interface PasswordLogin {
   totp?: string
 }
 
+/** Who signed in, the role their session gets, and the factors they used. */
+export interface PasswordAuthentication {
+  userId: string
+  /** The account's role when a TOTP code was part of the login; a buyer otherwise (staff act only with TOTP). */
+  role: Role
+  /** The account's stored role, whatever this login gets. */
+  accountRole: Role
+  amr: AuthMethod[]
+}
+
 /**
  * Username + password accounts with bcrypt (cost from config, 12 in production; @node-rs/bcrypt hashes on
  * the libuv thread pool, off the event loop). Unknown usernames are checked against a dummy hash so that
@@ -29,7 +41,8 @@ export class Passwords {
     private readonly pool: Pool,
     private readonly lockout: Lockout,
     private readonly totp: Totp,
-    private readonly cost: number
+    private readonly cost: number,
+    private readonly audit: Audit
   ) {}
 
   private dummy (): Promise<string> {
@@ -45,11 +58,11 @@ export class Passwords {
   }
 
   /** Stores a credential for userId; the username is unique by its usernameKey (any case, width or composition). */
-  async register (userId: string, username: string, password: string): Promise<void> {
+  async register (userId: string, username: string, password: string, role: Role = 'buyer'): Promise<void> {
     Passwords.checkStrength(password)
     const passwordHash = await hash(normalize(password), this.cost)
     try {
-      await this.pool.query('INSERT INTO password_credentials (user_id, username, username_key, password_hash) VALUES ($1, $2, $3, $4)', [userId, username, usernameKey(username), passwordHash])
+      await this.pool.query('INSERT INTO password_credentials (user_id, username, username_key, password_hash, role) VALUES ($1, $2, $3, $4, $5)', [userId, username, usernameKey(username), passwordHash, role])
     } catch (err) {
       const e = err as { code?: string, constraint?: string }
       if (e.code === '23505' && e.constraint === 'password_credentials_pkey') throw new AuthErrors.PasswordExists()
@@ -63,29 +76,60 @@ export class Passwords {
     return rows.length > 0
   }
 
-  /** Returns the user id when the password (and the TOTP code, once enrolled) is right. */
-  async authenticate (login: PasswordLogin): Promise<string> {
+  /** Who signed in, when the password (and the TOTP code, once enrolled) is right. */
+  async authenticate (login: PasswordLogin): Promise<PasswordAuthentication> {
     await this.lockout.assertOpen(login.username)
-    const { rows } = await this.pool.query<{ user_id: string, password_hash: string }>(
-      'SELECT user_id, password_hash FROM password_credentials WHERE username_key = $1', [usernameKey(login.username)])
+    const { rows } = await this.pool.query<{ user_id: string, password_hash: string, role: Role }>(
+      'SELECT user_id, password_hash, role FROM password_credentials WHERE username_key = $1', [usernameKey(login.username)])
     const row = rows[0]
     const password = normalize(login.password)
     const fits = Buffer.byteLength(password, 'utf8') <= BCRYPT_MAX_BYTES
     // Always one bcrypt verification, whatever the case, so timing does not tell which case it was.
     const ok = await verify(fits ? password : '', row?.password_hash ?? await this.dummy())
     if (row === undefined || !ok || !fits) {
-      await this.lockout.failed(login.username)
+      await this.failed(login.username, row?.user_id)
       throw new AuthErrors.InvalidCredentials()
     }
-    if (await this.totp.isEnabled(row.user_id)) {
+    const otp = await this.totp.isEnabled(row.user_id)
+    if (otp) {
       if (login.totp === undefined) throw new AuthErrors.MfaRequired()
       if (!(await this.totp.check(row.user_id, login.totp))) {
-        await this.lockout.failed(login.username)
+        await this.failed(login.username, row.user_id)
         throw new AuthErrors.MfaInvalid()
       }
     }
     await this.lockout.succeeded(login.username)
-    return row.user_id
+    return { userId: row.user_id, role: otp ? row.role : 'buyer', accountRole: row.role, amr: otp ? ['pwd', 'otp'] : ['pwd'] }
+  }
+
+  /**
+   * The password (and TOTP code, once enrolled) of a signed-in user, for a step-up: the same checks and lockout as a
+   * login, against the caller's own account.
+   */
+  async confirm (userId: string, password: string, totp: string | undefined): Promise<AuthMethod[]> {
+    const username = await this.usernameOf(userId)
+    if (username === undefined) throw new AuthErrors.InvalidCredentials()
+    const login: PasswordLogin = { username, password }
+    if (totp !== undefined) login.totp = totp
+    const { userId: found, amr } = await this.authenticate(login)
+    if (found !== userId) throw new AuthErrors.InvalidCredentials()
+    return amr
+  }
+
+  /** The stored role of a password account, undefined when the user has none. */
+  async roleOf (userId: string): Promise<Role | undefined> {
+    const { rows } = await this.pool.query<{ role: Role }>('SELECT role FROM password_credentials WHERE user_id = $1', [userId])
+    return rows[0]?.role
+  }
+
+  /** Changes an account's stored role; false when the user has no password account. */
+  async setRole (userId: string, role: Role, client?: { query: Pool['query'] }): Promise<boolean> {
+    const { rowCount } = await (client ?? this.pool).query('UPDATE password_credentials SET role = $2, updated_at = now() WHERE user_id = $1', [userId, role])
+    return rowCount === 1
+  }
+
+  private async failed (username: string, userId: string | undefined): Promise<void> {
+    if (await this.lockout.failed(username)) await this.audit.record('locked_out', { username, userId })
   }
 
   /** The username of a user, for labelling their authenticator entry. */

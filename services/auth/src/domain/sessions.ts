@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Pool } from 'pg'
 import type { PoolClient } from 'pg'
-import { annotate, withTransaction } from '@wxmp/core'
-import type { AppliedRevocation, LogoutReply, TokenPair } from '@wxmp/contracts'
+import { annotate, withTransaction, type TraceContext } from '@wxmp/core'
+import type { AppliedRevocation, AuthMethod, LogoutReply, Role, TokenPair } from '@wxmp/contracts'
 import { AuthErrors } from '../errors.js'
+import type { Audit, AuditFields } from './audit.js'
 import type { Revocations } from './revocations.js'
 import type { SigningKeys } from './signing-keys.js'
 
@@ -24,6 +25,22 @@ interface TokenRow {
   revoked_at: Date | null
   session_expires_at: Date
   children_used: boolean
+  role: Role
+  auth_time: Date
+  amr: AuthMethod[]
+}
+
+/** How a session was opened: the login method, the role its tokens carry, and the factors the login used. */
+export interface SessionStart {
+  method: 'wechat' | 'password'
+  role: Role
+  amr: AuthMethod[]
+}
+
+/** The audit event a revocation records with it, in the same transaction. */
+export interface RevocationAudit {
+  action: 'logged_out' | 'session_revoked' | 'role_changed' | 'user_disabled' | 'account_deleted'
+  fields?: AuditFields
 }
 
 /** Sessions in Postgres (durable: a Redis restart logs nobody out), refresh-token rotation, revocation. */
@@ -32,23 +49,45 @@ export class Sessions {
     private readonly pool: Pool,
     private readonly keys: SigningKeys,
     private readonly revocations: Revocations,
-    private readonly settings: SessionSettings
+    private readonly settings: SessionSettings,
+    private readonly audit: Audit
   ) {}
 
-  /** Starts a session and returns its first token pair. */
-  async open (userId: string, method: 'wechat' | 'password'): Promise<TokenPair & { sessionId: string }> {
+  /** Starts a session and returns its first token pair; the login is audited (login_succeeded). */
+  async open (userId: string, start: SessionStart, trace?: TraceContext): Promise<TokenPair & { sessionId: string }> {
     const refreshToken = newRefreshToken()
-    // One statement, so one round trip and atomic without an explicit transaction: logins are the hot path.
-    const { rows } = await this.pool.query<{ session_id: string }>(
+    // One statement for the session and its first token: logins are the hot path.
+    const { rows } = await this.pool.query<{ session_id: string, auth_time: Date }>(
       `WITH s AS (
-         INSERT INTO sessions (user_id, method, expires_at) VALUES ($1, $2, now() + make_interval(days => $3)) RETURNING id, expires_at
+         INSERT INTO sessions (user_id, method, expires_at, role, amr) VALUES ($1, $2, now() + make_interval(days => $3), $5, $6)
+         RETURNING id, expires_at, auth_time
        )
-       INSERT INTO refresh_tokens (session_id, token_hash, expires_at) SELECT id, $4, expires_at FROM s RETURNING session_id`,
-      [userId, method, this.settings.sessionTtlDays, hashToken(refreshToken)]
+       INSERT INTO refresh_tokens (session_id, token_hash, expires_at) SELECT id, $4, expires_at FROM s
+       RETURNING session_id, (SELECT auth_time FROM s)`,
+      [userId, start.method, this.settings.sessionTtlDays, hashToken(refreshToken), start.role, start.amr]
     )
-    const sessionId = (rows[0] as { session_id: string }).session_id
-    const { accessToken, expiresIn } = await this.keys.sign(userId, sessionId)
+    const row = rows[0] as { session_id: string, auth_time: Date }
+    const sessionId = row.session_id
+    await this.audit.record('login_succeeded', { userId, sessionId, method: start.method, role: start.role }, trace === undefined ? {} : { trace })
+    const { accessToken, expiresIn } = await this.keys.sign(userId, sessionId, { role: start.role, authTime: row.auth_time, amr: start.amr })
     return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn, sessionId }
+  }
+
+  /**
+   * Step-up: records a fresh authentication on the caller's own live session and re-issues its access token with
+   * `auth_time` now; the refresh token is unchanged, and later refreshes keep the new time.
+   */
+  async reauthenticate (userId: string, sessionId: string, amr: AuthMethod[], trace?: TraceContext): Promise<{ accessToken: string, expiresIn: number }> {
+    return await withTransaction(this.pool, async (c) => {
+      const { rows } = await c.query<{ role: Role, auth_time: Date }>(
+        `UPDATE sessions SET auth_time = now(), amr = $3
+          WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now() RETURNING role, auth_time`,
+        [sessionId, userId, amr])
+      const row = rows[0]
+      if (row === undefined) throw new AuthErrors.SessionRevoked()
+      await this.audit.record('stepped_up', { userId, sessionId, method: amr.includes('wechat') ? 'wechat' : 'password' }, { client: c, ...(trace === undefined ? {} : { trace }) })
+      return await this.keys.sign(userId, sessionId, { role: row.role, authTime: row.auth_time, amr })
+    })
   }
 
   /**
@@ -62,6 +101,7 @@ export class Sessions {
       // Locking the session serialises every refresh of one family.
       const { rows } = await c.query<TokenRow>(
         `SELECT rt.id, rt.session_id, rt.used_at, rt.expires_at, s.user_id, s.revoked_at, s.expires_at AS session_expires_at,
+                s.role, s.auth_time, s.amr,
                 EXISTS (SELECT 1 FROM refresh_tokens ch WHERE ch.parent_id = rt.id AND ch.used_at IS NOT NULL) AS children_used
            FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
           WHERE rt.token_hash = $1
@@ -79,6 +119,7 @@ export class Sessions {
           await c.query("UPDATE sessions SET revoked_at = now(), revoke_reason = 'refresh_token_reuse' WHERE id = $1", [row.session_id])
           // Published before the commit: a session is revoked in Postgres only once the edge refuses its tokens.
           await this.publish([{ id: row.session_id, revoked_at: new Date() }], row.user_id)
+          await this.audit.record('refresh_reused', { userId: row.user_id, sessionId: row.session_id, reason: 'refresh_token_reuse' }, { client: c })
           return { error: new AuthErrors.RefreshReused() }
         }
       } else {
@@ -88,10 +129,10 @@ export class Sessions {
         'INSERT INTO refresh_tokens (session_id, parent_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)',
         [row.session_id, row.id, hashToken(next), row.expires_at]
       )
-      return { sessionId: row.session_id, userId: row.user_id }
+      return { sessionId: row.session_id, userId: row.user_id, claims: { role: row.role, authTime: row.auth_time, amr: row.amr } }
     })
     if ('error' in outcome) throw outcome.error
-    const { accessToken, expiresIn } = await this.keys.sign(outcome.userId, outcome.sessionId)
+    const { accessToken, expiresIn } = await this.keys.sign(outcome.userId, outcome.sessionId, outcome.claims)
     return { accessToken, refreshToken: next, tokenType: 'Bearer', expiresIn }
   }
 
@@ -99,25 +140,36 @@ export class Sessions {
    * Ends one session of this user. Publishing is repeated for an already revoked session, so a retried logout heals
    * a lost publish. The row changes only if the revocation reached the bucket (see {@link publish}).
    */
-  async revoke (userId: string, sessionId: string, reason: string): Promise<LogoutReply> {
+  async revoke (userId: string, sessionId: string, reason: string, audit?: RevocationAudit, trace?: TraceContext): Promise<LogoutReply> {
     return await this.revokeWhere(userId,
-      `UPDATE sessions SET revoked_at = COALESCE(revoked_at, now()), revoke_reason = COALESCE(revoke_reason, $3)
-        WHERE id = $1 AND user_id = $2 RETURNING id, revoked_at`,
-      [sessionId, userId, reason])
+      `WITH before AS (SELECT id, revoked_at AS was FROM sessions WHERE id = $1 AND user_id = $2 FOR UPDATE)
+       UPDATE sessions s SET revoked_at = COALESCE(s.revoked_at, now()), revoke_reason = COALESCE(s.revoke_reason, $3)
+         FROM before WHERE s.id = before.id RETURNING s.id, s.revoked_at, before.was IS NULL AS changed`,
+      [sessionId, userId, reason], audit, trace)
   }
 
   /** Ends every live session of the user. */
-  async revokeAll (userId: string, reason: string): Promise<LogoutReply> {
+  async revokeAll (userId: string, reason: string, audit?: RevocationAudit, trace?: TraceContext): Promise<LogoutReply> {
     return await this.revokeWhere(userId,
       `UPDATE sessions SET revoked_at = now(), revoke_reason = $2
         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING id, revoked_at`,
-      [userId, reason])
+      [userId, reason], audit, trace)
   }
 
-  private async revokeWhere (userId: string, sql: string, params: unknown[]): Promise<LogoutReply> {
+  /**
+   * Runs a revoking statement, publishes what it revoked, and records the audit event in the same transaction; a
+   * repeated logout of an already ended session republishes it (healing a lost put) but is not audited again.
+   */
+  private async revokeWhere (userId: string, sql: string, params: unknown[], audit?: RevocationAudit, trace?: TraceContext): Promise<LogoutReply> {
     return await withTransaction(this.pool, async (c: PoolClient) => {
-      const { rows } = await c.query<{ id: string, revoked_at: Date }>(sql, params)
+      const { rows } = await c.query<{ id: string, revoked_at: Date, changed?: boolean }>(sql, params)
       const revocations = await this.publish(rows, userId)
+      const fresh = rows.filter((r) => r.changed !== false)
+      if (audit !== undefined && fresh.length > 0) {
+        const fields: AuditFields = { userId, sessions: fresh.length, ...audit.fields }
+        if (fresh.length === 1) fields.sessionId = (fresh[0] as { id: string }).id
+        await this.audit.record(audit.action, fields, { client: c, ...(trace === undefined ? {} : { trace }) })
+      }
       return { revokedSessions: rows.length, revocations }
     })
   }

@@ -1,7 +1,14 @@
 import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { exportJWK, SignJWT } from 'jose'
-import { ACCESS_TOKEN, type JwksResponse } from '@wxmp/contracts'
+import { ACCESS_TOKEN, type AuthMethod, type JwksResponse, type Role } from '@wxmp/contracts'
+
+/** What an access token says about its session besides who: the role and the last authentication (step-up). */
+export interface SessionClaims {
+  role: Role
+  authTime: Date
+  amr: AuthMethod[]
+}
 
 interface Key { kid: string, privateKey: KeyObject, publicKey: KeyObject }
 
@@ -29,8 +36,11 @@ export class SigningKeys {
     return new SigningKeys(keys, active, jwks)
   }
 
-  async sign (userId: string, sessionId: string): Promise<{ accessToken: string, expiresIn: number }> {
-    const accessToken = await new SignJWT({ sid: sessionId })
+  async sign (userId: string, sessionId: string, claims: SessionClaims): Promise<{ accessToken: string, expiresIn: number }> {
+    // A buyer's token leaves `role` out: it is the default, and the most common token stays the smallest.
+    const payload: Record<string, unknown> = { sid: sessionId, auth_time: Math.floor(claims.authTime.getTime() / 1000), amr: claims.amr }
+    if (claims.role !== 'buyer') payload.role = claims.role
+    const accessToken = await new SignJWT(payload)
       .setProtectedHeader({ alg: ACCESS_TOKEN.alg, kid: this.active.kid, typ: 'JWT' })
       .setIssuer(ACCESS_TOKEN.issuer)
       .setAudience(ACCESS_TOKEN.audience)

@@ -102,6 +102,22 @@ export class WechatLogin {
   }
 
   private async exchange (code: string, trace: TraceContext): Promise<LoginResponse> {
+    const user = await this.identify(code, trace)
+    const { sessionId, ...tokens } = await this.sessions.open(user.id, { method: 'wechat', role: 'buyer', amr: ['wechat'] }, trace)
+    this.log.info({ userId: user.id, sessionId }, 'wechat login')
+    return { ...tokens, user }
+  }
+
+  /**
+   * A step-up with a fresh wx.login code: true when the code belongs to `userId`'s WeChat identity. The code is spent
+   * at WeChat like a login's, and the new session_key replaces the stored one (WeChat replaced it too).
+   */
+  async confirm (code: string, userId: string, trace: TraceContext): Promise<boolean> {
+    return (await this.identify(code, trace)).id === userId
+  }
+
+  /** code2Session, then the user of that WeChat identity (created when new); stores the user's new session_key. */
+  private async identify (code: string, trace: TraceContext): Promise<LoginResponse['user']> {
     const wx = await this.wechat.code2Session(code)
     const identity: { appid: string, openid: string, unionid?: string } = { appid: this.settings.appid, openid: wx.openid }
     if (wx.unionid !== undefined) identity.unionid = wx.unionid
@@ -109,9 +125,7 @@ export class WechatLogin {
     // session_key never leaves the server: sealed at rest, bound to this user, replaced on each login.
     await this.redis.set(`session-key:${user.id}`, this.box.seal(JSON.stringify({ openid: wx.openid, sessionKey: wx.sessionKey }), `session_key:${user.id}`),
       'EX', this.settings.sessionKeyTtlSeconds).catch((err: Error) => { this.log.warn({ err: { message: err.message } }, 'session_key not cached: redis unavailable') })
-    const { sessionId, ...tokens } = await this.sessions.open(user.id, 'wechat')
-    this.log.info({ userId: user.id, sessionId }, 'wechat login')
-    return { ...tokens, user }
+    return user
   }
 
   /** The server-side session_key of a user, for decrypting data they send; undefined when expired. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyJwt, { type TokenOrHeader } from '@fastify/jwt'
-import { ACCESS_TOKEN, type AccessTokenClaims } from '@wxmp/contracts'
+import { ACCESS_TOKEN, ROLE_RANK, type AccessTokenClaims } from '@wxmp/contracts'
 import { Errors, annotate } from '@wxmp/core'
 import type { Config } from '../config.js'
 import { GatewayErrors, unauthenticated } from '../errors.js'
@@ -31,6 +31,7 @@ declare module '@fastify/jwt' {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const ROLES = new Set<string>(Object.keys(ROLE_RANK))
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/
 
 /** Why a token was refused, in words safe to show; the detail stays in the debug log. */
@@ -123,11 +124,15 @@ export const auth = fp(async function auth (app: FastifyInstance, opts: { config
       throw unauthenticated(reasonOf(err as { code?: string }), true)
     }
     if (!UUID.test(claims.sub) || !UUID.test(claims.sid)) throw unauthenticated('Access token invalid', true)
+    if (claims.role !== undefined && !ROLES.has(claims.role)) throw unauthenticated('Access token invalid', true)
     if (!revocations.ready) throw new Errors.ServiceUnavailable('auth')
     // A view that may lack recent logouts refuses to vouch for any session rather than accept a revoked one.
     if (revocations.stale) throw annotate(new GatewayErrors.SessionCheckUnavailable(), { headers: { 'retry-after': staleRetryAfter } })
     request.trace.userId = claims.sub
     request.trace.sessionId = claims.sid
+    request.trace.role = claims.role ?? 'buyer'
+    if (Number.isSafeInteger(claims.auth_time)) request.trace.authTime = claims.auth_time as number
+    if (Array.isArray(claims.amr)) request.trace.amr = claims.amr.filter((m) => typeof m === 'string')
   }
 
   app.decorate('edgeAuth', { keyring, revocations, hook })

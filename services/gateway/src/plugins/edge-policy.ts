@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { assertRole, assertStepUp } from '@wxmp/core'
 import type { Config } from '../config.js'
 import { EDGE_ROUTES, parseRouteTimeouts, routeKey, splitRouteId, type AuthMode, type EdgeRoute, type EdgeTable, type LimitClass } from '../edge-routes.js'
 
@@ -8,6 +9,8 @@ export interface EdgeRouteConfig {
   auth: AuthMode
   limit: LimitClass
   timeoutMs: number
+  role?: 'staff' | 'admin'
+  stepUp?: 'credentials' | 'money'
 }
 
 declare module 'fastify' {
@@ -59,7 +62,23 @@ function guard (ipLimit: Hook | undefined, authenticate: Hook, userLimit: Hook):
 }
 
 const sameEntry = (a: EdgeRoute, b: EdgeRoute): boolean =>
-  a.auth === b.auth && a.limit === b.limit && a.timeoutMs === b.timeoutMs && a.bodyLimit === b.bodyLimit
+  a.auth === b.auth && a.limit === b.limit && a.timeoutMs === b.timeoutMs && a.bodyLimit === b.bodyLimit && a.role === b.role && a.stepUp === b.stepUp
+
+/**
+ * The route's role and step-up columns, judged from the verified token after the guard: 403 FORBIDDEN below the
+ * role, 401 AUTH_REAUTH_REQUIRED when the last authentication is too old (or lacks TOTP for money). An optional
+ * route's anonymous caller is not judged (there is no account to step up).
+ */
+function access (entry: EdgeRoute, config: Config): Hook | undefined {
+  const { role, stepUp } = entry
+  if (role === undefined && stepUp === undefined) return undefined
+  const windowS = stepUp === 'money' ? config.STEP_UP_MONEY_S : config.STEP_UP_CREDENTIALS_S
+  return async function edgeAccess (request) {
+    if (request.trace.userId === undefined) return
+    if (role !== undefined) assertRole(role, request.trace)
+    if (stepUp !== undefined) assertStepUp(stepUp, request.trace, windowS)
+  }
+}
 
 /** The one entry a route gets; every method of a multi-method route must have the same. */
 function entryOf (route: RouteOptions, table: EdgeTable): { key: string, entry: EdgeRoute } {
@@ -101,19 +120,30 @@ export const edgePolicy = fp(async function edgePolicy (app: FastifyInstance, op
     const { auth, limit } = entry
     const timeoutMs = timeouts.get(key) ?? entry.timeoutMs ?? config.NATS_REQUEST_TIMEOUT_MS
     if (route.bodyLimit === undefined && entry.bodyLimit !== undefined) route.bodyLimit = entry.bodyLimit
-    route.config = { ...route.config, edge: { auth, limit, timeoutMs } }
+    route.config = { ...route.config, edge: { auth, limit, timeoutMs, ...(entry.role === undefined ? {} : { role: entry.role }), ...(entry.stepUp === undefined ? {} : { stepUp: entry.stepUp }) } }
 
     const hooks: Hook[] = []
     const ipLimit = limit === 'none' ? undefined : app.edgeLimits.ip[limit]
     if (auth === 'public') {
+      if (entry.role !== undefined || entry.stepUp !== undefined) throw new EdgeTableError(`Route ${key} is public but names a role or step-up: make it 'required'`)
       if (ipLimit !== undefined) hooks.push(ipLimit)
     } else {
       hooks.push(guard(ipLimit, app.edgeAuth.hook(auth), app.edgeLimits.user))
+      const judge = access(entry, config)
+      if (judge !== undefined) hooks.push(judge)
     }
     const own: onRequestHookHandler[] = asArray(route.onRequest)
     route.onRequest = [...hooks, ...own]
 
     const schema = route.schema ?? {}
+    // /docs shows who may call a route and what sign-in it needs.
+    const needs = [entry.role === undefined ? '' : `Role: ${entry.role} or above.`, entry.stepUp === undefined ? '' : `Step-up: ${entry.stepUp} (a recent sign-in${entry.stepUp === 'money' ? ' with TOTP' : ''}, else 401 AUTH_REAUTH_REQUIRED).`].filter((x) => x !== '').join(' ')
+    if (needs !== '') {
+      schema.description = schema.description === undefined ? needs : `${schema.description}\n\n${needs}`
+      const ext = schema as Record<string, unknown>
+      if (entry.role !== undefined) ext['x-wxmp-role'] = entry.role
+      if (entry.stepUp !== undefined) ext['x-wxmp-step-up'] = entry.stepUp
+    }
     if (schema.security === undefined) {
       schema.security = auth === 'public' ? [] : auth === 'optional' ? [{}, ...BEARER_SECURITY] : BEARER_SECURITY
     }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import {
-  BindPhoneRequest, BindPhoneResponse, Contracts, LoginResponse, LogoutResponse, PasswordLoginRequest, PasswordRegisterRequest,
+  BindPhoneRequest, BindPhoneResponse, Contracts, ReauthRequest, ReauthResponse, LoginResponse, LogoutResponse, PasswordLoginRequest, PasswordRegisterRequest,
   RefreshRequest, Subjects, TokenPair, TotpEnrollResponse, TotpVerifyRequest, TotpVerifyResponse, WechatLoginRequest
 } from '@wxmp/contracts'
 import { routeOf, type RouteId } from '../edge-routes.js'
@@ -17,6 +17,7 @@ export default async function authRoutes (app: FastifyInstance): Promise<void> {
   logout(app, 'POST /v1/auth/logout-all', Contracts.auth.logoutAll, 'End every session of the user')
   forward(app, { route: 'POST /v1/auth/password/register', subject: Subjects.auth.passwordRegister, tags, summary: 'Create a username + password (bound to the signed-in user if any)', body: PasswordRegisterRequest, response: LoginResponse, status: 201 })
   forward(app, { route: 'POST /v1/auth/password/login', subject: Subjects.auth.passwordLogin, tags, summary: 'Sign in with username + password (+ TOTP once enrolled)', body: PasswordLoginRequest, response: LoginResponse })
+  forward(app, { route: 'POST /v1/auth/reauth', subject: Subjects.auth.reauth, tags, summary: 'Step-up: authenticate again (a fresh wx.login code, or the password and TOTP code) for a new access token with auth_time now', body: ReauthRequest, response: ReauthResponse })
   forward(app, { route: 'POST /v1/auth/mfa/totp/enroll', subject: Subjects.auth.totpEnroll, tags, summary: 'Start TOTP enrollment', response: TotpEnrollResponse, payload: () => ({}) })
   forward(app, { route: 'POST /v1/auth/mfa/totp/verify', subject: Subjects.auth.totpVerify, tags, summary: 'Confirm TOTP with a first code', body: TotpVerifyRequest, response: TotpVerifyResponse })
   forward(app, { route: 'POST /v1/auth/wechat/phone', subject: Subjects.auth.bindPhone, tags, summary: 'Bind the phone from a getPhoneNumber code', body: BindPhoneRequest, response: BindPhoneResponse })

@@ -7,7 +7,7 @@ import { call, eventually } from './client.js'
 import { jwksResponder, testKey, type JwksResponder, type TestKey } from './tokens.js'
 
 /** What the test service saw of one NATS request. */
-export interface Seen { userId: string | null, sessionId: string | null, traceparent: string | null, tracestate: string | null, requestId: string | null }
+export interface Seen { userId: string | null, sessionId: string | null, traceparent: string | null, tracestate: string | null, requestId: string | null, role: string | null, authTime: string | null, amr: string | null }
 
 /** Test routes in each auth mode, all calling `test.whoami` over NATS. */
 async function testRoutes (app: FastifyInstance): Promise<void> {
@@ -17,6 +17,11 @@ async function testRoutes (app: FastifyInstance): Promise<void> {
   app.get('/v1/test/open', handler)
   app.get('/v1/test/slow', async (request) => (await request.callService('test.slow', {})).data)
   app.post('/v1/test/echo', async (request) => (await request.callService('test.echo', request.body)).data)
+  app.get('/v1/test/staff', handler)
+  app.get('/v1/test/admin', handler)
+  app.post('/v1/test/money', handler)
+  app.post('/v1/test/credentials', handler)
+  app.post('/v1/test/maybe-credentials', handler)
 }
 
 /** The test routes' edge policy: echo stands in for a login route (stricter limit, small body), slow has its own timeout. */
@@ -26,7 +31,12 @@ export const TEST_EDGE_ROUTES: EdgeTable = {
   'GET /v1/test/maybe': { auth: 'optional', limit: 'default' },
   'GET /v1/test/open': { auth: 'public', limit: 'default' },
   'GET /v1/test/slow': { auth: 'public', limit: 'default', timeoutMs: 300 },
-  'POST /v1/test/echo': { auth: 'public', limit: 'login', bodyLimit: 1024 }
+  'POST /v1/test/echo': { auth: 'public', limit: 'login', bodyLimit: 1024 },
+  'GET /v1/test/staff': { auth: 'required', limit: 'default', role: 'staff' },
+  'GET /v1/test/admin': { auth: 'required', limit: 'default', role: 'admin' },
+  'POST /v1/test/money': { auth: 'required', limit: 'default', role: 'staff', stepUp: 'money' },
+  'POST /v1/test/credentials': { auth: 'required', limit: 'default', stepUp: 'credentials' },
+  'POST /v1/test/maybe-credentials': { auth: 'optional', limit: 'default', stepUp: 'credentials' }
 }
 
 export interface Edge {
@@ -47,7 +57,7 @@ export async function whoamiResponder (t: Teardown, prefix: string, seen: Seen[]
   nc.subscribe(`${prefix}test.whoami`, {
     callback: (_err, msg) => {
       const h = (k: string): string | null => msg.headers?.get(k) || null
-      const s: Seen = { userId: h('x-user-id'), sessionId: h('x-session-id'), traceparent: h('traceparent'), tracestate: h('tracestate'), requestId: h('x-request-id') }
+      const s: Seen = { userId: h('x-user-id'), sessionId: h('x-session-id'), traceparent: h('traceparent'), tracestate: h('tracestate'), requestId: h('x-request-id'), role: h('x-user-role'), authTime: h('x-auth-time'), amr: h('x-auth-amr') }
       seen.push(s)
       msg.respond(JSON.stringify(s))
     }

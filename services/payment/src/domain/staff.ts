@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg'
-import { Errors, type TraceContext } from '@wxmp/core'
-import { Events, ROLE_RANK, type AdminAction, type AdminActionEvent, type Role } from '@wxmp/contracts'
+import { assertRole, assertStepUp, Errors, type TraceContext } from '@wxmp/core'
+import { Events, type AdminAction, type AdminActionEvent, type Role } from '@wxmp/contracts'
 import { enqueueEvent } from '@wxmp/service'
 import { eventId } from './ids.js'
 
@@ -16,20 +16,16 @@ export interface Actor {
  */
 export function requireStaff (trace: TraceContext): Actor {
   if (trace.userId === undefined) throw new Errors.Unauthenticated('Sign in first')
-  const role = trace.role as Role | undefined
-  if (role === undefined || !(role in ROLE_RANK) || ROLE_RANK[role] < ROLE_RANK.staff) throw new Errors.Forbidden()
-  return { userId: trace.userId, role }
+  assertRole('staff', trace)
+  return { userId: trace.userId, role: trace.role as Role }
 }
 
 /**
  * Money actions also need a fresh second factor: a TOTP (`amr` has `otp`) within `windowSeconds` of now, judged from
  * the token's auth_time as the gateway forwarded it. Anything older or weaker: 401 AUTH_REAUTH_REQUIRED.
  */
-export function requireMoneyStepUp (trace: TraceContext, windowSeconds: number, now = Date.now()): void {
-  const fresh = trace.authTime !== undefined && now / 1000 - trace.authTime <= windowSeconds
-  if (!fresh || trace.amr?.includes('otp') !== true) {
-    throw new Errors.ReauthRequired('Money actions need a recent password + TOTP sign-in; sign in again and retry')
-  }
+export function requireMoneyStepUp (trace: TraceContext, windowSeconds: number): void {
+  assertStepUp('money', trace, windowSeconds)
 }
 
 const ADMIN_EVENTS = {

@@ -37,6 +37,6 @@ export function adminEndpoints (h: AdminHandlers) {
       const actor = requireStaff(ctx.trace)
       return await h.shipping.ship(input, ctx.log, ctx.trace, actor)
     }),
-    endpoint(Contracts.payment.adminCloseOrder, async (input, ctx) => await h.closing.close(input.id, { staff: requireStaff(ctx.trace) }, ctx.trace, ctx.log))
+    endpoint(Contracts.payment.adminCloseOrder, async (input, ctx) => await h.closing.close(input.id, { staff: money(ctx.trace) }, ctx.trace, ctx.log))
   ]
 }

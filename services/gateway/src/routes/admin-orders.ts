@@ -5,35 +5,24 @@ import {
   AdminOrderDetail, AdminOrderPage, AdminSearchOrdersRequest, Contracts, DeclineRefundBody, Order, OrderIdParams, RefundBody, RefundCreated,
   RefundDecision, ShipBody, ShipOrderReply
 } from '@wxmp/contracts'
-import { EDGE_ROUTES, routeOf, type RouteId } from '../edge-routes.js'
+import { routeOf } from '../edge-routes.js'
 import { idempotencyKey, IdempotencyHeaders, markReplayed } from './payments.js'
 
 const tags = ['admin']
 const RequestIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
 
 /**
- * The route's description with the role and step-up its edge entry demands, so /docs says who may call it from the
- * same table that enforces it.
+ * /v1/admin (orders and refunds): the merchant's staff API over payment.admin.*. The edge admits staff and admins only
+ * (and, for money, a recent TOTP), and /docs says so from the edge table; the payment service checks both again.
  */
-function described (route: RouteId, text: string): string {
-  const edge = EDGE_ROUTES[route] as { role?: string, stepUp?: string }
-  const who = `Role: ${edge.role ?? 'any'} (403 FORBIDDEN below it).`
-  const fresh = edge.stepUp === 'money' ? ' Step-up: a password + TOTP sign-in within STEP_UP_MONEY_S (401 AUTH_REAUTH_REQUIRED otherwise).' : ''
-  return `${who}${fresh} ${text}`
-}
-
-/**
- * /v1/admin: the merchant's staff API over payment.admin.*. The edge admits staff and admins only (and, for money,
- * a recent TOTP); the payment service checks the forwarded role again.
- */
-export default async function adminRoutes (app: FastifyInstance): Promise<void> {
+export default async function adminOrderRoutes (app: FastifyInstance): Promise<void> {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>()
 
   typed.route({
     ...routeOf('GET /v1/admin/orders'),
     schema: {
       summary: 'Search every order, newest first',
-      description: described('GET /v1/admin/orders', 'Filters: status, userId, outTradeNo, created in [from, to). limit 1-100 (default 20); pass nextCursor as cursor (with the same filters) for the next page.'),
+      description: 'Filters: status, userId, outTradeNo, created in [from, to). limit 1-100 (default 20); pass nextCursor as cursor (with the same filters) for the next page.',
       tags,
       querystring: AdminSearchOrdersRequest,
       response: { 200: AdminOrderPage }
@@ -45,7 +34,7 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
     ...routeOf('GET /v1/admin/orders/:id'),
     schema: {
       summary: 'One order with its transitions, refunds and refund requests',
-      description: described('GET /v1/admin/orders/:id', 'Any buyer\'s order; transitions oldest first, each with its cause.'),
+      description: 'Any buyer\'s order; transitions oldest first, each with its cause.',
       tags,
       params: OrderIdParams,
       response: { 200: AdminOrderDetail }
@@ -57,7 +46,7 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
     ...routeOf('POST /v1/admin/refund-requests/:id/approve'),
     schema: {
       summary: 'Approve a buyer\'s refund request',
-      description: described('POST /v1/admin/refund-requests/:id/approve', 'Opens the refund the buyer asked for and sends it to WeChat Pay (order REFUNDING). Approving again answers the same refund and refunds nothing more. No body.'),
+      description: 'Opens the refund the buyer asked for and sends it to WeChat Pay (order REFUNDING). Approving again answers the same refund and refunds nothing more. No body.',
       tags,
       params: RequestIdParams,
       response: { 200: RefundDecision }
@@ -69,7 +58,7 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
     ...routeOf('POST /v1/admin/refund-requests/:id/decline'),
     schema: {
       summary: 'Decline a buyer\'s refund request',
-      description: described('POST /v1/admin/refund-requests/:id/decline', 'The order goes back to PAID (or PARTIALLY_REFUNDED) with the reason in its history; the buyer may ask again.'),
+      description: 'The order goes back to PAID (or PARTIALLY_REFUNDED) with the reason in its history; the buyer may ask again.',
       tags,
       params: RequestIdParams,
       body: DeclineRefundBody,
@@ -82,7 +71,7 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
     ...routeOf('POST /v1/admin/orders/:id/refunds'),
     schema: {
       summary: 'Refund an order on the merchant\'s initiative',
-      description: described('POST /v1/admin/orders/:id/refunds', 'Part or all of what is left (422 REFUND_EXCEEDS_PAID above it). Idempotency-Key required, scoped to the staff member; a repeat answers the first refund.'),
+      description: 'Part or all of what is left (422 REFUND_EXCEEDS_PAID above it). Idempotency-Key required, scoped to the staff member; a repeat answers the first refund.',
       tags,
       headers: IdempotencyHeaders,
       params: OrderIdParams,
@@ -102,7 +91,7 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
     ...routeOf('POST /v1/admin/orders/:id/ship'),
     schema: {
       summary: 'Ship a physical order: report carrier and tracking number to WeChat',
-      description: described('POST /v1/admin/orders/:id/ship', 'Reported to WeChat\'s order shipping management at once (shipment `reported`, order SHIPPED), or `pending` while an uncertain upload is settled. Shipping again changes nothing. Virtual goods are reported automatically.'),
+      description: 'Reported to WeChat\'s order shipping management at once (shipment `reported`, order SHIPPED), or `pending` while an uncertain upload is settled. Shipping again changes nothing. Virtual goods are reported automatically.',
       tags,
       params: OrderIdParams,
       body: ShipBody,
@@ -115,7 +104,7 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
     ...routeOf('POST /v1/admin/orders/:id/close'),
     schema: {
       summary: 'Close an unpaid order',
-      description: described('POST /v1/admin/orders/:id/close', 'Closed at WeChat Pay first, then CLOSED; 409 ORDER_NOT_CLOSABLE once paid. Safe to repeat; no body.'),
+      description: 'Closed at WeChat Pay first, then CLOSED; 409 ORDER_NOT_CLOSABLE once paid. Safe to repeat; no body.',
       tags,
       params: OrderIdParams,
       response: { 200: Order }
