@@ -5,7 +5,7 @@
 import https from 'node:https'
 import http from 'node:http'
 import { createHmac, randomUUID } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -17,10 +17,11 @@ const { values: opts } = parseArgs({
     sim: { type: 'string', default: 'http://localhost:9100' },
     ca: { type: 'string', default: join(root, '.dev', 'tls', 'cert.pem') },
     quiet: { type: 'boolean', default: false },
-    // A staff account with TOTP enrolled, for the merchant's steps (approving the refund, shipping).
-    'staff-username': { type: 'string', default: process.env.WXMP_DEMO_STAFF_USERNAME },
-    'staff-password': { type: 'string', default: process.env.WXMP_DEMO_STAFF_PASSWORD },
-    'staff-totp-secret': { type: 'string', default: process.env.WXMP_DEMO_STAFF_TOTP_SECRET }
+    // An admin made on the console (pnpm --filter @wxmp/auth admin:create), who creates the staff member of the
+    // merchant's steps. Its TOTP is enrolled on the first run and the secret kept in admin-totp-file for the next.
+    'admin-username': { type: 'string', default: process.env.WXMP_DEMO_ADMIN_USERNAME ?? 'demo-admin' },
+    'admin-password': { type: 'string', default: process.env.WXMP_DEMO_ADMIN_PASSWORD },
+    'admin-totp-file': { type: 'string', default: process.env.WXMP_DEMO_ADMIN_TOTP_FILE ?? join(root, '.dev', 'demo-admin-totp') }
   }
 })
 const ca = existsSync(opts.ca) ? readFileSync(opts.ca) : undefined
@@ -64,14 +65,16 @@ function request (base, method, path, { body, headers = {} } = {}) {
   })
 }
 
-/** The current RFC 6238 code (SHA-1, 30 s, 6 digits) of a base32 secret, as an authenticator app shows it. */
-function totp (secret, now = Date.now()) {
+const totpStep = (now = Date.now()) => Math.floor(now / 30_000)
+
+/** The RFC 6238 code (SHA-1, 30 s, 6 digits) of a base32 secret for a time step, as an authenticator app shows it. */
+function totp (secret, step = totpStep()) {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
   let bits = ''
   for (const c of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0')
   const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2)))
   const counter = Buffer.alloc(8)
-  counter.writeBigUInt64BE(BigInt(Math.floor(now / 30_000)))
+  counter.writeBigUInt64BE(BigInt(step))
   const h = createHmac('sha1', key).update(counter).digest()
   const o = h[h.length - 1] & 0x0f
   return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0')
@@ -106,20 +109,56 @@ async function until (title, fn, pred, tries = 50) {
   process.exit(1)
 }
 
-/** A staff session from a password + TOTP sign-in: staff tokens need both, and money actions a recent one. */
-async function staffSignIn () {
-  const username = opts['staff-username']
-  const password = opts['staff-password']
-  const secret = opts['staff-totp-secret']
-  if (!username || !password || !secret) {
-    console.error(paint(31, '✗ the merchant\'s steps need a staff account with TOTP: pass --staff-username, --staff-password and --staff-totp-secret (or WXMP_DEMO_STAFF_*)'))
-    process.exit(1)
+/**
+ * Signs a password account in with TOTP, enrolling it first when `secret` is unknown: a staff or admin account
+ * without TOTP only gets a buyer's session, in which it enrols, then signs in again with a code. Returns the session
+ * and the secret. A code is accepted once, so the sign-in after enrolling uses the next 30-second step's code.
+ */
+async function signInWithTotp (who, username, password, known) {
+  // Auth accepts a code once and the next step's code too: a sign-in right after another one uses a later step.
+  let { secret, lastStep = -1 } = known ?? {}
+  if (secret === undefined) {
+    const first = await expect(`${who}: sign in with the password alone: only a buyer's session without TOTP`, G, 'POST', '/v1/auth/password/login', {
+      body: { username, password }, check: (b) => typeof b.accessToken === 'string'
+    })
+    const bearer = { authorization: `Bearer ${first.accessToken}` }
+    const enrolled = await expect(`${who}: enrol an authenticator (TOTP)`, G, 'POST', '/v1/auth/mfa/totp/enroll', { headers: bearer, body: {}, check: (b) => typeof b.secret === 'string' })
+    secret = enrolled.secret
+    lastStep = totpStep()
+    await expect(`${who}: confirm it with a first code`, G, 'POST', '/v1/auth/mfa/totp/verify', { headers: bearer, body: { code: totp(secret, lastStep) }, check: (b) => b.enabled === true })
   }
-  const login = await expect('Staff: sign in with password + TOTP', G, 'POST', '/v1/auth/password/login', {
-    body: { username, password, totp: totp(secret) },
+  while (lastStep + 1 > totpStep() + 1) await new Promise((resolve) => setTimeout(resolve, 1000))
+  const step = Math.max(totpStep(), lastStep + 1)
+  const login = await expect(`${who}: sign in with password + TOTP`, G, 'POST', '/v1/auth/password/login', {
+    body: { username, password, totp: totp(secret, step) },
     check: (b) => typeof b.accessToken === 'string'
   })
-  return { authorization: `Bearer ${login.accessToken}` }
+  return { auth: { authorization: `Bearer ${login.accessToken}` }, secret, lastStep: step }
+}
+
+/**
+ * The merchant's side: the console-made admin signs in (with TOTP) and creates a staff member, who enrols TOTP and
+ * signs in with it. Staff tokens need the TOTP, and money actions a recent one (the step-up window).
+ */
+async function staffSignIn () {
+  const username = opts['admin-username']
+  const password = opts['admin-password']
+  if (!password) {
+    console.error(paint(31, `✗ the merchant's steps need an admin: create one once with
+    pnpm --filter @wxmp/auth admin:create --username ${username} < password-file
+  and run the demo with --admin-password (or WXMP_DEMO_ADMIN_PASSWORD; --admin-username, default ${username})`))
+    process.exit(1)
+  }
+  // The admin's TOTP secret and the last time step used, kept between runs (a developer's machine: .dev/).
+  const file = opts['admin-totp-file']
+  const known = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined
+  const admin = await signInWithTotp('Admin', username, password, known)
+  writeFileSync(file, JSON.stringify({ secret: admin.secret, lastStep: admin.lastStep }) + '\n', { mode: 0o600 })
+  const staff = { username: `staff-${randomUUID().slice(0, 8)}`, password: randomUUID() }
+  await expect('Admin: create a staff account', G, 'POST', '/v1/admin/staff', {
+    headers: admin.auth, body: { ...staff, role: 'staff' }, status: 201, check: (b) => b.role === 'staff' && b.totpEnabled === false
+  })
+  return (await signInWithTotp('Staff', staff.username, staff.password, undefined)).auth
 }
 
 const G = opts.gateway
