@@ -4,8 +4,8 @@
 // first wrong answer.
 import https from 'node:https'
 import http from 'node:http'
-import { randomUUID } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { createHmac, randomUUID } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -16,7 +16,12 @@ const { values: opts } = parseArgs({
     gateway: { type: 'string', default: 'https://localhost:8443' },
     sim: { type: 'string', default: 'http://localhost:9100' },
     ca: { type: 'string', default: join(root, '.dev', 'tls', 'cert.pem') },
-    quiet: { type: 'boolean', default: false }
+    quiet: { type: 'boolean', default: false },
+    // An admin made on the console (pnpm --filter @wxmp/auth admin:create), who creates the staff member of the
+    // merchant's steps. Its TOTP is enrolled on the first run and the secret kept in admin-totp-file for the next.
+    'admin-username': { type: 'string', default: process.env.WXMP_DEMO_ADMIN_USERNAME ?? 'demo-admin' },
+    'admin-password': { type: 'string', default: process.env.WXMP_DEMO_ADMIN_PASSWORD },
+    'admin-totp-file': { type: 'string', default: process.env.WXMP_DEMO_ADMIN_TOTP_FILE ?? join(root, '.dev', 'demo-admin-totp') }
   }
 })
 const ca = existsSync(opts.ca) ? readFileSync(opts.ca) : undefined
@@ -24,7 +29,7 @@ const tty = process.stdout.isTTY && !opts.quiet
 const paint = (code, s) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s)
 
 // What a reader of the demo must never see in full.
-const SECRET = new Set(['accessToken', 'refreshToken', 'code', 'paySign', 'package', 'secret', 'otpauthUrl', 'authorization'])
+const SECRET = new Set(['accessToken', 'refreshToken', 'code', 'paySign', 'package', 'secret', 'otpauthUrl', 'authorization', 'password', 'totp'])
 function mask (value, key) {
   if (Array.isArray(value)) return value.map((v) => mask(v))
   if (value === null || typeof value !== 'object') return value
@@ -60,6 +65,21 @@ function request (base, method, path, { body, headers = {} } = {}) {
   })
 }
 
+const totpStep = (now = Date.now()) => Math.floor(now / 30_000)
+
+/** The RFC 6238 code (SHA-1, 30 s, 6 digits) of a base32 secret for a time step, as an authenticator app shows it. */
+function totp (secret, step = totpStep()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  let bits = ''
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0')
+  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2)))
+  const counter = Buffer.alloc(8)
+  counter.writeBigUInt64BE(BigInt(step))
+  const h = createHmac('sha1', key).update(counter).digest()
+  const o = h[h.length - 1] & 0x0f
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0')
+}
+
 let step = 0
 async function expect (title, base, method, path, { body, headers, status = 200, check } = {}) {
   step++
@@ -87,6 +107,58 @@ async function until (title, fn, pred, tries = 50) {
   }
   console.error(paint(31, `✗ ${title} did not happen`))
   process.exit(1)
+}
+
+/**
+ * Signs a password account in with TOTP, enrolling it first when `secret` is unknown: a staff or admin account
+ * without TOTP only gets a buyer's session, in which it enrols, then signs in again with a code. Returns the session
+ * and the secret. A code is accepted once, so the sign-in after enrolling uses the next 30-second step's code.
+ */
+async function signInWithTotp (who, username, password, known) {
+  // Auth accepts a code once and the next step's code too: a sign-in right after another one uses a later step.
+  let { secret, lastStep = -1 } = known ?? {}
+  if (secret === undefined) {
+    const first = await expect(`${who}: sign in with the password alone: only a buyer's session without TOTP`, G, 'POST', '/v1/auth/password/login', {
+      body: { username, password }, check: (b) => typeof b.accessToken === 'string'
+    })
+    const bearer = { authorization: `Bearer ${first.accessToken}` }
+    const enrolled = await expect(`${who}: enrol an authenticator (TOTP)`, G, 'POST', '/v1/auth/mfa/totp/enroll', { headers: bearer, body: {}, check: (b) => typeof b.secret === 'string' })
+    secret = enrolled.secret
+    lastStep = totpStep()
+    await expect(`${who}: confirm it with a first code`, G, 'POST', '/v1/auth/mfa/totp/verify', { headers: bearer, body: { code: totp(secret, lastStep) }, check: (b) => b.enabled === true })
+  }
+  while (lastStep + 1 > totpStep() + 1) await new Promise((resolve) => setTimeout(resolve, 1000))
+  const step = Math.max(totpStep(), lastStep + 1)
+  const login = await expect(`${who}: sign in with password + TOTP`, G, 'POST', '/v1/auth/password/login', {
+    body: { username, password, totp: totp(secret, step) },
+    check: (b) => typeof b.accessToken === 'string'
+  })
+  return { auth: { authorization: `Bearer ${login.accessToken}` }, secret, lastStep: step }
+}
+
+/**
+ * The merchant's side: the console-made admin signs in (with TOTP) and creates a staff member, who enrols TOTP and
+ * signs in with it. Staff tokens need the TOTP, and money actions a recent one (the step-up window).
+ */
+async function staffSignIn () {
+  const username = opts['admin-username']
+  const password = opts['admin-password']
+  if (!password) {
+    console.error(paint(31, `✗ the merchant's steps need an admin: create one once with
+    pnpm --filter @wxmp/auth admin:create --username ${username} < password-file
+  and run the demo with --admin-password (or WXMP_DEMO_ADMIN_PASSWORD; --admin-username, default ${username})`))
+    process.exit(1)
+  }
+  // The admin's TOTP secret and the last time step used, kept between runs (a developer's machine: .dev/).
+  const file = opts['admin-totp-file']
+  const known = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined
+  const admin = await signInWithTotp('Admin', username, password, known)
+  writeFileSync(file, JSON.stringify({ secret: admin.secret, lastStep: admin.lastStep }) + '\n', { mode: 0o600 })
+  const staff = { username: `staff-${randomUUID().slice(0, 8)}`, password: randomUUID() }
+  await expect('Admin: create a staff account', G, 'POST', '/v1/admin/staff', {
+    headers: admin.auth, body: { ...staff, role: 'staff' }, status: 201, check: (b) => b.role === 'staff' && b.totpEnabled === false
+  })
+  return (await signInWithTotp('Staff', staff.username, staff.password, undefined)).auth
 }
 
 const G = opts.gateway
@@ -122,11 +194,51 @@ await expect('Retry with the same key: the same order, not a second one', G, 'PO
 await expect('Phone: pay in WeChat (simulator sends the signed notification)', S, 'POST', '/sim/pay', { body: { outTradeNo: created.outTradeNo, result: 'SUCCESS' } })
 await until('the order becoming PAID', async () => (await request(G, 'GET', `/v1/payments/orders/${created.id}`, { headers: auth })).body, (b) => b?.status === 'PAID')
 await expect('The order is PAID', G, 'GET', `/v1/payments/orders/${created.id}`, { headers: auth, check: (b) => b.status === 'PAID' })
-await expect('Refund it in full', G, 'POST', `/v1/payments/orders/${created.id}/refunds`, {
-  headers: { ...auth, 'idempotency-key': randomUUID() }, body: { amount: created.amount, reason: 'demo' }, status: 201
+// The buyer asks for a refund; the merchant decides (issue #14): nothing reaches WeChat Pay until staff approve.
+const asked = await expect('Ask for a refund (Idempotency-Key): recorded, waiting for the merchant', G, 'POST', `/v1/payments/orders/${created.id}/refund-requests`, {
+  headers: { ...auth, 'idempotency-key': randomUUID() },
+  body: { amount: created.amount, reason: '不想要了' },
+  status: 201,
+  check: (b) => b.request.status === 'REQUESTED' && b.order.status === 'REFUND_REQUESTED'
+})
+await expect('A buyer cannot approve it: staff only', G, 'POST', `/v1/admin/refund-requests/${asked.request.id}/approve`, {
+  headers: auth, status: 403, check: (b) => b.error?.code === 'FORBIDDEN'
+})
+const staffAuth = await staffSignIn()
+await expect('Staff: the orders waiting for a refund decision', G, 'GET', '/v1/admin/orders?status=REFUND_REQUESTED&limit=100', {
+  headers: staffAuth, check: (b) => b.orders.some((o) => o.id === created.id)
+})
+await expect('Staff: approve the refund request (password + TOTP within the step-up window)', G, 'POST', `/v1/admin/refund-requests/${asked.request.id}/approve`, {
+  headers: staffAuth, check: (b) => b.request.status === 'APPROVED' && b.refund?.status === 'PROCESSING' && b.order.status === 'REFUNDING'
 })
 await until('the refund settling', async () => (await request(G, 'GET', `/v1/payments/orders/${created.id}`, { headers: auth })).body, (b) => b?.status === 'REFUNDED')
 await expect('The order is REFUNDED', G, 'GET', `/v1/payments/orders/${created.id}`, { headers: auth, check: (b) => b.status === 'REFUNDED' })
+await expect('Staff: its history, from checkout to the refund', G, 'GET', `/v1/admin/orders/${created.id}`, {
+  headers: staffAuth, check: (b) => b.transitions.map((x) => x.to).join(' ') === 'PENDING PAID REFUND_REQUESTED REFUNDING REFUNDED'
+})
+
+// A physical order: staff ship it, the buyer confirms receipt, WeChat settles the money to the merchant (issue #13).
+const physical = await expect('Order a physical product', G, 'POST', '/v1/payments/orders', {
+  headers: { ...auth, 'idempotency-key': randomUUID() }, body: { productId: 'latte', quantity: 1 }, status: 201
+})
+await expect('Phone: pay it', S, 'POST', '/sim/pay', { body: { outTradeNo: physical.outTradeNo, result: 'SUCCESS' } })
+await until('the order becoming PAID', async () => (await request(G, 'GET', `/v1/payments/orders/${physical.id}`, { headers: auth })).body, (b) => b?.status === 'PAID')
+await expect('Staff: ship it with carrier and tracking number (reported to WeChat\'s shipping management)', G, 'POST', `/v1/admin/orders/${physical.id}/ship`, {
+  headers: staffAuth, body: { expressCompany: 'SF', trackingNo: `SF${Date.now()}`, receiverContact: '138****8000' },
+  check: (b) => b.shipment === 'reported' && b.order.status === 'SHIPPED'
+})
+await expect('Phone: confirm receipt (simulator); WeChat settles and pushes it', S, 'POST', '/sim/confirm-receipt', { body: { outTradeNo: physical.outTradeNo } })
+await until('the order being SETTLED', async () => (await request(G, 'GET', `/v1/payments/orders/${physical.id}`, { headers: auth })).body, (b) => b?.status === 'SETTLED')
+await expect('The order is SETTLED: the money reached the merchant', G, 'GET', `/v1/payments/orders/${physical.id}`, { headers: auth, check: (b) => b.status === 'SETTLED' })
+
+const unpaid = await expect('Order something, then change your mind', G, 'POST', '/v1/payments/orders', {
+  headers: { ...auth, 'idempotency-key': randomUUID() }, body: { productId: product.id, quantity: 1 }, status: 201
+})
+await expect('Cancel the unpaid order (closed at WeChat Pay first)', G, 'POST', `/v1/payments/orders/${unpaid.id}/cancel`, {
+  headers: auth, check: (b) => b.status === 'CLOSED'
+})
+
+// Virtual goods are sold on WeChat's virtual payment, as WeChat requires (issue #15).
 const vip = await expect('Order virtual goods (vip-month): the answer is what wx.requestVirtualPayment takes', G, 'POST', '/v1/payments/orders', {
   headers: { ...auth, 'idempotency-key': randomUUID() },
   body: { productId: 'vip-month', quantity: 1 },

@@ -22,6 +22,10 @@ import {
   PaymentRefundedEvent, PaymentSettledEvent, PaymentShippedEvent, PaymentShippingOverdueEvent, PaymentSucceededEvent,
   ProductList, RefundOrderReply, RefundOrderRequest, ShipOrderReply, ShipOrderRequest
 } from './payment.js'
+import {
+  AdminActionEvent, AdminOrderDetail, AdminOrderPage, AdminSearchOrdersRequest, ApproveRefundRequest, CloseOrderRequest,
+  CreateRefundRequest, DeclineRefundRequest, RefundDecision, RefundRequestReply
+} from './payment-admin.js'
 
 /** `<service>.ping`: the service's name and version; the gateway's /v1/ping fans out to it. */
 export function pingContract (service: string) {
@@ -78,8 +82,16 @@ export const Contracts = {
     getOrder: contract(Subjects.payment.getOrder, GetOrderRequest, Order),
     /** The caller's unpaid order with payParams signed now; a prepay near WeChat's two hours is placed again. */
     payParams: contract(Subjects.payment.payParams, GetOrderRequest, CreatedOrder),
+    requestRefund: contract(Subjects.payment.requestRefund, CreateRefundRequest, RefundRequestReply),
+    cancelOrder: contract(Subjects.payment.cancelOrder, CloseOrderRequest, Order),
+    // Staff subjects: the service checks x-user-role (staff or admin) itself, and money actions a recent TOTP.
     refundOrder: contract(Subjects.payment.refundOrder, RefundOrderRequest, RefundOrderReply),
     shipOrder: contract(Subjects.payment.shipOrder, ShipOrderRequest, ShipOrderReply),
+    adminSearchOrders: contract(Subjects.payment.adminSearchOrders, AdminSearchOrdersRequest, AdminOrderPage),
+    adminGetOrder: contract(Subjects.payment.adminGetOrder, GetOrderRequest, AdminOrderDetail),
+    adminApproveRefund: contract(Subjects.payment.adminApproveRefund, ApproveRefundRequest, RefundDecision),
+    adminDeclineRefund: contract(Subjects.payment.adminDeclineRefund, DeclineRefundRequest, RefundDecision),
+    adminCloseOrder: contract(Subjects.payment.adminCloseOrder, CloseOrderRequest, Order),
     wechatNotify: rawContract(Subjects.payment.wechatNotify, NotifyReply)
   }
 } as const
@@ -97,6 +109,12 @@ export const Events = {
   paymentShipped: event(EventSubjects.paymentShipped, PaymentShippedEvent),
   paymentSettled: event(EventSubjects.paymentSettled, PaymentSettledEvent),
   paymentShippingOverdue: event(EventSubjects.paymentShippingOverdue, PaymentShippingOverdueEvent),
+  /** events.admin.*: the audit trail of staff actions on orders (who approved, declined, refunded, shipped, closed what). */
+  adminRefundApproved: event(EventSubjects.adminRefundApproved, AdminActionEvent),
+  adminRefundDeclined: event(EventSubjects.adminRefundDeclined, AdminActionEvent),
+  adminRefundIssued: event(EventSubjects.adminRefundIssued, AdminActionEvent),
+  adminOrderShipped: event(EventSubjects.adminOrderShipped, AdminActionEvent),
+  adminOrderClosed: event(EventSubjects.adminOrderClosed, AdminActionEvent),
   /** One audited action of auth, `events.auth.<action>`. */
   authAudit: (action: AuthAuditAction) => event(authAuditSubject(action), AuthAuditEvent),
   /** One message push, `events.wechat.<event>` (consumers filter on the event they handle). */

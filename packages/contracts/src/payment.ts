@@ -36,7 +36,9 @@ export const OrderStatus = Type.Union([
   /** The buyer (or the platform) confirmed receipt. */
   Type.Literal('CONFIRMED'),
   /** The platform settled the payment to the merchant. */
-  Type.Literal('SETTLED')
+  Type.Literal('SETTLED'),
+  /** The buyer asked for a refund; staff approve it (REFUNDING) or decline it (back to PAID or PARTIALLY_REFUNDED). */
+  Type.Literal('REFUND_REQUESTED')
 ])
 export type OrderStatus = Static<typeof OrderStatus>
 
@@ -160,14 +162,14 @@ export const Refund = Type.Object({
 })
 export type Refund = Static<typeof Refund>
 
-/** The HTTP body of POST /v1/payments/orders/:id/refunds. */
+/** The HTTP body of POST /v1/admin/orders/:id/refunds (a refund on the merchant's initiative). */
 export const RefundBody = Type.Object({
   amount: Fen,
   reason: Type.Optional(Type.String({ minLength: 1, maxLength: 80, description: 'Shown to the payer by WeChat' }))
 }, { additionalProperties: false })
 export type RefundBody = Static<typeof RefundBody>
 
-/** payment.refundOrder: the body, the order id from the path, and the Idempotency-Key header. */
+/** payment.admin.refundOrder (staff): the body, the order id from the path, and the Idempotency-Key header (the staff member's). */
 export const RefundOrderRequest = Type.Object({
   idempotencyKey: IdempotencyKey,
   orderId: Type.String({ format: 'uuid' }),

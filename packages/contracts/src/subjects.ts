@@ -59,9 +59,24 @@ export const Subjects = {
     getOrder: 'payment.getOrder',
     /** Fresh wx.requestPayment parameters for an unpaid order (its prepay re-created when old). */
     payParams: 'payment.payParams',
-    refundOrder: 'payment.refundOrder',
-    /** Internal (staff): report a physical order's shipping to WeChat. */
-    shipOrder: 'payment.shipOrder',
+    /** The buyer asks for a refund of their paid order; staff decide. */
+    requestRefund: 'payment.requestRefund',
+    /** The buyer cancels their unpaid order (closed at WeChat Pay first). */
+    cancelOrder: 'payment.cancelOrder',
+    /** Staff: a refund on the merchant's initiative (partial allowed, never above what is left). */
+    refundOrder: 'payment.admin.refundOrder',
+    /** Staff: report a physical order's shipping to WeChat with carrier and tracking number. */
+    shipOrder: 'payment.admin.shipOrder',
+    /** Staff: search and page every order. */
+    adminSearchOrders: 'payment.admin.searchOrders',
+    /** Staff: one order with its transitions, refunds and refund requests. */
+    adminGetOrder: 'payment.admin.getOrder',
+    /** Staff: approve a buyer's refund request (the refund is sent to WeChat Pay). */
+    adminApproveRefund: 'payment.admin.approveRefund',
+    /** Staff: decline a buyer's refund request, with a reason. */
+    adminDeclineRefund: 'payment.admin.declineRefund',
+    /** Staff: close an unpaid order (closed at WeChat Pay first). */
+    adminCloseOrder: 'payment.admin.closeOrder',
     /** A WeChat Pay notification: raw body bytes and the Wechatpay-* headers, untouched. */
     wechatNotify: 'payment.wechatNotify'
   }
@@ -82,6 +97,11 @@ export const EventSubjects = {
   paymentShipped: 'events.payment.shipped',
   paymentSettled: 'events.payment.settled',
   paymentShippingOverdue: 'events.payment.shipping_overdue',
+  adminRefundApproved: 'events.admin.refund_approved',
+  adminRefundDeclined: 'events.admin.refund_declined',
+  adminRefundIssued: 'events.admin.refund_issued',
+  adminOrderShipped: 'events.admin.order_shipped',
+  adminOrderClosed: 'events.admin.order_closed',
   /** `events.auth.<action>`: the audit stream of sign-ins, sign-outs, role changes and account changes. */
   authAudit: 'events.auth.>',
   /** `events.wechat.<event>`: every push of the mini-program's message push; auth publishes them. */

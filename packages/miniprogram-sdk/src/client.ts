@@ -2,7 +2,7 @@ import { ApiError, NetworkError, SPENT_CODE, WxError, toApiError } from './error
 import { newIdempotencyKey, newTraceId, traceparent } from './ids'
 import { Limiter } from './limiter'
 import { TokenStore } from './token-store'
-import type { CreatedOrder, LoginResult, Method, Order, OrderPage, PaymentOutcome, PayParams, Product, SessionInfo, Tokens, UserProfile, VirtualPayParams, WxLike } from './types'
+import type { CreatedOrder, LoginResult, Method, Order, OrderPage, PaymentOutcome, PayParams, Product, RefundRequest, SessionInfo, Tokens, UserProfile, VirtualPayParams, WxLike } from './types'
 
 export interface ClientOptions {
   /** The gateway's https origin, e.g. `https://api.example.com`; it must be a configured request domain. */
@@ -204,6 +204,20 @@ export class WxmpClient {
    */
   async payParams (orderId: string): Promise<CreatedOrder> {
     return await this.request<CreatedOrder>({ method: 'POST', path: `/v1/payments/orders/${encodeURIComponent(orderId)}/pay-params` })
+  }
+
+  /**
+   * Asks the merchant to refund (part of) a paid order, `amount` in fen with the buyer's reason: the order becomes
+   * REFUND_REQUESTED until staff approve (REFUNDING, then REFUNDED) or decline it (back to PAID). Retried with the
+   * same Idempotency-Key, so a lost answer makes one request.
+   */
+  async requestRefund (orderId: string, refund: { amount: number, reason: string }, idempotencyKey: string = newIdempotencyKey()): Promise<{ request: RefundRequest, order: Order }> {
+    return await this.request<{ request: RefundRequest, order: Order }>({ method: 'POST', path: `/v1/payments/orders/${encodeURIComponent(orderId)}/refund-requests`, data: refund, idempotencyKey })
+  }
+
+  /** Cancels one of the user's unpaid orders (closed at WeChat Pay first); a paid one rejects with `ORDER_NOT_CLOSABLE`. */
+  async cancelOrder (orderId: string): Promise<Order> {
+    return await this.request<Order>({ method: 'POST', path: `/v1/payments/orders/${encodeURIComponent(orderId)}/cancel` })
   }
 
   /**

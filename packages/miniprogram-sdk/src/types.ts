@@ -42,7 +42,7 @@ export interface SessionInfo {
 
 export interface Product { id: string, name: string, price: number }
 
-export type OrderStatus = 'PENDING' | 'PAID' | 'REFUNDING' | 'REFUNDED' | 'PARTIALLY_REFUNDED' | 'CLOSED'
+export type OrderStatus = 'PENDING' | 'PAID' | 'REFUND_REQUESTED' | 'REFUNDING' | 'REFUNDED' | 'PARTIALLY_REFUNDED' | 'CLOSED' | 'SHIPPED' | 'CONFIRMED' | 'SETTLED'
 
 export interface Order {
   id: string
@@ -81,6 +81,19 @@ export interface VirtualPayParams {
 export interface CreatedOrder extends Order { payParams?: PayParams, virtualPayment?: VirtualPayParams }
 
 export interface OrderPage { orders: Order[], nextCursor: string | null }
+
+/** A refund the buyer asked for; the merchant approves it (a refund is made) or declines it (with a reason). */
+export interface RefundRequest {
+  id: string
+  orderId: string
+  amount: number
+  reason: string
+  status: 'REQUESTED' | 'APPROVED' | 'DECLINED'
+  declineReason: string | null
+  refundId: string | null
+  createdAt: string
+  decidedAt: string | null
+}
 
 export interface PaymentOutcome {
   /** The order as the backend has it after the payment sheet closed: the only proof of payment. */

@@ -149,6 +149,27 @@ t.test('pay later: payParams older than the SDK trusts are renewed before the sh
   t.match(refused, { code: 'ORDER_NOT_PAYABLE', status: 409 })
 })
 
+t.test('a paid order: the buyer asks for a refund, which waits for the merchant; an unpaid one is cancelled', async (t) => {
+  const p = await phone(t)
+  const client = p.launch()
+  const [product] = await client.products()
+  const order = await client.createOrder({ productId: product!.id, quantity: 1 })
+  t.equal((await client.requestPayment(order)).order.status, 'PAID')
+  const asked = await client.requestRefund(order.id, { amount: order.amount, reason: '不想要了' })
+  t.match(asked, { request: { amount: order.amount, reason: '不想要了', status: 'REQUESTED' }, order: { id: order.id, status: 'REFUND_REQUESTED' } })
+  t.equal((await client.order(order.id)).status, 'REFUND_REQUESTED', 'nothing is refunded until the merchant approves')
+  const again = await client.requestRefund(order.id, { amount: 1, reason: '再退一点' }).catch((e: unknown) => e)
+  t.match(again, { code: 'REFUND_REQUEST_OPEN', status: 409 })
+
+  const unpaid = await client.createOrder({ productId: product!.id, quantity: 1 })
+  const cancelled = await client.cancelOrder(unpaid.id)
+  t.equal(cancelled.status, 'CLOSED')
+  const late = await client.requestPayment(unpaid)
+  t.notOk(late.paid, 'a cancelled order cannot be paid')
+  t.equal(late.order.status, 'CLOSED')
+  t.match(await client.cancelOrder(order.id).catch((e: unknown) => e), { code: 'ORDER_NOT_CLOSABLE', status: 409 })
+})
+
 t.test('edit the profile with PUT, bind the phone, log out: the old token is refused', async (t) => {
   const p = await phone(t)
   const client = p.launch()

@@ -50,12 +50,14 @@ export function servingIdentity (subject: string): ServingIdentity {
 }
 
 /**
- * Services that publish events, each only under the event domains listed here: its own (auth's is its audit stream), and for auth `wechat`,
- * since auth owns the message push token and key and publishes each verified push as `events.wechat.<event>`.
+ * Services that publish events, each only under the event domains listed here: its own (auth's is its audit stream), for
+ * auth `wechat`, since auth owns the message push token and key and publishes each verified push as
+ * `events.wechat.<event>`, and for payment `admin`, the audit trail of staff actions on orders (approved, declined,
+ * refunded, shipped, closed).
  */
 export const EVENT_DOMAINS: Readonly<Partial<Record<ServingIdentity, readonly string[]>>> = {
   user: ['user'],
-  payment: ['payment'],
+  payment: ['payment', 'admin'],
   auth: ['auth', 'wechat']
 }
 export const EVENT_PUBLISHERS = Object.keys(EVENT_DOMAINS) as readonly ServingIdentity[]

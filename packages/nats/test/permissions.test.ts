@@ -130,6 +130,8 @@ t.test('a private server with the rendered config proves each line', async (t) =
     t.equal(await outcome(publish('payment', EventSubjects.paymentSucceeded)), 'ok', 'payment publishes events.payment.*')
     t.equal(await outcome(publish('user', EventSubjects.paymentSucceeded)), 'refused', 'user cannot forge a payment event')
     t.equal(await outcome(publish('payment', EventSubjects.userCreated)), 'refused', 'payment cannot forge a user event')
+    t.equal(await outcome(publish('payment', EventSubjects.adminRefundApproved)), 'ok', 'payment publishes the staff audit events.admin.*')
+    for (const id of ['user', 'gateway'] as const) t.equal(await outcome(publish(id, EventSubjects.adminRefundApproved)), 'refused', `${id} cannot forge a staff audit event`)
     const pushEvent = wechatPushSubject('trade_manage_order_settlement')
     t.equal(await outcome(publish('auth', pushEvent)), 'ok', 'auth publishes the message push events.wechat.*')
     for (const id of ['user', 'payment'] as const) t.equal(await outcome(publish(id, pushEvent)), 'refused', `${id} cannot forge a message push`)
@@ -145,7 +147,7 @@ t.test('a private server with the rendered config proves each line', async (t) =
       }
     }
     const jsm = await jetstreamManager(nc.user)
-    t.equal((await jsm.streams.info(stream)).state.messages, 3, 'exactly the three permitted events are stored')
+    t.equal((await jsm.streams.info(stream)).state.messages, 4, 'exactly the four permitted events are stored')
 
     // The shipping pushes reach payment through its own durable consumer; nobody else can create or read it.
     const consumer = { durable_name: 'payment-shipping', ack_policy: AckPolicy.Explicit, filter_subject: prefix + 'events.wechat.>' }

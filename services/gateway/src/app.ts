@@ -19,6 +19,7 @@ import authRoutes from './routes/auth.js'
 import userRoutes from './routes/users.js'
 import paymentRoutes from './routes/payments.js'
 import adminUserRoutes from './routes/admin-users.js'
+import adminOrderRoutes from './routes/admin-orders.js'
 import adminStaffRoutes from './routes/admin-staff.js'
 import wechatNotifyRoutes from './routes/wechat-notify.js'
 import wechatPushRoutes from './routes/wechat-push.js'
@@ -69,6 +70,7 @@ export default async function app (fastify: FastifyInstance, opts: GatewayOption
   await fastify.register(userRoutes)
   await fastify.register(paymentRoutes)
   await fastify.register(adminUserRoutes)
+  await fastify.register(adminOrderRoutes)
   await fastify.register(adminStaffRoutes)
   for (const routes of opts.routes ?? []) await fastify.register(routes)
 }

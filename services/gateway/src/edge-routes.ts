@@ -76,11 +76,21 @@ export const EDGE_ROUTES = {
   'GET /v1/payments/orders': { auth: 'required', limit: 'default' },
   'GET /v1/payments/orders/:id': { auth: 'required', limit: 'default' },
   'POST /v1/payments/orders/:id/pay-params': { auth: 'required', limit: 'default', timeoutMs: 10000 },
-  'POST /v1/payments/orders/:id/refunds': { auth: 'required', limit: 'default', bodyLimit: 4096, timeoutMs: 10000 },
+  'POST /v1/payments/orders/:id/refund-requests': { auth: 'required', limit: 'default', bodyLimit: 4096 },
+  'POST /v1/payments/orders/:id/cancel': { auth: 'required', limit: 'default', timeoutMs: 10000 },
   'POST /v1/payments/wechat/notify': { auth: 'public', limit: 'notify', bodyLimit: 65536, timeoutMs: 10000 },
   // WeChat waits 5 s for a push's answer, then retries: answering later only earns a duplicate.
   'GET /v1/wechat/push': { auth: 'public', limit: 'push', bodyLimit: 1024, timeoutMs: 4000 },
   'POST /v1/wechat/push': { auth: 'public', limit: 'push', bodyLimit: 65536, timeoutMs: 4000 },
+
+  // The merchant's staff API: staff and admins only; actions that move money need a recent TOTP as well.
+  'GET /v1/admin/orders': { auth: 'required', limit: 'default', role: 'staff' },
+  'GET /v1/admin/orders/:id': { auth: 'required', limit: 'default', role: 'staff' },
+  'POST /v1/admin/orders/:id/refunds': { auth: 'required', limit: 'default', role: 'staff', stepUp: 'money', bodyLimit: 4096, timeoutMs: 10000 },
+  'POST /v1/admin/orders/:id/ship': { auth: 'required', limit: 'default', role: 'staff', bodyLimit: 4096, timeoutMs: 10000 },
+  'POST /v1/admin/orders/:id/close': { auth: 'required', limit: 'default', role: 'staff', stepUp: 'money', timeoutMs: 10000 },
+  'POST /v1/admin/refund-requests/:id/approve': { auth: 'required', limit: 'default', role: 'staff', stepUp: 'money', timeoutMs: 10000 },
+  'POST /v1/admin/refund-requests/:id/decline': { auth: 'required', limit: 'default', role: 'staff', bodyLimit: 4096 },
 
   // Admins manage staff: a fresh TOTP sign-in, like every action that can move money.
   'POST /v1/admin/staff': { auth: 'required', limit: 'default', bodyLimit: 4096, role: 'admin', stepUp: 'money' },

@@ -21,6 +21,10 @@ import { TradeManagement } from './domain/trade-management.js'
 import { paymentEndpoints } from './handlers/payments.js'
 import { VirtualCheckout } from './domain/virtual/checkout.js'
 import { VirtualSettlement } from './domain/virtual/settlement.js'
+import { AdminOrders } from './domain/admin-orders.js'
+import { OrderClosing } from './domain/order-close.js'
+import { RefundRequests } from './domain/refund-requests.js'
+import { adminEndpoints } from './handlers/admin.js'
 
 export const SERVICE = { name: 'payment', version: packageInfo(import.meta.url).version }
 const migrationsDir = fileURLToPath(new URL('../src/db/migrations', import.meta.url))
@@ -96,7 +100,12 @@ export default async function app (fastify: FastifyInstance, opts: { config: Con
   fastify.decorate('reconciler', reconciler)
   fastify.decorate('shipping', shipping)
 
-  fastify.natsServe(...paymentEndpoints({ catalog, checkout, orders: new OrderQueries(pool), payParams, refunds, settlement, shipping }))
+  const refundRequests = new RefundRequests({ pool, keys, ledger, refunds })
+  const closing = new OrderClosing({ pool, ledger, wechat, settlement })
+  fastify.natsServe(
+    ...paymentEndpoints({ catalog, checkout, orders: new OrderQueries(pool), payParams, refundRequests, closing, settlement }),
+    ...adminEndpoints({ adminOrders: new AdminOrders(pool), refundRequests, refunds, shipping, closing, stepUpMoneySeconds: config.STEP_UP_MONEY_S })
+  )
   // Whether WeChat manages this mini-program's orders (发货信息管理): read at boot and reported (log line, gauge,
   // /readyz details), never blocking it or deciding readiness.
   const tradeManagement = new TradeManagement({

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { stepUpConfigProperties } from '@wxmp/core'
 import { serviceConfigSchema } from '@wxmp/service'
 import { wechatConfigProperties, wechatPayConfigProperties, xpayConfigProperties } from '@wxmp/wechat'
 
@@ -54,6 +55,8 @@ export const ConfigSchema = serviceConfigSchema({
     minimum: 1,
     description: 'How often is_trade_managed is read again (WeChat may bring the mini-program under shipping management later); while unknown, at most every minute.'
   }),
+  // The second check of staff money actions (approving refund requests, merchant refunds, closing orders), as at the edge.
+  STEP_UP_MONEY_S: stepUpConfigProperties.STEP_UP_MONEY_S,
   IDEMPOTENCY_KEY_TTL_HOURS: Type.Integer({ default: 24, minimum: 24, description: 'How long an Idempotency-Key and its stored response are kept.' }),
   IDEMPOTENCY_LEASE_SECONDS: Type.Integer({
     default: 60,

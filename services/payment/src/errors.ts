@@ -41,6 +41,22 @@ export const PaymentErrors = {
     meaning: 'The refund amount is more than what is left to refund on the order',
     action: 'Ask for at most the amount in the message (fen)'
   }),
+  RefundRequestOpen: createError('REFUND_REQUEST_OPEN', 'A refund request for this order is already waiting for the merchant', 409, {
+    meaning: 'The order already has a refund request that staff have not decided yet',
+    action: 'Wait for the merchant\'s decision (the order leaves REFUND_REQUESTED); do not retry'
+  }),
+  RefundRequestNotFound: createError('REFUND_REQUEST_NOT_FOUND', 'Refund request not found', 404, {
+    meaning: 'Staff only: no refund request has this id',
+    action: 'Reload the order and its refund requests'
+  }),
+  RefundRequestDecided: createError<[string]>('REFUND_REQUEST_DECIDED', 'The refund request was already %s', 409, {
+    meaning: 'Staff only: the request was already decided the other way (approved or declined)',
+    action: 'Reload the order; a declined request cannot be approved (the buyer asks again)'
+  }),
+  OrderNotClosable: createError<[string]>('ORDER_NOT_CLOSABLE', 'The order is %s; only an unpaid order can be cancelled', 409, {
+    meaning: 'Only an unpaid (PENDING) order can be cancelled or closed; the message says its status',
+    action: 'Reload the order; a paid order is refunded instead'
+  }),
   CursorInvalid: createError('CURSOR_INVALID', 'The cursor is not one this API returned', 400, {
     meaning: 'The list cursor was not returned by this API, or was altered',
     action: 'Start the list again without a cursor'

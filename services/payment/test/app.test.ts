@@ -1,4 +1,5 @@
 import t from 'tap'
+import { readdirSync } from 'node:fs'
 import { ConfigError, loadConfig } from '@wxmp/core'
 import { buildTestService } from '@wxmp/service/testing'
 import app from '../src/app.js'
@@ -11,7 +12,10 @@ t.test('boots on its own database, migrated, and answers payment.ping over NATS'
   const ready = await svc.inject({ method: 'GET', url: '/readyz' })
   t.equal(ready.statusCode, 200, ready.body)
   const { rows } = await svc.pg.query('SELECT name FROM pgmigrations ORDER BY id')
-  t.same(rows.map((r) => r.name), ['1764200000000_products', '1764200000001_outbox', '1764200000002_orders', '1764200000003_catalog', '1764200000004_shipping', '1764400000000_order-prepaid-at', '1764900000000_c-virtual-rail', '1764900000022_a2-erased-payers', '1764900000500_e2-receipt-reminder'])
+  // The shared outbox's migration, then every file of src/db/migrations in name order.
+  const own = readdirSync(new URL('../src/db/migrations', import.meta.url)).filter((f) => f.endsWith('.sql')).map((f) => f.slice(0, -4))
+  t.same(rows.map((r) => r.name), ['1764200000001_outbox', ...own].sort())
+  t.ok(own.includes('1764200000002_orders') && own.includes('1764900000000_b-refund-requests'))
   const reply = await payment.callers.request<{ name: string, version: string }>('payment.ping', {}, undefined)
   t.equal(reply.data.name, 'payment')
   t.match(reply.data.version, /^\d+\.\d+\.\d+$/)

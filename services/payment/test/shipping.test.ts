@@ -45,15 +45,17 @@ t.test('a virtual order goes PAID -> SHIPPED -> SETTLED with no human step', asy
   t.match(settled, { orderId, transactionId, amount: 100 })
 })
 
-t.test('a physical order goes PAID -> SHIPPED (staff, over payment.shipOrder) -> CONFIRMED -> SETTLED', async (t) => {
+t.test('a physical order goes PAID -> SHIPPED (staff, over payment.admin.shipOrder) -> CONFIRMED -> SETTLED', async (t) => {
   const h = await buildPayment(t, { sim: { SIM_SETTLEMENT_DELAY_MS: '-1' } })
   await withPushes(t, h)
   const { userId, orderId, transactionId } = await paidOrder(h, 'latte')
   t.equal(await reach(h, userId, orderId, 'PAID'), 'PAID')
-  await t.rejects(h.call(Subjects.payment.shipOrder, { orderId }), { statusCode: 400, code: 'SHIPPING_DETAILS_MISSING' }, 'express needs carrier and tracking number')
-  const shipped = await h.call<ShipOrderReply>(Subjects.payment.shipOrder, { orderId, expressCompany: 'SF', trackingNo: 'SF1234567890', receiverContact: '138****8000' })
+  const staff = h.staff()
+  await t.rejects(h.call(Subjects.payment.shipOrder, { orderId, expressCompany: 'SF', trackingNo: 'SF1234567890' }, userId), { statusCode: 403, code: 'FORBIDDEN' }, 'a buyer cannot ship')
+  await t.rejects(h.callAs(Subjects.payment.shipOrder, { orderId }, staff), { statusCode: 400, code: 'SHIPPING_DETAILS_MISSING' }, 'express needs carrier and tracking number')
+  const shipped = await h.callAs<ShipOrderReply>(Subjects.payment.shipOrder, { orderId, expressCompany: 'SF', trackingNo: 'SF1234567890', receiverContact: '138****8000' }, staff)
   t.match(shipped, { orderId, shipment: 'reported', order: { status: 'SHIPPED' } })
-  const again = await h.call<ShipOrderReply>(Subjects.payment.shipOrder, { orderId, expressCompany: 'SF', trackingNo: 'SF1234567890' })
+  const again = await h.callAs<ShipOrderReply>(Subjects.payment.shipOrder, { orderId, expressCompany: 'SF', trackingNo: 'SF1234567890' }, staff)
   t.equal(again.shipment, 'reported', 'shipping again changes nothing')
   t.equal(await uploadsOf(h, transactionId), 1, 'and uploads nothing: the one modification is not spent')
 
@@ -62,6 +64,9 @@ t.test('a physical order goes PAID -> SHIPPED (staff, over payment.shipOrder) ->
   t.match(await h.sim_('/sim/settle', { transactionId }), { http: 200 })
   t.equal(await reach(h, userId, orderId, 'SETTLED'), 'SETTLED')
   t.same((await h.transitions(orderId)).map((r: { to_status: string }) => r.to_status), ['PENDING', 'PAID', 'SHIPPED', 'CONFIRMED', 'SETTLED'])
+  const audit = await h.events(EventSubjects.adminOrderShipped)
+  t.equal(audit.length, 1, 'one audit event for shipping it, however often it was asked')
+  t.match(audit[0], { action: 'order_shipped', actorId: staff.userId, actorRole: 'staff', orderId })
 })
 
 t.test('an upload whose answer is lost is resolved by get_order, and the platform counts exactly one upload', async (t) => {

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import {
-  Contracts, CreatedOrder, CreateOrderBody, ListOrdersRequest, Order, OrderIdParams, OrderPage, ProductList, RefundBody, RefundCreated
+  Contracts, CreatedOrder, CreateOrderBody, ListOrdersRequest, Order, OrderIdParams, OrderPage, ProductList, RefundRequestBody, RefundRequestCreated
 } from '@wxmp/contracts'
 import { routeOf } from '../edge-routes.js'
 import { GatewayErrors } from '../errors.js'
@@ -32,18 +32,18 @@ export function idempotencyKey (request: FastifyRequest): string {
   return key
 }
 
-const IdempotencyHeaders = Type.Object({
+export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ description: 'Required. A unique value per intended payment or refund, sent again unchanged on retries; kept 24 hours per user.' }))
 })
 
 /** Stored answers replayed for a repeated Idempotency-Key say so, so clients and support can tell. */
-function markReplayed (reply: Pick<FastifyReply, 'header'>, replayed: boolean): void {
+export function markReplayed (reply: Pick<FastifyReply, 'header'>, replayed: boolean): void {
   if (replayed) reply.header('idempotent-replayed', 'true')
 }
 
 /**
- * /v1/payments: the catalog, orders and refunds of the signed-in user. Creating an order or a refund needs an
- * Idempotency-Key; the WeChat Pay callback is routes/wechat-notify.ts.
+ * /v1/payments: the catalog, orders and refund requests of the signed-in user. Creating an order or a refund request
+ * needs an Idempotency-Key; the WeChat Pay callback is routes/wechat-notify.ts, the staff's side routes/admin.ts.
  */
 export default async function paymentRoutes (app: FastifyInstance): Promise<void> {
   forward(app, { route: 'GET /v1/payments/products', subject: Contracts.payment.listProducts.subject, tags, summary: 'The products for sale, prices in fen', response: ProductList, payload: () => ({}) })
@@ -94,23 +94,34 @@ export default async function paymentRoutes (app: FastifyInstance): Promise<void
   })
 
   typed.route({
-    ...routeOf('POST /v1/payments/orders/:id/refunds'),
+    ...routeOf('POST /v1/payments/orders/:id/refund-requests'),
     schema: {
-      summary: 'Refund all or part of a paid order',
-      description: 'At most what is left of the paid amount. Same Idempotency-Key semantics as placing an order. The refund is PROCESSING until WeChat Pay settles it; the order then becomes PARTIALLY_REFUNDED or REFUNDED.',
+      summary: 'Ask the merchant for a refund of a paid order',
+      description: 'Records the request (the order becomes REFUND_REQUESTED); nothing is refunded until staff approve it (then REFUNDING, and PARTIALLY_REFUNDED or REFUNDED once WeChat Pay settles), or they decline it (back to PAID, the reason in the order\'s history). At most what is left to refund (422 REFUND_EXCEEDS_PAID); one open request per order (409 REFUND_REQUEST_OPEN). Same Idempotency-Key semantics as placing an order.',
       tags,
       headers: IdempotencyHeaders,
       params: OrderIdParams,
-      body: RefundBody,
-      response: { 201: RefundCreated }
+      body: RefundRequestBody,
+      response: { 201: RefundRequestCreated }
     },
     handler: async (request, reply) => {
       const key = idempotencyKey(request)
       const { amount, reason } = request.body
-      const payload = { idempotencyKey: key, orderId: request.params.id, amount, ...(reason === undefined ? {} : { reason }) }
-      const { data } = await request.callService(Contracts.payment.refundOrder, payload)
+      const { data } = await request.callService(Contracts.payment.requestRefund, { idempotencyKey: key, orderId: request.params.id, amount, reason })
       markReplayed(reply, data.replayed)
-      return await reply.code(201).send({ refund: data.refund, order: data.order })
+      return await reply.code(201).send({ request: data.request, order: data.order })
     }
+  })
+
+  typed.route({
+    ...routeOf('POST /v1/payments/orders/:id/cancel'),
+    schema: {
+      summary: 'Cancel an unpaid order',
+      description: 'Closed at WeChat Pay first (so it can no longer be paid), then CLOSED. Safe to repeat; no body. 409 ORDER_NOT_CLOSABLE once paid (refund requests are the way back then); anyone else\'s order is a 404.',
+      tags,
+      params: OrderIdParams,
+      response: { 200: Order }
+    },
+    handler: async (request) => (await request.callService(Contracts.payment.cancelOrder, { id: request.params.id })).data
   })
 }

@@ -19,21 +19,24 @@ export interface PayStack extends Stack {
  * The whole stack on real Postgres, Redis, NATS and TLS, with a WeChat simulator that delivers pay and refund
  * notifications to the gateway's own notify route (trusting its self-signed certificate).
  */
-export async function buildPayStack (t: Teardown, opts: { payment?: Record<string, string>, sim?: Record<string, string>, auth?: Record<string, string>, simPushPath?: string } = {}): Promise<PayStack> {
+export async function buildPayStack (t: Teardown, opts: { payment?: Record<string, string>, sim?: Record<string, string>, auth?: Record<string, string>, simPushPath?: string, pushes?: boolean } = {}): Promise<PayStack> {
   const tls = await tlsFiles()
   // The notify URL is part of the payment service's config, so the gateway's port is chosen before either starts.
   const port = await freePort()
+  // With `pushes`, the simulator's message push (shipping reminders, settlements) reaches the gateway's push route in
+  // plain mode with a token of this stack's; with `simPushPath`, it reaches that path and the test sets the rest.
+  const push = opts.pushes === true ? { token: 'wxmppaystackpush' } : undefined
   const sim = await startSimulator(t, {
     SIM_NOTIFY_CA_FILE: tls.cert,
     SIM_REFUND_SETTLE_MS: '200',
-    // WeChat's message push reaches the gateway's push route, when the test configures one.
     ...(opts.simPushPath === undefined ? {} : { SIM_PUSH_URL: `https://localhost:${port}${opts.simPushPath}` }),
+    ...(push === undefined ? {} : { SIM_PUSH_URL: `https://localhost:${port}/v1/wechat/push`, SIM_PUSH_TOKEN: push.token, SIM_PUSH_MODE: 'plain' }),
     ...opts.sim
   })
   const stack = await buildStack(t, {
     gateway: { RATE_LIMIT_MAX_SCALE: '100' },
     services: {
-      auth: { ...sim.env, ...opts.auth },
+      auth: { ...sim.env, ...(push === undefined ? {} : { WECHAT_PUSH_TOKEN: push.token, WECHAT_PUSH_MODE: 'plain' }), ...opts.auth },
       payment: { ...sim.env, WECHATPAY_NOTIFY_URL: `https://localhost:${port}/v1/payments/wechat/notify`, ...opts.payment }
     }
   })

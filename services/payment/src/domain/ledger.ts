@@ -48,7 +48,8 @@ const causeKind = (cause: string): string => cause.split(':')[0] ?? cause
 export class Ledger {
   constructor (private readonly log: Log) {}
 
-  private async record (client: PoolClient, orderId: string, from: OrderStatus | null, to: OrderStatus, cause: string, detail?: Record<string, unknown>): Promise<void> {
+  /** Records a transition made by the caller's own guarded UPDATE (domain files with transitions of their own). */
+  async record (client: PoolClient, orderId: string, from: OrderStatus | null, to: OrderStatus, cause: string, detail?: Record<string, unknown>): Promise<void> {
     await client.query(
       'INSERT INTO order_transitions (order_id, from_status, to_status, cause, detail) VALUES ($1, $2, $3, $4, $5)',
       [orderId, from, to, cause, detail === undefined ? null : JSON.stringify(detail)]
@@ -101,7 +102,10 @@ export class Ledger {
     return true
   }
 
-  /** A new refund of `amount` (already checked against what is left): PAID | PARTIALLY_REFUNDED -> REFUNDING. */
+  /**
+   * A new refund of `amount` (already checked against what is left): PAID | PARTIALLY_REFUNDED -> REFUNDING, or
+   * REFUND_REQUESTED -> REFUNDING when staff approve a buyer's request.
+   */
   async openRefund (client: PoolClient, order: OrderRow, refund: { outRefundNo: string, amount: number, reason: string | null }, cause: string): Promise<RefundRow> {
     const { rows } = await client.query<RefundRow>(
       `INSERT INTO refunds (order_id, out_refund_no, amount, reason) VALUES ($1, $2, $3, $4) RETURNING ${REFUND_COLUMNS}`,
@@ -109,7 +113,7 @@ export class Ledger {
     )
     if (order.status !== 'REFUNDING') {
       const { rows: updated } = await client.query<OrderRow>(
-        `UPDATE orders SET status = 'REFUNDING', updated_at = now() WHERE id = $1 AND status IN ('PAID', 'PARTIALLY_REFUNDED') RETURNING ${ORDER_COLUMNS}`,
+        `UPDATE orders SET status = 'REFUNDING', updated_at = now() WHERE id = $1 AND status IN ('PAID', 'PARTIALLY_REFUNDED', 'REFUND_REQUESTED') RETURNING ${ORDER_COLUMNS}`,
         [order.id]
       )
       if (updated[0] === undefined) throw new Error(`order ${order.id} is ${order.status}; a refund cannot start`)

@@ -97,11 +97,11 @@ export async function orderById (db: Db, id: string): Promise<OrderRow | undefin
 }
 
 // The cursor is the last row's (created_at in microseconds, id): exact, so no row is skipped or repeated between pages.
-function encodeCursor (micros: string, id: string): string {
+export function encodeCursor (micros: string, id: string): string {
   return Buffer.from(`${micros}:${id}`, 'utf8').toString('base64url')
 }
 
-function decodeCursor (cursor: string): { micros: string, id: string } {
+export function decodeCursor (cursor: string): { micros: string, id: string } {
   const m = /^(\d{1,20}):([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
   if (m === null) throw new PaymentErrors.CursorInvalid()
   return { micros: m[1] as string, id: m[2] as string }

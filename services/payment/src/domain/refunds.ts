@@ -8,6 +8,7 @@ import { newOutRefundNo, requestHash } from './ids.js'
 import type { Ledger } from './ledger.js'
 import type { VirtualSettlement } from './virtual/settlement.js'
 import { lockOrder, REFUND_COLUMNS, toOrder, toRefund, type OrderRow, type RefundRow } from './orders.js'
+import { audit, type Actor } from './staff.js'
 
 const refundRequests = businessCounter('payment_refunds_requested_total', 'Refund requests by outcome', ['outcome'] as const)
 
@@ -23,7 +24,7 @@ function isFinalRefusal (err: unknown): boolean {
     err instanceof WechatErrors.PayOrderClosed || err instanceof WechatErrors.PayNotFound
 }
 
-async function lockRefund (client: PoolClient, id: string): Promise<RefundRow> {
+export async function lockRefund (client: PoolClient, id: string): Promise<RefundRow> {
   const { rows } = await client.query<RefundRow>(`SELECT ${REFUND_COLUMNS} FROM refunds WHERE id = $1 FOR UPDATE`, [id])
   if (rows[0] === undefined) throw new Error(`refund ${id} not found`)
   return rows[0]
@@ -45,16 +46,20 @@ export interface RefundsDeps {
 export class Refunds {
   constructor (private readonly deps: RefundsDeps) {}
 
-  async request (userId: string, input: RefundOrderRequest, trace: TraceContext, log: Log): Promise<RefundOrderReply> {
+  /**
+   * A refund on the merchant's initiative (payment.admin.refundOrder): any order, by a staff member whose
+   * Idempotency-Keys are their own, audited as events.admin.refund_issued in the transaction that opens it.
+   */
+  async request (actor: Actor, input: RefundOrderRequest, trace: TraceContext, log: Log): Promise<RefundOrderReply> {
     const { pool, keys, ledger } = this.deps
-    const ref: KeyRef = { userId, key: input.idempotencyKey }
+    const ref: KeyRef = { userId: actor.userId, key: input.idempotencyKey }
     const claimed = await withTransaction(pool, async (client) => {
       const order = await lockOrder(client, { id: input.orderId })
-      if (order === undefined || order.user_id !== userId) throw new PaymentErrors.OrderNotFound()
+      if (order === undefined) throw new PaymentErrors.OrderNotFound()
       const claim = await keys.claim(client, ref, requestHash(['refund', input.orderId, input.amount, input.reason ?? null]))
       if (claim.kind === 'done') return claim
       if (claim.kind === 'resume') {
-        if (claim.refundId === null) throw new Error(`idempotency key without its refund (user ${userId})`)
+        if (claim.refundId === null) throw new Error(`idempotency key without its refund (user ${actor.userId})`)
         return { kind: 'resume' as const, order, refund: await lockRefund(client, claim.refundId) }
       }
       // Refusals here roll the key back with everything else: nothing was done, so nothing is remembered.
@@ -65,20 +70,30 @@ export class Refunds {
       )
       const left = order.amount - (rows[0]?.committed ?? 0)
       if (input.amount > left) throw new PaymentErrors.RefundExceedsPaid(left)
-      const refund = await ledger.openRefund(client, order, { outRefundNo: newOutRefundNo(), amount: input.amount, reason: input.reason ?? null }, 'refund_requested')
+      const refund = await ledger.openRefund(client, order, { outRefundNo: newOutRefundNo(), amount: input.amount, reason: input.reason ?? null }, 'refund_issued')
       await keys.link(client, ref, { refundId: refund.id })
+      await audit(client, 'refund_issued', refund.id, actor, {
+        orderId: order.id, outTradeNo: order.out_trade_no, amount: refund.amount, outRefundNo: refund.out_refund_no, ...(input.reason === undefined ? {} : { reason: input.reason })
+      }, trace)
       return { kind: 'new' as const, order, refund }
     })
     if (claimed.kind === 'done') {
       refundRequests.inc({ outcome: 'replayed' })
       return { replayed: true, ...replay<Omit<RefundOrderReply, 'replayed'>>(claimed) }
     }
-    const { order, refund } = claimed
+    return { replayed: false, ...await this.send(ref, claimed.order, claimed.refund, trace, log) }
+  }
+
+  /**
+   * Sends an open refund to WeChat Pay and records the answer (with `ref`, as the Idempotency-Key's stored answer).
+   * A refund already settled (by a notification or the reconciler) is answered with where it ended.
+   */
+  async send (ref: KeyRef | null, order: OrderRow, refund: RefundRow, trace: TraceContext, log: Log): Promise<{ refund: ReturnType<typeof toRefund>, order: ReturnType<typeof toOrder> }> {
+    const { pool, keys } = this.deps
     if (refund.status !== 'PROCESSING') {
-      // Settled since the first attempt (by a notification or the reconciler): answer with where it ended.
       const body = { refund: toRefund(refund), order: toOrder(order) }
-      await keys.complete(pool, ref, 201, body)
-      return { replayed: false, ...body }
+      if (ref !== null) await keys.complete(pool, ref, 201, body)
+      return body
     }
     let result: WechatRefund
     try {
@@ -91,14 +106,14 @@ export class Refunds {
       } else {
         refundRequests.inc({ outcome: 'pending' })
         log.warn({ orderId: order.id, outRefundNo: refund.out_refund_no, code: (err as { code?: string }).code }, 'refund not confirmed by WeChat Pay; it stays processing and is retried with the same out_refund_no')
-        await keys.release(pool, ref).catch((e: unknown) => { log.warn({ err: e }, 'could not release the idempotency key') })
+        if (ref !== null) await keys.release(pool, ref).catch((e: unknown) => { log.warn({ err: e }, 'could not release the idempotency key') })
       }
       throw err
     }
     const body = await this.applied(ref, order.id, refund.id, result, 'refund_applied', trace)
     refundRequests.inc({ outcome: 'applied' })
     log.info({ orderId: order.id, outRefundNo: refund.out_refund_no, amount: refund.amount, status: body.refund.status }, 'refund applied')
-    return { replayed: false, ...body }
+    return body
   }
 
   /** Asks WeChat Pay for the refund; the same out_refund_no always means the same refund there. */

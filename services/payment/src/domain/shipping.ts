@@ -6,6 +6,7 @@ import { PaymentErrors } from '../errors.js'
 import type { Ledger } from './ledger.js'
 import type { Merchant } from './notifications.js'
 import { lockOrder, orderById, toOrder, type OrderRow } from './orders.js'
+import { audit, type Actor } from './staff.js'
 
 const uploads = businessCounter('payment_shipping_uploads_total', 'Shipping reports by outcome (uploaded, recorded_already, uncertain, failed)', ['outcome'] as const)
 
@@ -74,8 +75,11 @@ export class Shipping {
     return await this.report(orderId, 'paid', log, trace)
   }
 
-  /** payment.shipOrder: staff ship a physical order with carrier and tracking number; reported at once. */
-  async ship (input: ShipOrderRequest, log: Log, trace?: TraceContext): Promise<ShipOrderReply> {
+  /**
+   * payment.admin.shipOrder: staff ship a physical order with carrier and tracking number; reported at once. The
+   * first ship of an order is audited (events.admin.order_shipped) in the transaction that records the shipment.
+   */
+  async ship (input: ShipOrderRequest, log: Log, trace?: TraceContext, actor?: Actor): Promise<ShipOrderReply> {
     await withTransaction(this.deps.pool, async (client) => {
       const order = await lockOrder(client, { id: input.orderId })
       if (order === undefined) throw new PaymentErrors.OrderNotFound()
@@ -86,11 +90,12 @@ export class Shipping {
         throw new PaymentErrors.ShippingDetailsMissing()
       }
       // A second ship of the same order changes nothing: the one allowed modification is not spent from here.
-      await client.query(
+      const { rowCount } = await client.query(
         `INSERT INTO shipments (order_id, logistics_type, express_company, tracking_no, receiver_contact, item_desc)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_id) DO NOTHING`,
         [order.id, logisticsType, input.expressCompany ?? null, input.trackingNo ?? null, input.receiverContact ?? null, order.description.slice(0, 120)]
       )
+      if (rowCount === 1 && actor !== undefined) await audit(client, 'order_shipped', order.id, actor, { orderId: order.id, outTradeNo: order.out_trade_no }, trace)
     })
     const outcome = await this.report(input.orderId, 'staff', log, trace)
     const order = await orderById(this.deps.pool, input.orderId) as OrderRow

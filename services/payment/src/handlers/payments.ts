@@ -5,9 +5,9 @@ import type { Catalog } from '../domain/catalog.js'
 import type { Checkout } from '../domain/checkout.js'
 import type { OrderQueries } from '../domain/orders.js'
 import type { PayParamsIssuer } from '../domain/pay-params.js'
-import type { Refunds } from '../domain/refunds.js'
+import type { OrderClosing } from '../domain/order-close.js'
+import type { RefundRequests } from '../domain/refund-requests.js'
 import type { Settlement } from '../domain/notifications.js'
-import type { Shipping } from '../domain/shipping.js'
 
 function callerId (ctx: HandlerContext): string {
   if (ctx.trace.userId === undefined) throw new Errors.Unauthenticated('Sign in first')
@@ -19,9 +19,9 @@ export interface PaymentHandlers {
   checkout: Checkout
   orders: OrderQueries
   payParams: PayParamsIssuer
-  refunds: Refunds
+  refundRequests: RefundRequests
+  closing: OrderClosing
   settlement: Settlement
-  shipping: Shipping
 }
 
 /** The payment service's NATS API. */
@@ -32,9 +32,9 @@ export function paymentEndpoints (h: PaymentHandlers) {
     endpoint(Contracts.payment.listOrders, async (input, ctx) => await h.orders.list(callerId(ctx), input.limit ?? 20, input.cursor)),
     endpoint(Contracts.payment.getOrder, async (input, ctx) => await h.orders.get(callerId(ctx), input.id)),
     endpoint(Contracts.payment.payParams, async (input, ctx) => await h.payParams.issue(callerId(ctx), input.id, ctx.log, ctx.trace)),
-    // Internal: staff ship a physical order (the staff route checks the role before calling it).
-    endpoint(Contracts.payment.shipOrder, async (input, ctx) => await h.shipping.ship(input, ctx.log, ctx.trace)),
-    endpoint(Contracts.payment.refundOrder, async (input, ctx) => await h.refunds.request(callerId(ctx), input, ctx.trace, ctx.log)),
+    // Buyers ask for refunds; staff decide (handlers/admin.ts). Nothing reaches WeChat Pay until approved.
+    endpoint(Contracts.payment.requestRefund, async (input, ctx) => await h.refundRequests.create(callerId(ctx), input, ctx.trace, ctx.log)),
+    endpoint(Contracts.payment.cancelOrder, async (input, ctx) => await h.closing.close(input.id, { buyer: callerId(ctx) }, ctx.trace, ctx.log)),
     // Raw: the signature covers the exact bytes, so there is no JSON input schema; verification is the schema.
     endpoint(Contracts.payment.wechatNotify, async (raw, ctx) => await h.settlement.notification(raw, ctx.headers, ctx.trace, ctx.log))
   ]

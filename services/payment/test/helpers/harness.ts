@@ -76,8 +76,16 @@ export interface PaymentHarness {
   /** A NATS call as the gateway makes it for a signed-in user. */
   as: (userId: string) => TraceContext
   call: <T>(subject: string, body: unknown, userId?: string) => Promise<T>
+  /**
+   * A staff member's call as the gateway makes it: role `staff` (or as given), a password + TOTP sign-in `authAgeS`
+   * seconds ago (default: just now), so money actions pass their step-up check.
+   */
+  staff: (userId?: string, opts?: { role?: string, authAgeS?: number, amr?: string[] }) => TraceContext
+  /** A NATS call as the gateway with any caller context (staff, or headers missing). */
+  callAs: <T>(subject: string, body: unknown, ctx: TraceContext | undefined) => Promise<T>
   createOrder: (userId: string, body?: { productId?: string, quantity?: number }, key?: string) => Promise<CreateOrderReply>
-  refund: (userId: string, orderId: string, amount: number, key?: string) => Promise<RefundOrderReply>
+  /** A refund on the merchant's initiative, by staff member `staffId` (whose Idempotency-Keys these are). */
+  refund: (staffId: string, orderId: string, amount: number, key?: string) => Promise<RefundOrderReply>
   /** The phone pays at the simulator, which notifies the merchant. */
   pay: (outTradeNo: string) => Promise<{ notificationId: string, transactionId: string }>
   /** The simulator's test API; `http` is the response status, the rest its JSON body. */
@@ -123,8 +131,11 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
   }
   const payment = await buildTestService(t, { name: 'payment', schema: ConfigSchema, app, prefix, env })
   const as = (userId: string): TraceContext => callerContext({ userId })
-  const call = async <T>(subject: string, body: unknown, userId?: string): Promise<T> =>
-    (await gateway.request<T>(subject, body, userId === undefined ? undefined : as(userId), { timeoutMs: 15_000 })).data
+  const callAs = async <T>(subject: string, body: unknown, ctx: TraceContext | undefined): Promise<T> =>
+    (await gateway.request<T>(subject, body, ctx, { timeoutMs: 15_000 })).data
+  const call = async <T>(subject: string, body: unknown, userId?: string): Promise<T> => await callAs<T>(subject, body, userId === undefined ? undefined : as(userId))
+  const staff = (userId: string = randomUUID(), o: { role?: string, authAgeS?: number, amr?: string[] } = {}): TraceContext =>
+    ({ ...callerContext({ userId }), role: o.role ?? 'staff', authTime: Math.floor(Date.now() / 1000) - (o.authAgeS ?? 0), amr: o.amr ?? ['pwd', 'otp'] })
   const simCall = async (path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST'): Promise<any> => {
     const res = await fetch(sim.url + path, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) })
     const text = await res.text()
@@ -144,10 +155,12 @@ export async function buildPayment (t: Teardown, opts: HarnessOptions = {}): Pro
     },
     as,
     call,
+    staff,
+    callAs,
     createOrder: async (userId, body = {}, key = randomUUID()) =>
       await call<CreateOrderReply>(Subjects.payment.createOrder, { idempotencyKey: key, productId: body.productId ?? 'latte', quantity: body.quantity ?? 1 }, userId),
-    refund: async (userId, orderId, amount, key = randomUUID()) =>
-      await call<RefundOrderReply>(Subjects.payment.refundOrder, { idempotencyKey: key, orderId, amount }, userId),
+    refund: async (staffId, orderId, amount, key = randomUUID()) =>
+      await callAs<RefundOrderReply>(Subjects.payment.refundOrder, { idempotencyKey: key, orderId, amount }, staff(staffId)),
     pay: async (outTradeNo) => {
       const r = await simCall('/sim/pay', { outTradeNo, result: 'SUCCESS' })
       if (r.http !== 200) throw new Error(`sim pay: ${JSON.stringify(r)}`)
