@@ -1,31 +1,9 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { importPKCS8, SignJWT } from 'jose'
-import { ACCESS_TOKEN, EventSubjects } from '@wxmp/contracts'
+import { EventSubjects } from '@wxmp/contracts'
 import { connectOperator, readEvents } from '@wxmp/service/testing'
 import { eventually } from '../helpers/client.js'
-import { buildPayStack, type PayStack } from './pay-stack.js'
-
-/**
- * An access token for a staff member as auth issues it after a password + TOTP sign-in `authAgeS` ago, signed with
- * the stack's own auth key (how staff accounts come to be is auth's concern and tested there).
- */
-async function staffToken (s: PayStack, o: { role?: string, authAgeS?: number, amr?: string[] } = {}): Promise<{ token: string, userId: string }> {
-  const [kid, file] = s.auth.config.AUTH_JWT_PRIVATE_KEY_FILES.split(',')[0]!.split('=') as [string, string]
-  const key = await importPKCS8(readFileSync(file, 'utf8'), 'ES256')
-  const now = Math.floor(Date.now() / 1000)
-  const userId = randomUUID()
-  const token = await new SignJWT({
-    sid: randomUUID(),
-    jti: randomUUID(),
-    role: o.role ?? 'staff',
-    auth_time: now - (o.authAgeS ?? 0),
-    amr: o.amr ?? ['pwd', 'otp']
-  }).setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' }).setIssuer(ACCESS_TOKEN.issuer).setAudience(ACCESS_TOKEN.audience).setSubject(userId)
-    .setIssuedAt(now).setExpirationTime(now + ACCESS_TOKEN.ttlSeconds).sign(key)
-  return { token, userId }
-}
+import { buildPayStack, staffToken, type PayStack } from './pay-stack.js'
 
 async function paidOrder (s: PayStack, token: string, productId = 'latte'): Promise<{ id: string, outTradeNo: string, amount: number }> {
   const order = (await s.api(token, 'POST', '/v1/payments/orders', { productId, quantity: 1 }, { 'idempotency-key': randomUUID() })).json()

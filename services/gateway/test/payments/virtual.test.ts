@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { connectOperator, readEvents } from '@wxmp/service/testing'
 import { eventually } from '../helpers/client.js'
 import { hmac, simView, virtualStack } from './virtual-stack.js'
+import { staffToken } from './pay-stack.js'
 
 // Virtual goods on WeChat's virtual payment through the real gateway, auth, payment and the simulator.
 
@@ -43,9 +44,12 @@ t.test('a virtual order: signed parameters, paid on the phone, delivered once, r
   const operator = await connectOperator(t, prefix)
   t.equal((await readEvents(operator, prefix, 'events.payment.succeeded', { waitMs: 500 })).length, 1, 'one payment.succeeded')
 
-  // A refund goes through refund_order; xpay_refund_notify settles it.
-  const refund = await s.api(token, 'POST', `/v1/payments/orders/${order.id}/refunds`, { amount: 2500, reason: '不想要了' }, { 'idempotency-key': randomUUID() })
-  t.equal(refund.status, 201, refund.body)
+  // The buyer asks, staff approve; the refund goes through refund_order and xpay_refund_notify settles it.
+  const asked = await s.api(token, 'POST', `/v1/payments/orders/${order.id}/refund-requests`, { amount: 2500, reason: '不想要了' }, { 'idempotency-key': randomUUID() })
+  t.equal(asked.status, 201, asked.body)
+  const staff = await staffToken(s)
+  const refund = await s.api(staff.token, 'POST', `/v1/admin/refund-requests/${asked.json().request.id as string}/approve`)
+  t.equal(refund.status, 200, refund.body)
   t.match(refund.json(), { refund: { amount: 2500, status: 'PROCESSING' }, order: { status: 'REFUNDING' } })
   const refunded = await eventually(async () => await s.status(token, order.id), (o) => o.status === 'REFUNDED')
   t.equal(refunded.refundedAmount, 2500)
