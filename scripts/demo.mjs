@@ -4,8 +4,9 @@
 // first wrong answer.
 import https from 'node:https'
 import http from 'node:http'
+import { spawnSync } from 'node:child_process'
 import { createHmac, randomUUID } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -140,9 +141,39 @@ async function signInWithTotp (who, username, password, known) {
  * The merchant's side: the console-made admin signs in (with TOTP) and creates a staff member, who enrols TOTP and
  * signs in with it. Staff tokens need the TOTP, and money actions a recent one (the step-up window).
  */
+/**
+ * Against the local stack of `npm start` (which wrote .dev/dev.env), with no admin given: the demo's own admin, made
+ * once on the console as a deployment would (auth's admin:create, with auth's dev settings and NATS identity), its
+ * name and password kept in .dev/demo-admin.json for the next runs. A new name each time the file is missing, since
+ * the database may outlive .dev/.
+ */
+function localAdmin () {
+  const envFile = join(root, '.dev', 'dev.env')
+  const natsEnv = join(root, '.dev', 'nats', 'auth.env')
+  const kept = join(root, '.dev', 'demo-admin.json')
+  if (existsSync(kept)) return JSON.parse(readFileSync(kept, 'utf8'))
+  if (!existsSync(envFile) || !existsSync(natsEnv)) return undefined
+  const admin = { username: `demo-admin-${randomUUID().slice(0, 8)}`, password: `demo-${randomUUID()}` }
+  const made = spawnSync(process.execPath, [`--env-file=${envFile}`, `--env-file=${natsEnv}`, join(root, 'services', 'auth', 'dist', 'cli', 'create-admin.js'), '--username', admin.username], {
+    input: admin.password + '\n', encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'warn' }
+  })
+  if (made.status !== 0) {
+    console.error(paint(31, `✗ could not create the demo's admin: ${made.stderr.trim()}`))
+    process.exit(1)
+  }
+  console.log(`${paint(2, '·')} Console: ${made.stdout.trim()}`)
+  writeFileSync(kept, JSON.stringify(admin) + '\n', { mode: 0o600 })
+  rmSync(opts['admin-totp-file'], { force: true })
+  return admin
+}
+
 async function staffSignIn () {
-  const username = opts['admin-username']
-  const password = opts['admin-password']
+  let username = opts['admin-username']
+  let password = opts['admin-password']
+  if (!password) {
+    const local = localAdmin()
+    if (local !== undefined) ({ username, password } = local)
+  }
   if (!password) {
     console.error(paint(31, `✗ the merchant's steps need an admin: create one once with
     pnpm --filter @wxmp/auth admin:create --username ${username} < password-file

@@ -13,6 +13,8 @@ export interface Operation {
   pathParams: string[]
   query: Array<{ name: string, schema: Schema }>
   headers: Array<{ name: string, schema: Schema }>
+  /** Every method the API serves on this path, so a "wrong method" case picks one it does not. */
+  pathMethods: string[]
 }
 
 /**
@@ -67,7 +69,8 @@ export function operationsOf (doc: Schema): Operation[] {
         ...(body === undefined ? {} : { body }),
         pathParams: params.filter((p) => p.in === 'path').map((p) => p.name),
         query: params.filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: p.schema ?? {} })),
-        headers: params.filter((p) => p.in === 'header').map((p) => ({ name: p.name, schema: p.schema ?? {} }))
+        headers: params.filter((p) => p.in === 'header').map((p) => ({ name: p.name, schema: p.schema ?? {} })),
+        pathMethods: Object.keys(methods).map((m) => m.toUpperCase())
       })
     }
   }
@@ -324,7 +327,9 @@ export function casesFor (op: Operation, ids: Record<string, string>): Case[] {
   add({ ...base, category: 'oversized-headers', name: '8 kB cookie', expect: 'no-5xx', rawHeaderLines: [`Cookie: ${'c=1; '.repeat(1600)}`] })
   add({ ...base, category: 'method', name: 'unknown method', expect: 'reject', method: 'FOO' })
   add({ ...base, category: 'method', name: 'TRACE', expect: 'reject', method: 'TRACE' })
-  add({ ...base, category: 'method', name: 'wrong method', expect: 'reject', method: op.method === 'DELETE' ? 'PUT' : 'DELETE' })
+  // A method the path does not serve (DELETE /v1/users/me exists: deleting an account is not a wrong method).
+  const wrong = ['DELETE', 'PUT', 'PATCH', 'POST', 'GET'].find((m) => !op.pathMethods.includes(m)) ?? 'FOO'
+  add({ ...base, category: 'method', name: 'wrong method', expect: 'reject', method: wrong })
   add({ ...base, category: 'path-traversal', name: 'dot segments', expect: 'reject', requestLine: `${op.method} ${target}/../../../../etc/passwd HTTP/1.1` })
   add({ ...base, category: 'path-traversal', name: 'absolute-form URL', expect: 'no-5xx', requestLine: `${op.method} https://evil.example${target} HTTP/1.1` })
   add({ ...base, category: 'path-traversal', name: 'NUL in the path', expect: 'reject', requestLine: `${op.method} ${target}%00 HTTP/1.1` })

@@ -8,7 +8,7 @@ import type { ScenarioContext } from './context.js'
 
 /** Probes and the document itself are not in /docs/json; they face the internet all the same. */
 const HIDDEN: Operation[] = ['/healthz', '/readyz', '/docs/json', '/v1/no-such-route'].map((path) => ({
-  method: 'GET', path, auth: 'public', pathParams: [], query: [], headers: []
+  method: 'GET', path, auth: 'public', pathParams: [], query: [], headers: [], pathMethods: ['GET']
 }))
 
 /** Cases that hold a connection until the client gives up: run once, not once per route. */

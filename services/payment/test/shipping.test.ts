@@ -126,7 +126,7 @@ t.test('notify_confirm_receive: staff remind the buyer of a delivered express pa
   const { userId, orderId, transactionId } = await paidOrder(h, 'latte')
   t.equal(await reach(h, userId, orderId, 'PAID'), 'PAID')
   await t.rejects(shipping.remindConfirmReceipt({ orderId, receivedAt: new Date() }, h.payment.app.log), { statusCode: 409, code: 'RECEIPT_REMINDER_NOT_ALLOWED' }, 'not shipped yet')
-  t.match(await h.call<ShipOrderReply>(Subjects.payment.shipOrder, { orderId, expressCompany: 'SF', trackingNo: 'SF1234567891' }), { shipment: 'reported' })
+  t.match(await h.callAs<ShipOrderReply>(Subjects.payment.shipOrder, { orderId, expressCompany: 'SF', trackingNo: 'SF1234567891' }, h.staff()), { shipment: 'reported' })
 
   await t.rejects(shipping.remindConfirmReceipt({ orderId, receivedAt: new Date(Date.now() - 3600_000) }, h.payment.app.log), { statusCode: 400, code: 'RECEIVED_TIME_INVALID' }, 'signed for before it shipped')
   await t.rejects(shipping.remindConfirmReceipt({ orderId: '00000000-0000-4000-8000-000000000000', receivedAt: new Date() }, h.payment.app.log), { statusCode: 404, code: 'ORDER_NOT_FOUND' })

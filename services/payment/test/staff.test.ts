@@ -6,7 +6,7 @@ import {
 } from '@wxmp/contracts'
 import { buildPayment, type PaymentHarness } from './helpers/harness.js'
 
-async function paidOrder (h: PaymentHarness, productId = 'vip-month'): Promise<{ userId: string, orderId: string, outTradeNo: string, amount: number }> {
+async function paidOrder (h: PaymentHarness, productId = 'tote-bag'): Promise<{ userId: string, orderId: string, outTradeNo: string, amount: number }> {
   const userId = await h.newUser()
   const { order } = await h.createOrder(userId, { productId })
   await h.pay(order.outTradeNo)

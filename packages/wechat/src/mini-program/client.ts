@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { annotate, type Log } from '@wxmp/core'
 import { WechatErrors } from '../errors.js'
-import { backoffMs, parseJsonObject, send, sleep, TransportError } from '../http.js'
+import { callServerApi, withAccessToken, type ServerApiSettings, type WechatReply } from '../server-api.js'
 import { AccessTokenCache } from './access-token.js'
 import { sessionSignature } from './user-data.js'
 
@@ -38,11 +38,6 @@ export interface PhoneNumber {
   purePhoneNumber: string
   countryCode: string
 }
-
-interface WechatReply { errcode: number, errmsg: string, body: Record<string, unknown> }
-
-// access_token rejected: invalid or not latest (40001), expired (42001), malformed (40014).
-const TOKEN_ERRORS = new Set([40001, 42001, 40014])
 
 /** The mini-program server APIs, with WeChat's errcodes turned into catalogue errors. */
 export class MiniProgramClient {
@@ -120,12 +115,7 @@ export class MiniProgramClient {
    * cached one (another replica may already have replaced it) and retries once with the current token.
    */
   private async withAccessToken (api: string, fn: (token: string) => Promise<WechatReply>): Promise<WechatReply> {
-    const token = await this.getAccessToken()
-    const first = await fn(token)
-    if (!TOKEN_ERRORS.has(first.errcode)) return first
-    const dropped = await this.accessTokens.drop(token)
-    this.opts.log.warn({ api, errcode: first.errcode, dropped }, 'wechat rejected the access_token; retrying once with the current one')
-    return await fn(await this.getAccessToken())
+    return await withAccessToken({ get: async () => await this.getAccessToken(), drop: async (token) => await this.accessTokens.drop(token) }, api, this.opts.log, fn)
   }
 
   private async fetchStableToken (): Promise<{ token: string, expiresInSeconds: number, fetchedAt: number }> {
@@ -144,42 +134,8 @@ export class MiniProgramClient {
    * connections. A timeout is not retried: the call may have consumed a single-use code.
    */
   private async call (api: string, method: 'GET' | 'POST', pathAndQuery: string, json?: unknown): Promise<WechatReply> {
-    for (let attempt = 0; ; attempt++) {
-      const retry = attempt < this.retries
-      let res
-      try {
-        res = await send(this.baseUrl + pathAndQuery, {
-          method,
-          timeoutMs: this.timeoutMs,
-          ...(json === undefined ? {} : { body: JSON.stringify(json), headers: { 'content-type': 'application/json' } })
-        })
-      } catch (err) {
-        if (!(err instanceof TransportError)) throw err
-        if (err.kind === 'timeout') {
-          this.opts.log.warn({ api }, 'wechat call timed out')
-          throw annotate(new WechatErrors.Timeout(), { details: { api } })
-        }
-        if (retry) { await this.pause(api, attempt, err.message); continue }
-        throw annotate(new WechatErrors.Unavailable(), { details: { api } })
-      }
-      const body = parseJsonObject(res.body)
-      if (res.status >= 500 || body === undefined) {
-        if (retry) { await this.pause(api, attempt, `HTTP ${res.status}`); continue }
-        throw annotate(res.status >= 500 ? new WechatErrors.Unavailable() : new WechatErrors.Upstream(), { details: { api, status: res.status } })
-      }
-      // A success body may omit errcode altogether (code2Session does).
-      const errcode = typeof body.errcode === 'number' ? body.errcode : Number(body.errcode ?? 0)
-      const reply: WechatReply = { errcode: Number.isFinite(errcode) ? errcode : -1, errmsg: typeof body.errmsg === 'string' ? body.errmsg : '', body }
-      if (reply.errcode === -1 && retry) { await this.pause(api, attempt, 'system busy'); continue }
-      if (reply.errcode !== 0) this.opts.log.info({ api, errcode: reply.errcode, errmsg: reply.errmsg }, 'wechat returned an error')
-      return reply
-    }
-  }
-
-  private async pause (api: string, attempt: number, why: string): Promise<void> {
-    const ms = backoffMs(attempt, this.retryBaseMs)
-    this.opts.log.warn({ api, attempt: attempt + 1, retryInMs: ms, why }, 'wechat call failed; retrying')
-    await sleep(ms)
+    const settings: ServerApiSettings = { timeoutMs: this.timeoutMs, retries: this.retries, retryBaseMs: this.retryBaseMs, log: this.opts.log }
+    return await callServerApi(settings, { api, url: this.baseUrl + pathAndQuery, method, retryable: true, ...(json === undefined ? {} : { body: JSON.stringify(json) }) })
   }
 
   private mapCommon (api: string, reply: WechatReply): Error {

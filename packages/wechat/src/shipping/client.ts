@@ -1,14 +1,9 @@
 import { annotate, type Log } from '@wxmp/core'
 import { WechatErrors } from '../errors.js'
-import { backoffMs, parseJsonObject, send, sleep, TransportError } from '../http.js'
+import { callServerApi, withAccessToken, type AccessTokenSource, type ServerApiSettings, type WechatReply as Reply } from '../server-api.js'
 import type { GetOrderRequest, NotifyConfirmReceiveRequest, ShippingOrder, UploadShippingInfoRequest } from './types.js'
 
-/** Where the access_token comes from: the mini-program client's shared cache (`mp.accessTokens`). */
-export interface AccessTokenSource {
-  get: () => Promise<string>
-  /** Drops `token` if it is still the cached one. */
-  drop: (token: string) => Promise<boolean>
-}
+export type { AccessTokenSource }
 
 export interface ShippingClientOptions {
   /** https://api.weixin.qq.com in production; the simulator's URL in development. */
@@ -22,9 +17,6 @@ export interface ShippingClientOptions {
   retryBaseMs?: number
 }
 
-interface Reply { errcode: number, errmsg: string, body: Record<string, unknown> }
-
-const TOKEN_ERRORS = new Set([40001, 42001, 40014])
 // Refusals of the shipping information itself; details.errcode says which rule.
 const INVALID = new Set([
   47001, 10060005, 10060006, 10060007, 10060008, 10060009, 10060020, 10060024, 10060025, 10060026,
@@ -40,15 +32,11 @@ const INVALID = new Set([
  */
 export class ShippingClient {
   private readonly baseUrl: string
-  private readonly timeoutMs: number
-  private readonly retries: number
-  private readonly retryBaseMs: number
+  private readonly settings: ServerApiSettings
 
   constructor (private readonly opts: ShippingClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '')
-    this.timeoutMs = opts.timeoutMs ?? 5000
-    this.retries = opts.retries ?? 2
-    this.retryBaseMs = opts.retryBaseMs ?? 200
+    this.settings = { timeoutMs: opts.timeoutMs ?? 5000, retries: opts.retries ?? 2, retryBaseMs: opts.retryBaseMs ?? 200, log: opts.log }
   }
 
   /** Reports shipping (first upload) or changes it (the one modification). */
@@ -88,48 +76,9 @@ export class ShippingClient {
   }
 
   private async call (api: string, json: unknown, retryable: boolean): Promise<Reply> {
-    const token = await this.opts.accessTokens.get()
-    const first = await this.post(api, token, json, retryable)
-    if (!TOKEN_ERRORS.has(first.errcode)) return first
-    // A rejected token changed nothing at WeChat, so even an upload is safe to send again.
-    const dropped = await this.opts.accessTokens.drop(token)
-    this.opts.log.warn({ api, errcode: first.errcode, dropped }, 'wechat rejected the access_token; retrying once with the current one')
-    return await this.post(api, await this.opts.accessTokens.get(), json, retryable)
-  }
-
-  private async post (api: string, token: string, json: unknown, retryable: boolean): Promise<Reply> {
-    const url = `${this.baseUrl}/wxa/sec/order/${api}?access_token=${encodeURIComponent(token)}`
-    for (let attempt = 0; ; attempt++) {
-      const retry = retryable && attempt < this.retries
-      let res
-      try {
-        res = await send(url, { method: 'POST', timeoutMs: this.timeoutMs, body: JSON.stringify(json), headers: { 'content-type': 'application/json' } })
-      } catch (err) {
-        if (!(err instanceof TransportError)) throw err
-        if (err.kind === 'timeout') {
-          this.opts.log.warn({ api }, 'wechat call timed out')
-          throw annotate(new WechatErrors.Timeout(), { details: { api, uncertain: !retryable } })
-        }
-        if (retry) { await this.pause(api, attempt, err.message); continue }
-        throw annotate(new WechatErrors.Unavailable(), { details: { api, uncertain: !retryable } })
-      }
-      const body = parseJsonObject(res.body)
-      if (res.status >= 500 || body === undefined) {
-        if (retry) { await this.pause(api, attempt, `HTTP ${res.status}`); continue }
-        throw annotate(res.status >= 500 ? new WechatErrors.Unavailable() : new WechatErrors.Upstream(), { details: { api, status: res.status, uncertain: !retryable } })
-      }
-      const errcode = typeof body.errcode === 'number' ? body.errcode : Number(body.errcode ?? 0)
-      const reply: Reply = { errcode: Number.isFinite(errcode) ? errcode : -1, errmsg: typeof body.errmsg === 'string' ? body.errmsg : '', body }
-      if (reply.errcode === -1 && retry) { await this.pause(api, attempt, 'system busy'); continue }
-      if (reply.errcode !== 0) this.opts.log.info({ api, errcode: reply.errcode, errmsg: reply.errmsg }, 'wechat returned an error')
-      return reply
-    }
-  }
-
-  private async pause (api: string, attempt: number, why: string): Promise<void> {
-    const ms = backoffMs(attempt, this.retryBaseMs)
-    this.opts.log.warn({ api, attempt: attempt + 1, retryInMs: ms, why }, 'wechat call failed; retrying')
-    await sleep(ms)
+    const body = JSON.stringify(json)
+    return await withAccessToken(this.opts.accessTokens, api, this.opts.log, async (token) =>
+      await callServerApi(this.settings, { api, url: `${this.baseUrl}/wxa/sec/order/${api}?access_token=${encodeURIComponent(token)}`, body, retryable }))
   }
 
   private map (api: string, reply: Reply): Error {

@@ -1,7 +1,6 @@
 import { annotate, type Log } from '@wxmp/core'
 import { WechatErrors } from '../errors.js'
-import { backoffMs, parseJsonObject, send, sleep, TransportError } from '../http.js'
-import type { AccessTokenSource } from '../shipping/client.js'
+import { callServerApi, withAccessToken, type AccessTokenSource, type ServerApiSettings, type WechatReply as Reply } from '../server-api.js'
 import { xpayPaySig } from './signing.js'
 import type { XpayNotifyProvideGoodsRequest, XpayOrder, XpayQueryOrderRequest, XpayRefundOrderReply, XpayRefundOrderRequest } from './types.js'
 
@@ -28,10 +27,6 @@ export const XpayErrcodes = {
   SESSION_KEY_EXPIRED: 268490009
 } as const
 
-const TOKEN_ERRORS = new Set([40001, 42001, 40014])
-
-interface Reply { errcode: number, errmsg: string, body: Record<string, unknown> }
-
 /**
  * The server APIs of WeChat's virtual payment (query_order, refund_order, notify_provide_goods), each signed with
  * `pay_sig` = HMAC-SHA256(AppKey, uri + '&' + body) over the exact body sent. None of these three takes the
@@ -39,15 +34,11 @@ interface Reply { errcode: number, errmsg: string, body: Record<string, unknown>
  */
 export class XpayClient {
   private readonly baseUrl: string
-  private readonly timeoutMs: number
-  private readonly retries: number
-  private readonly retryBaseMs: number
+  private readonly settings: ServerApiSettings
 
   constructor (private readonly opts: XpayClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '')
-    this.timeoutMs = opts.timeoutMs ?? 5000
-    this.retries = opts.retries ?? 2
-    this.retryBaseMs = opts.retryBaseMs ?? 200
+    this.settings = { timeoutMs: opts.timeoutMs ?? 5000, retries: opts.retries ?? 2, retryBaseMs: opts.retryBaseMs ?? 200, log: opts.log }
   }
 
   /** The order as WeChat has it; `undefined` when WeChat has no such order (the phone never opened the sheet). */
@@ -79,47 +70,13 @@ export class XpayClient {
     if (reply.errcode !== 0 && reply.errcode !== XpayErrcodes.REPEATED) throw this.map('notify_provide_goods', reply)
   }
 
+  /** A call signed with pay_sig over the URI and the exact body sent; the access_token is not part of the signature. */
   private async call (api: string, json: unknown, retryable: boolean): Promise<Reply> {
     const body = JSON.stringify(json)
-    const token = await this.opts.accessTokens.get()
-    const first = await this.post(api, token, body, retryable)
-    if (!TOKEN_ERRORS.has(first.errcode)) return first
-    const dropped = await this.opts.accessTokens.drop(token)
-    this.opts.log.warn({ api, errcode: first.errcode, dropped }, 'wechat rejected the access_token; retrying once with the current one')
-    return await this.post(api, await this.opts.accessTokens.get(), body, retryable)
-  }
-
-  private async post (api: string, token: string, body: string, retryable: boolean): Promise<Reply> {
     const uri = `/xpay/${api}`
-    const url = `${this.baseUrl}${uri}?access_token=${encodeURIComponent(token)}&pay_sig=${xpayPaySig(this.opts.appKey, uri, body)}`
-    for (let attempt = 0; ; attempt++) {
-      const retry = retryable && attempt < this.retries
-      let res
-      try {
-        res = await send(url, { method: 'POST', timeoutMs: this.timeoutMs, body, headers: { 'content-type': 'application/json' } })
-      } catch (err) {
-        if (!(err instanceof TransportError)) throw err
-        if (err.kind === 'timeout') throw annotate(new WechatErrors.Timeout(), { details: { api, uncertain: !retryable } })
-        if (retry) { await this.pause(api, attempt, err.message); continue }
-        throw annotate(new WechatErrors.Unavailable(), { details: { api, uncertain: !retryable } })
-      }
-      const parsed = parseJsonObject(res.body)
-      if (res.status >= 500 || parsed === undefined) {
-        if (retry) { await this.pause(api, attempt, `HTTP ${res.status}`); continue }
-        throw annotate(res.status >= 500 ? new WechatErrors.Unavailable() : new WechatErrors.Upstream(), { details: { api, status: res.status, uncertain: !retryable } })
-      }
-      const errcode = typeof parsed.errcode === 'number' ? parsed.errcode : Number(parsed.errcode ?? 0)
-      const reply: Reply = { errcode: Number.isFinite(errcode) ? errcode : -1, errmsg: typeof parsed.errmsg === 'string' ? parsed.errmsg : '', body: parsed }
-      if (reply.errcode === -1 && retry) { await this.pause(api, attempt, 'system busy'); continue }
-      if (reply.errcode !== 0) this.opts.log.info({ api, errcode: reply.errcode, errmsg: reply.errmsg }, 'wechat virtual payment returned an error')
-      return reply
-    }
-  }
-
-  private async pause (api: string, attempt: number, why: string): Promise<void> {
-    const ms = backoffMs(attempt, this.retryBaseMs)
-    this.opts.log.warn({ api, attempt: attempt + 1, retryInMs: ms, why }, 'wechat call failed; retrying')
-    await sleep(ms)
+    const paySig = xpayPaySig(this.opts.appKey, uri, body)
+    return await withAccessToken(this.opts.accessTokens, api, this.opts.log, async (token) =>
+      await callServerApi(this.settings, { api, url: `${this.baseUrl}${uri}?access_token=${encodeURIComponent(token)}&pay_sig=${paySig}`, body, retryable }))
   }
 
   private map (api: string, reply: Reply): Error {

@@ -1,8 +1,7 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { wechatPushSubject, type WechatPushEvent } from '@wxmp/contracts'
 import { businessCounter, type Log, type TraceContext } from '@wxmp/core'
-import { eventsStreamName, incomingContext } from '@wxmp/nats'
+import { DurableConsumer } from '@wxmp/nats'
 import type { AccountRights, ErasureCause } from './account-rights.js'
 
 /** The durable consumer of the pushes that erase an account; named in the NATS permission matrix. */
@@ -25,56 +24,26 @@ const field = (message: Record<string, unknown>, name: string): string | undefin
  * (or the openid unknown) and changes nothing, so the erasure and its audit event happen once.
  */
 export class ErasurePushes {
-  private messages?: ConsumerMessages
-  private loop?: Promise<void>
-  private stopped = false
+  private readonly consumer: DurableConsumer<WechatPushEvent>
 
-  constructor (private readonly deps: { rights: AccountRights, appid: string, log: Log }) {}
-
-  /** Starts consuming in the background, retrying the setup until the stream exists and NATS answers. */
-  start (nc: NatsConnection, prefix: string): void {
-    this.loop = (async () => {
-      while (!this.stopped) {
-        try {
-          await this.consume(nc, prefix)
-        } catch (err) {
-          if (!this.stopped) this.deps.log.warn({ err: { message: (err as Error).message } }, 'account erasure push consumer not running; retrying')
-        }
-        if (!this.stopped) await new Promise((resolve) => setTimeout(resolve, 1000))
-      }
-    })()
+  constructor (private readonly deps: { rights: AccountRights, appid: string, log: Log }) {
+    // One filter for every push (nats-server 2.9 takes one); the others are acknowledged and dropped.
+    this.consumer = new DurableConsumer<WechatPushEvent>({
+      durable: ERASURE_CONSUMER,
+      filter: wechatPushSubject('>'),
+      what: 'account erasure push',
+      handle: async (event, trace) => { await this.handle(event, trace) },
+      log: deps.log
+    })
   }
 
-  private async consume (nc: NatsConnection, prefix: string): Promise<void> {
-    const stream = eventsStreamName(prefix)
-    const jsm = await jetstreamManager(nc)
-    // One filter for every push (nats-server 2.9 takes one); the others are acknowledged and dropped.
-    await jsm.consumers.info(stream, ERASURE_CONSUMER).catch(async () => await jsm.consumers.add(stream, {
-      durable_name: ERASURE_CONSUMER,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      filter_subject: prefix + wechatPushSubject('>'),
-      ack_wait: 30_000_000_000
-    }))
-    const consumer = await jetstream(nc).consumers.get(stream, ERASURE_CONSUMER)
-    const messages = await consumer.consume({ max_messages: 32 })
-    this.messages = messages
-    if (this.stopped) await messages.close()
-    for await (const m of messages) {
-      try {
-        await this.handle(m.json<WechatPushEvent>(), incomingContext(m.headers))
-        m.ack()
-      } catch (err) {
-        this.deps.log.error({ err: { message: (err as Error).message }, subject: m.subject }, 'account erasure push not applied; redelivered later')
-        m.nak(5000)
-      }
-    }
+  /** Starts consuming in the background (see DurableConsumer: set-up retried, acks after the change committed). */
+  start (nc: NatsConnection, prefix: string): void {
+    this.consumer.start(nc, prefix)
   }
 
   async stop (): Promise<void> {
-    this.stopped = true
-    await this.messages?.close()
-    await this.loop
+    await this.consumer.stop()
   }
 
   /** Applies one push event; any other push is ignored. */

@@ -1,10 +1,9 @@
 import type { Pool } from 'pg'
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { Events, wechatPushSubject, type WechatPushEvent } from '@wxmp/contracts'
 import { businessCounter, withTransaction, type Log } from '@wxmp/core'
 import { enqueueEvent } from '@wxmp/service'
-import { eventsStreamName } from '@wxmp/nats'
+import { DurableConsumer } from '@wxmp/nats'
 import { eventId } from './ids.js'
 import type { Ledger } from './ledger.js'
 import { lockOrder, type OrderRow } from './orders.js'
@@ -32,9 +31,7 @@ const num = (v: unknown): number | undefined => {
  * acknowledged only after its change committed, and a redelivery finds its id noted and changes nothing.
  */
 export class ShippingEvents {
-  private messages?: ConsumerMessages
-  private loop?: Promise<void>
-  private stopped = false
+  private readonly consumer: DurableConsumer<WechatPushEvent>
 
   constructor (private readonly deps: {
     pool: Pool
@@ -43,56 +40,24 @@ export class ShippingEvents {
     deadlineMarginHours: number
     /** The virtual rail's pushes (xpay_*) ride the same consumer and are handed to it. */
     virtual?: { handle: (event: WechatPushEvent) => Promise<boolean> }
-  }) {}
-
-  /**
-   * Starts consuming in the background: the stream may not exist yet (or NATS may be away) at boot, so setting up
-   * the consumer is retried until it works, and the service boots regardless.
-   */
-  start (nc: NatsConnection, prefix: string): void {
-    this.loop = (async () => {
-      while (!this.stopped) {
-        try {
-          await this.consume(nc, prefix)
-        } catch (err) {
-          if (!this.stopped) this.deps.log.warn({ err }, 'shipping push consumer not running; retrying')
-        }
-        if (!this.stopped) await new Promise((resolve) => setTimeout(resolve, 1000))
-      }
-    })()
+  }) {
+    // One filter for every push (nats-server 2.9 takes one): those payment does not act on are acknowledged and dropped.
+    this.consumer = new DurableConsumer<WechatPushEvent>({
+      durable: SHIPPING_CONSUMER,
+      filter: wechatPushSubject('>'),
+      what: 'shipping push',
+      handle: async (event) => { await this.handle(event) },
+      log: deps.log
+    })
   }
 
-  private async consume (nc: NatsConnection, prefix: string): Promise<void> {
-    const stream = eventsStreamName(prefix)
-    const jsm = await jetstreamManager(nc)
-    // One filter for every push (nats-server 2.9 takes one): those payment does not act on are acknowledged and dropped.
-    const filter = prefix + wechatPushSubject('>')
-    await jsm.consumers.info(stream, SHIPPING_CONSUMER).catch(async () => await jsm.consumers.add(stream, {
-      durable_name: SHIPPING_CONSUMER,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      filter_subject: filter,
-      ack_wait: 30_000_000_000
-    }))
-    const consumer = await jetstream(nc).consumers.get(stream, SHIPPING_CONSUMER)
-    const messages = await consumer.consume({ max_messages: 32 })
-    this.messages = messages
-    if (this.stopped) await messages.close()
-    for await (const m of messages) {
-      try {
-        await this.handle(m.json<WechatPushEvent>())
-        m.ack()
-      } catch (err) {
-        this.deps.log.error({ err, subject: m.subject }, 'shipping push not applied; redelivered later')
-        m.nak(5000)
-      }
-    }
+  /** Starts consuming in the background (see DurableConsumer: set-up retried, acks after the change committed). */
+  start (nc: NatsConnection, prefix: string): void {
+    this.consumer.start(nc, prefix)
   }
 
   async stop (): Promise<void> {
-    this.stopped = true
-    await this.messages?.close()
-    await this.loop
+    await this.consumer.stop()
   }
 
   /** Applies one push event once; a redelivery changes nothing. */

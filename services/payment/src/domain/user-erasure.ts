@@ -1,9 +1,8 @@
 import type { Pool } from 'pg'
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { Events, type UserDeletedEvent } from '@wxmp/contracts'
 import { businessCounter, withTransaction, type Log } from '@wxmp/core'
-import { eventsStreamName } from '@wxmp/nats'
+import { DurableConsumer } from '@wxmp/nats'
 
 /** The durable consumer of events.user.deleted; named in the NATS permission matrix. */
 export const USER_DELETED_CONSUMER = 'payment-user-deleted'
@@ -18,55 +17,25 @@ const erased = businessCounter('payment_user_erasures_total', 'Deleted users who
  * nothing.
  */
 export class UserErasure {
-  private messages?: ConsumerMessages
-  private loop?: Promise<void>
-  private stopped = false
+  private readonly consumer: DurableConsumer<UserDeletedEvent>
 
-  constructor (private readonly deps: { pool: Pool, log: Log, forget: (userId: string) => void }) {}
-
-  /** Starts consuming in the background, retrying the setup until the stream exists and NATS answers. */
-  start (nc: NatsConnection, prefix: string): void {
-    this.loop = (async () => {
-      while (!this.stopped) {
-        try {
-          await this.consume(nc, prefix)
-        } catch (err) {
-          if (!this.stopped) this.deps.log.warn({ err }, 'user deletion consumer not running; retrying')
-        }
-        if (!this.stopped) await new Promise((resolve) => setTimeout(resolve, 1000))
-      }
-    })()
+  constructor (private readonly deps: { pool: Pool, log: Log, forget: (userId: string) => void }) {
+    this.consumer = new DurableConsumer<UserDeletedEvent>({
+      durable: USER_DELETED_CONSUMER,
+      filter: Events.userDeleted.subject,
+      what: 'user deletion',
+      handle: async (event) => { await this.handle(event) },
+      log: deps.log
+    })
   }
 
-  private async consume (nc: NatsConnection, prefix: string): Promise<void> {
-    const stream = eventsStreamName(prefix)
-    const jsm = await jetstreamManager(nc)
-    await jsm.consumers.info(stream, USER_DELETED_CONSUMER).catch(async () => await jsm.consumers.add(stream, {
-      durable_name: USER_DELETED_CONSUMER,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      filter_subject: prefix + Events.userDeleted.subject,
-      ack_wait: 30_000_000_000
-    }))
-    const consumer = await jetstream(nc).consumers.get(stream, USER_DELETED_CONSUMER)
-    const messages = await consumer.consume({ max_messages: 32 })
-    this.messages = messages
-    if (this.stopped) await messages.close()
-    for await (const m of messages) {
-      try {
-        await this.handle(m.json<UserDeletedEvent>())
-        m.ack()
-      } catch (err) {
-        this.deps.log.error({ err, subject: m.subject }, 'user deletion not applied; redelivered later')
-        m.nak(5000)
-      }
-    }
+  /** Starts consuming in the background (see DurableConsumer: set-up retried, acks after the change committed). */
+  start (nc: NatsConnection, prefix: string): void {
+    this.consumer.start(nc, prefix)
   }
 
   async stop (): Promise<void> {
-    this.stopped = true
-    await this.messages?.close()
-    await this.loop
+    await this.consumer.stop()
   }
 
   /** Applies one deletion once; a redelivery changes nothing. */

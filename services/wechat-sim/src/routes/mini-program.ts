@@ -1,7 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Endpoint } from '../domain/faults.js'
+import type { FastifyInstance } from 'fastify'
 import type { WxError } from '../domain/mini-program.js'
-import { answer, DATA_FORMAT_ERROR, jsonBody } from './wx-answer.js'
+import { answer, applyFaults, DATA_FORMAT_ERROR, jsonBody, wechatApiScope } from './wx-answer.js'
 
 /**
  * The mini-program server APIs at WeChat's paths. Errors come back as WeChat sends them: HTTP 200 with
@@ -12,29 +11,7 @@ export default async function miniProgramRoutes (app: FastifyInstance): Promise<
   const cfg = sim.config
 
   // WeChat reads the body as JSON whatever the Content-Type says.
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => { done(null, body) })
-  app.setErrorHandler(async (err, request, reply) => {
-    request.log.warn({ err: { message: (err as Error).message } }, 'simulated wechat api failed')
-    return answer(reply.code(200), { errcode: -1, errmsg: 'system error' })
-  })
-
-  /** Counts the call and applies injected faults; true when the fault already answered. */
-  async function faulted (endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-    sim.stats.count(endpoint)
-    const effects = sim.faults.take(endpoint)
-    if (effects.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, effects.latencyMs))
-    if (effects.hangup) {
-      reply.hijack()
-      request.raw.socket.destroy()
-      return true
-    }
-    const f = effects.error
-    if (f === undefined) return false
-    if (f.errcode !== undefined) await answer(reply, { errcode: f.errcode, errmsg: f.errmsg ?? 'injected error' })
-    else await reply.code(f.status ?? 500).type('text/html').send(`<html><body><h1>${f.status ?? 500}</h1></body></html>`)
-    return true
-  }
+  wechatApiScope(app)
 
   function credentials (appid: unknown, secret: unknown): WxError | undefined {
     if (typeof appid !== 'string' || appid === '') return { errcode: 41002, errmsg: 'appid missing' }
@@ -45,7 +22,7 @@ export default async function miniProgramRoutes (app: FastifyInstance): Promise<
   }
 
   app.get('/sns/jscode2session', async (request, reply) => {
-    if (await faulted('jscode2session', request, reply)) return reply
+    if (await applyFaults(sim, 'jscode2session', request, reply) === undefined) return reply
     const q = request.query as Record<string, string | undefined>
     const bad = credentials(q.appid, q.secret)
     if (bad !== undefined) return answer(reply, bad)
@@ -60,7 +37,7 @@ export default async function miniProgramRoutes (app: FastifyInstance): Promise<
   })
 
   app.post('/cgi-bin/stable_token', async (request, reply) => {
-    if (await faulted('stable_token', request, reply)) return reply
+    if (await applyFaults(sim, 'stable_token', request, reply) === undefined) return reply
     const body = jsonBody(request)
     if (body === undefined) return answer(reply, DATA_FORMAT_ERROR)
     if (body.grant_type !== 'client_credential') return answer(reply, { errcode: 40002, errmsg: 'invalid grant_type' })
@@ -74,7 +51,7 @@ export default async function miniProgramRoutes (app: FastifyInstance): Promise<
   })
 
   app.get('/cgi-bin/token', async (request, reply) => {
-    if (await faulted('token', request, reply)) return reply
+    if (await applyFaults(sim, 'token', request, reply) === undefined) return reply
     const q = request.query as Record<string, string | undefined>
     if (q.grant_type !== 'client_credential') return answer(reply, { errcode: 40002, errmsg: 'invalid grant_type' })
     const bad = credentials(q.appid, q.secret)
@@ -84,7 +61,7 @@ export default async function miniProgramRoutes (app: FastifyInstance): Promise<
   })
 
   app.post('/wxa/business/getuserphonenumber', async (request, reply) => {
-    if (await faulted('getuserphonenumber', request, reply)) return reply
+    if (await applyFaults(sim, 'getuserphonenumber', request, reply) === undefined) return reply
     const tokenError = sim.mp.checkToken((request.query as Record<string, string | undefined>).access_token)
     if (tokenError !== undefined) return answer(reply, tokenError)
     const body = jsonBody(request)
@@ -99,7 +76,7 @@ export default async function miniProgramRoutes (app: FastifyInstance): Promise<
   })
 
   app.get('/wxa/checksession', async (request, reply) => {
-    if (await faulted('checksession', request, reply)) return reply
+    if (await applyFaults(sim, 'checksession', request, reply) === undefined) return reply
     const q = request.query as Record<string, string | undefined>
     const tokenError = sim.mp.checkToken(q.access_token)
     if (tokenError !== undefined) return answer(reply, tokenError)

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Endpoint } from '../domain/faults.js'
 import type { WxError } from '../domain/mini-program.js'
-import { answer, DATA_FORMAT_ERROR, jsonBody } from './wx-answer.js'
+import { answer, applyFaults, DATA_FORMAT_ERROR, jsonBody, wechatApiScope } from './wx-answer.js'
 
 const OK = { errcode: 0 as const, errmsg: 'ok' }
 
@@ -13,12 +13,7 @@ export default async function shippingRoutes (app: FastifyInstance): Promise<voi
   const { sim } = app
   const cfg = sim.config
 
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => { done(null, body) })
-  app.setErrorHandler(async (err, request, reply) => {
-    request.log.warn({ err: { message: (err as Error).message } }, 'simulated wechat api failed')
-    return answer(reply.code(200), { errcode: -1, errmsg: 'system error' })
-  })
+  wechatApiScope(app)
 
   /**
    * Counts the call, applies injected faults, checks the access_token and parses the body; `run` does the work.
@@ -26,19 +21,8 @@ export default async function shippingRoutes (app: FastifyInstance): Promise<voi
    */
   function route (endpoint: Endpoint, run: (body: Record<string, unknown>) => WxError | (Record<string, unknown> & { errcode: 0 })): void {
     app.post(`/wxa/sec/order/${endpoint}`, async (request, reply) => {
-      sim.stats.count(endpoint)
-      const effects = sim.faults.take(endpoint)
-      if (effects.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, effects.latencyMs))
-      if (effects.hangup) {
-        reply.hijack()
-        request.raw.socket.destroy()
-        return reply
-      }
-      const f = effects.error
-      if (f !== undefined) {
-        if (f.errcode !== undefined) return answer(reply, { errcode: f.errcode, errmsg: f.errmsg ?? 'injected error' })
-        return reply.code(f.status ?? 500).type('text/html').send(`<html><body><h1>${f.status ?? 500}</h1></body></html>`)
-      }
+      const effects = await applyFaults(sim, endpoint, request, reply)
+      if (effects === undefined) return reply
       const tokenError = sim.mp.checkToken((request.query as Record<string, string | undefined>).access_token)
       if (tokenError !== undefined) return answer(reply, tokenError)
       const body = jsonBody(request)

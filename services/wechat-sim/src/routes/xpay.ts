@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { Errors } from '@wxmp/core'
-import type { Endpoint } from '../domain/faults.js'
-import { answer, DATA_FORMAT_ERROR, jsonBody } from './wx-answer.js'
+import { answer, applyFaults, DATA_FORMAT_ERROR, jsonBody, wechatApiScope } from './wx-answer.js'
 
 /**
  * The server APIs of WeChat's virtual payment at their real paths (`/xpay/...`), each checking the access_token and
@@ -10,24 +9,7 @@ import { answer, DATA_FORMAT_ERROR, jsonBody } from './wx-answer.js'
  */
 export async function xpayRoutes (app: FastifyInstance): Promise<void> {
   const { sim } = app
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => { done(null, body) })
-
-  async function faulted (endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-    sim.stats.count(endpoint)
-    const effects = sim.faults.take(endpoint)
-    if (effects.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, effects.latencyMs))
-    if (effects.hangup) {
-      reply.hijack()
-      request.raw.socket.destroy()
-      return true
-    }
-    const f = effects.error
-    if (f === undefined) return false
-    if (f.errcode !== undefined) await answer(reply, { errcode: f.errcode, errmsg: f.errmsg ?? 'injected error' })
-    else await reply.code(f.status ?? 500).type('text/html').send(`<html><body><h1>${f.status ?? 500}</h1></body></html>`)
-    return true
-  }
+  wechatApiScope(app)
 
   /** The body when the token and pay_sig check out; otherwise the answer is sent and undefined returned. */
   function signed (uri: string, request: FastifyRequest, reply: FastifyReply): Record<string, unknown> | undefined {
@@ -43,7 +25,7 @@ export async function xpayRoutes (app: FastifyInstance): Promise<void> {
   }
 
   app.post('/xpay/query_order', async (request, reply) => {
-    if (await faulted('xpay_query_order', request, reply)) return reply
+    if (await applyFaults(sim, 'xpay_query_order', request, reply) === undefined) return reply
     const body = signed('/xpay/query_order', request, reply)
     if (body === undefined) return reply
     const r = sim.xpay.queryOrder(body)
@@ -52,7 +34,7 @@ export async function xpayRoutes (app: FastifyInstance): Promise<void> {
   })
 
   app.post('/xpay/refund_order', async (request, reply) => {
-    if (await faulted('xpay_refund_order', request, reply)) return reply
+    if (await applyFaults(sim, 'xpay_refund_order', request, reply) === undefined) return reply
     const body = signed('/xpay/refund_order', request, reply)
     if (body === undefined) return reply
     const r = sim.xpay.refund(body)
@@ -61,7 +43,7 @@ export async function xpayRoutes (app: FastifyInstance): Promise<void> {
   })
 
   app.post('/xpay/notify_provide_goods', async (request, reply) => {
-    if (await faulted('xpay_notify_provide_goods', request, reply)) return reply
+    if (await applyFaults(sim, 'xpay_notify_provide_goods', request, reply) === undefined) return reply
     const body = signed('/xpay/notify_provide_goods', request, reply)
     if (body === undefined) return reply
     const err = sim.xpay.provideGoods(body)
