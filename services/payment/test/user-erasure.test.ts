@@ -26,7 +26,7 @@ t.test('a deleted user\'s orders stay, without the payer openid; a paid order ke
   const { rows } = await h.payment.app.pg.query('SELECT count(*)::int AS n FROM erased_users WHERE user_id = $1', [userId])
   t.equal(rows[0].n, 1, 'applied once')
 
-  const shipped = await h.call<ShipOrderReply>(Subjects.payment.shipOrder, { orderId: paid.id, expressCompany: 'SF', trackingNo: 'SF1234567890', receiverContact: '138****8000' })
+  const shipped = await h.callAs<ShipOrderReply>(Subjects.payment.shipOrder, { orderId: paid.id, expressCompany: 'SF', trackingNo: 'SF1234567890', receiverContact: '138****8000' }, h.staff())
   t.match(shipped, { shipment: 'reported', order: { status: 'SHIPPED' } }, 'staff still ship the paid order')
   t.equal((await h.row(paid.id)).payer_openid, null, 'and the openid goes once the report is in')
   const { rows: [shipment] } = await h.payment.app.pg.query('SELECT receiver_contact FROM shipments WHERE order_id = $1', [paid.id])
