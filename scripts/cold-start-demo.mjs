@@ -74,7 +74,9 @@ async function run (i) {
   for (const p of PORTS) if (await listening(p)) taken.push(p)
   if (taken.length > 0) return { ok: false, why: `not cold: ports ${taken.join(', ')} are taken (another stack runs?)` }
   // The test suite's server and seeds (.dev/test-nats/) are not the stack's, and may be in use.
-  if (opts.fresh) for (const f of readdirSync(join(root, '.dev')).filter((f) => f !== 'test-nats')) rmSync(join(root, '.dev', f), { recursive: true, force: true })
+  // A fresh clone has no .dev/ yet: nothing to delete.
+  const dev = join(root, '.dev')
+  if (opts.fresh && existsSync(dev)) for (const f of readdirSync(dev).filter((f) => f !== 'test-nats')) rmSync(join(dev, f), { recursive: true, force: true })
   else rmSync(join(root, '.dev', 'nats', 'jetstream'), { recursive: true, force: true })
 
   const stackLog = join(logs, `run-${i}-stack.log`)
