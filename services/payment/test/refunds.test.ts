@@ -2,16 +2,7 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { Value } from '@sinclair/typebox/value'
 import { EventSubjects, PaymentRefundedEvent, Subjects, type RefundOrderReply } from '@wxmp/contracts'
-import { buildPayment, type PaymentHarness } from './helpers/harness.js'
-
-/** An order the phone has paid and the service knows is PAID. */
-async function paidOrder (h: PaymentHarness, productId = 'tote-bag'): Promise<{ userId: string, orderId: string, outTradeNo: string, amount: number }> {
-  const userId = await h.newUser()
-  const { order } = await h.createOrder(userId, { productId })
-  await h.pay(order.outTradeNo)
-  await h.until(async () => (await h.row(order.id)).status, (s) => s === 'PAID')
-  return { userId, orderId: order.id, outTradeNo: order.outTradeNo, amount: order.amount }
-}
+import { buildPayment, paidOrder, type PaymentHarness } from './helpers/harness.js'
 
 const settleAtWechat = async (h: PaymentHarness, outRefundNo: string, result = 'SUCCESS'): Promise<void> => {
   const r = await h.sim_('/sim/refund', { outRefundNo, result })

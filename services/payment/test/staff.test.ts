@@ -4,15 +4,7 @@ import { Value } from '@sinclair/typebox/value'
 import {
   AdminActionEvent, EventSubjects, Subjects, type AdminOrderDetail, type AdminOrderPage, type Order, type RefundDecision, type RefundRequestReply
 } from '@wxmp/contracts'
-import { buildPayment, type PaymentHarness } from './helpers/harness.js'
-
-async function paidOrder (h: PaymentHarness, productId = 'tote-bag'): Promise<{ userId: string, orderId: string, outTradeNo: string, amount: number }> {
-  const userId = await h.newUser()
-  const { order } = await h.createOrder(userId, { productId })
-  await h.pay(order.outTradeNo)
-  await h.until(async () => (await h.row(order.id)).status, (s) => s === 'PAID')
-  return { userId, orderId: order.id, outTradeNo: order.outTradeNo, amount: order.amount }
-}
+import { buildPayment, paidOrder, type PaymentHarness } from './helpers/harness.js'
 
 const requestRefund = async (h: PaymentHarness, userId: string, orderId: string, amount: number, key = randomUUID(), reason = '不想要了'): Promise<RefundRequestReply> =>
   await h.call<RefundRequestReply>(Subjects.payment.requestRefund, { idempotencyKey: key, orderId, amount, reason }, userId)

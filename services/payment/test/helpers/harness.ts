@@ -206,3 +206,12 @@ export function signatureHeaders (sim: RunningSimulator, body: string | Buffer, 
     'wechatpay-signature-type': 'WECHATPAY2-SHA256-RSA2048'
   }
 }
+
+/** An order the phone has paid and the service knows is PAID. */
+export async function paidOrder (h: PaymentHarness, productId = 'tote-bag'): Promise<{ userId: string, orderId: string, outTradeNo: string, amount: number }> {
+  const userId = await h.newUser()
+  const { order } = await h.createOrder(userId, { productId })
+  await h.pay(order.outTradeNo)
+  await h.until(async () => (await h.row(order.id)).status, (s) => s === 'PAID')
+  return { userId, orderId: order.id, outTradeNo: order.outTradeNo, amount: order.amount }
+}
