@@ -38,4 +38,18 @@ t.test('the chart is a well-formed SVG with a bar per scenario', async (t) => {
   t.equal((svg.match(/<rect /g) ?? []).length, 1 + 2 * 2, 'a background and two bars per row')
   t.match(svg, /a &lt;b&gt;/, 'labels are escaped')
   t.match(svg, /title &amp; more/)
+  t.notMatch(svg, /production CPU/, 'no CPU column when no row measured it')
+})
+
+t.test('the chart draws production CPU per request against its target, red when missed', async (t) => {
+  const svg = throughputLatencyChart([
+    { name: 'met', rps: 100, p99: 5, cpuMs: 0.4, cpuTargetMs: 0.45 },
+    { name: 'missed', rps: 50, p99: 10, cpuMs: 3, cpuTargetMs: 1.5 },
+    { name: 'no cpu', rps: 80, p99: 7 }
+  ], 'cpu')
+  t.match(svg, /production CPU ms\/request/)
+  t.equal((svg.match(/<rect /g) ?? []).length, 1 + 3 * 2 + 2, 'a CPU bar for each row that measured it')
+  t.equal((svg.match(/<line /g) ?? []).length, 2, 'a target tick per target')
+  t.match(svg, /fill="#3a9a4a"[^\n]*\n[^\n]*0\.40 \/ 0\.45/, 'under its target: green, value and target printed')
+  t.match(svg, /fill="#c0392b"[^\n]*\n[^\n]*3\.00 \/ 1\.5/, 'over its target: red')
 })
