@@ -59,20 +59,26 @@ export class Sessions {
     private readonly audit: Audit
   ) {}
 
-  /** Starts a session and returns its first token pair; the login is audited (login_succeeded). */
+  /**
+   * Starts a session and returns its first token pair; the login is audited (login_succeeded). A disabled user gets
+   * 403 ACCOUNT_DISABLED and no session, checked in the statement that would open it.
+   */
   async open (userId: string, start: SessionStart, trace?: TraceContext): Promise<TokenPair & { sessionId: string }> {
     const refreshToken = newRefreshToken()
-    // One statement for the session and its first token: logins are the hot path.
+    // One statement for the check, the session and its first token: logins are the hot path.
     const { rows } = await this.pool.query<{ session_id: string, auth_time: Date }>(
       `WITH s AS (
-         INSERT INTO sessions (user_id, method, expires_at, role, amr, client_ip, user_agent) VALUES ($1, $2, now() + make_interval(days => $3), $5, $6, $7, $8)
+         INSERT INTO sessions (user_id, method, expires_at, role, amr, client_ip, user_agent)
+         SELECT $1, $2, now() + make_interval(days => $3), $5, $6, $7, $8
+          WHERE NOT EXISTS (SELECT 1 FROM disabled_users WHERE user_id = $1)
          RETURNING id, expires_at, auth_time
        )
        INSERT INTO refresh_tokens (session_id, token_hash, expires_at) SELECT id, $4, expires_at FROM s
        RETURNING session_id, (SELECT auth_time FROM s)`,
       [userId, start.method, this.settings.sessionTtlDays, hashToken(refreshToken), start.role, start.amr, start.client?.ip ?? null, start.client?.userAgent ?? null]
     )
-    const row = rows[0] as { session_id: string, auth_time: Date }
+    const row = rows[0]
+    if (row === undefined) throw new AuthErrors.AccountDisabled()
     const sessionId = row.session_id
     await this.audit.record('login_succeeded', { userId, sessionId, method: start.method, role: start.role }, trace === undefined ? {} : { trace })
     const { accessToken, expiresIn } = await this.keys.sign(userId, sessionId, { role: start.role, authTime: row.auth_time, amr: start.amr })

@@ -46,7 +46,7 @@ export class WechatLogin {
     private readonly box: DataBox,
     private readonly settings: WechatLoginSettings,
     private readonly log: Log,
-    /** Refuses a user who may not sign in (403 ACCOUNT_DISABLED) before a session is opened. */
+    /** Refuses a user who may not sign in (403 ACCOUNT_DISABLED) before a step-up; a login's session refuses them itself. */
     private readonly admit: (userId: string) => Promise<void> = async () => {}
   ) {}
 
@@ -104,9 +104,10 @@ export class WechatLogin {
   }
 
   private async exchange (code: string, trace: TraceContext, client: ClientInfo): Promise<LoginResponse> {
-    const user = await this.identify(code, trace)
-    await this.admit(user.id)
+    const { user, wx } = await this.identify(code, trace)
+    // Opening the session refuses a disabled user (ACCOUNT_DISABLED) in the same statement, before the key is kept.
     const { sessionId, ...tokens } = await this.sessions.open(user.id, { method: 'wechat', role: 'buyer', amr: ['wechat'], client }, trace)
+    await this.keepSessionKey(user.id, wx)
     this.log.info({ userId: user.id, sessionId }, 'wechat login')
     return { ...tokens, user }
   }
@@ -116,20 +117,25 @@ export class WechatLogin {
    * at WeChat like a login's, and the new session_key replaces the stored one (WeChat replaced it too).
    */
   async confirm (code: string, userId: string, trace: TraceContext): Promise<boolean> {
-    return (await this.identify(code, trace)).id === userId
+    const { user, wx } = await this.identify(code, trace)
+    await this.admit(user.id)
+    await this.keepSessionKey(user.id, wx)
+    return user.id === userId
   }
 
-  /** code2Session, then the user of that WeChat identity (created when new); stores the user's new session_key. */
-  private async identify (code: string, trace: TraceContext): Promise<LoginResponse['user']> {
+  /** code2Session, then the user of that WeChat identity (created when new). */
+  private async identify (code: string, trace: TraceContext): Promise<{ user: LoginResponse['user'], wx: { openid: string, sessionKey: string } }> {
     const wx = await this.wechat.code2Session(code)
     const identity: { appid: string, openid: string, unionid?: string } = { appid: this.settings.appid, openid: wx.openid }
     if (wx.unionid !== undefined) identity.unionid = wx.unionid
     const { user } = (await this.nats.request(Contracts.user.ensure, identity, trace)).data
-    await this.admit(user.id)
-    // session_key never leaves the server: sealed at rest, bound to this user, replaced on each login.
-    await this.redis.set(`session-key:${user.id}`, this.box.seal(JSON.stringify({ openid: wx.openid, sessionKey: wx.sessionKey }), `session_key:${user.id}`),
+    return { user, wx }
+  }
+
+  /** Stores the user's new session_key: it never leaves the server, sealed at rest, bound to this user, replaced on each login. */
+  private async keepSessionKey (userId: string, wx: { openid: string, sessionKey: string }): Promise<void> {
+    await this.redis.set(`session-key:${userId}`, this.box.seal(JSON.stringify({ openid: wx.openid, sessionKey: wx.sessionKey }), `session_key:${userId}`),
       'EX', this.settings.sessionKeyTtlSeconds).catch((err: Error) => { this.log.warn({ err: { message: err.message } }, 'session_key not cached: redis unavailable') })
-    return user
   }
 
   /** Drops the user's cached session_key (WeChat replaced it, or the account is erased); a WeChat login stores a new one. */

@@ -2,6 +2,7 @@ import type { Pool } from 'pg'
 import { maskPhone, withTransaction, type TraceContext } from '@wxmp/core'
 import { Events, type UserProfile } from '@wxmp/contracts'
 import { enqueueEvent } from '@wxmp/service'
+import { identityKey, type CachedUser, type ProfileCache } from './profile-cache.js'
 
 interface UserRow {
   id: string
@@ -12,7 +13,10 @@ interface UserRow {
   created_at: Date
 }
 
+interface CacheableRow extends UserRow { openid: string | null, unionid: string | null }
+
 const COLUMNS = 'id, appid, nickname, avatar_url, phone, created_at'
+const CACHED_COLUMNS = `${COLUMNS}, openid, unionid`
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** What a client may see of a user: no openid, the phone masked. */
@@ -26,23 +30,36 @@ export function toProfile (row: UserRow): UserProfile {
   }
 }
 
-/** Users by WeChat identity or id; creation publishes events.user.created through the outbox. */
+function cached (row: CacheableRow): CachedUser {
+  return { profile: toProfile(row), unionid: row.unionid, identity: row.appid === null || row.openid === null ? null : identityKey(row.appid, row.openid) }
+}
+
+/**
+ * Users by WeChat identity or id; creation publishes events.user.created through the outbox. Reads go through the
+ * profile cache; every write forgets the user there once it has committed.
+ */
 export class Users {
-  constructor (private readonly pool: Pool) {}
+  constructor (private readonly pool: Pool, private readonly cache: ProfileCache) {}
 
   /**
    * Finds or creates the user of (appid, openid) in one statement, so two first logins at once make one
    * user. A unionid learnt later is kept.
    */
   async ensure (identity: { appid: string, openid: string, unionid?: string }, trace?: TraceContext): Promise<{ profile: UserProfile, created: boolean }> {
-    // Most logins are returning users: one read, no write, when nothing changed.
-    const { rows: found } = await this.pool.query<UserRow & { unionid: string | null }>(
-      `SELECT ${COLUMNS}, unionid FROM users WHERE appid = $1 AND openid = $2`, [identity.appid, identity.openid])
+    // Most logins are returning users: no write when nothing changed, and no read when the profile is cached.
+    const unchanged = (u: CachedUser): boolean => identity.unionid === undefined || identity.unionid === u.unionid
+    const hit = this.cache.byWechat(identity.appid, identity.openid)
+    if (hit !== undefined && unchanged(hit)) return { profile: hit.profile, created: false }
+    const mark = this.cache.mark()
+    const { rows: found } = await this.pool.query<CacheableRow>(
+      `SELECT ${CACHED_COLUMNS} FROM users WHERE appid = $1 AND openid = $2`, [identity.appid, identity.openid])
     const existing = found[0]
-    if (existing !== undefined && (identity.unionid === undefined || identity.unionid === existing.unionid)) {
-      return { profile: toProfile(existing), created: false }
+    if (existing !== undefined) {
+      const user = cached(existing)
+      this.cache.keep(mark, user)
+      if (unchanged(user)) return { profile: user.profile, created: false }
     }
-    return await withTransaction(this.pool, async (client) => {
+    const result = await withTransaction(this.pool, async (client) => {
       const { rows } = await client.query<UserRow & { created: boolean }>(
         `INSERT INTO users (appid, openid, unionid) VALUES ($1, $2, $3)
          ON CONFLICT (appid, openid) DO UPDATE SET unionid = COALESCE(EXCLUDED.unionid, users.unionid),
@@ -54,6 +71,8 @@ export class Users {
       if (row.created) await this.created(client, row, trace)
       return { profile: toProfile(row), created: row.created }
     })
+    this.cache.invalidate(result.profile.id)
+    return result
   }
 
   /** A user with no WeChat identity, for password-only accounts. */
@@ -71,8 +90,14 @@ export class Users {
   }
 
   async get (id: string): Promise<UserProfile | undefined> {
-    const { rows } = await this.pool.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id])
-    return rows[0] === undefined ? undefined : toProfile(rows[0])
+    const hit = this.cache.get(id)
+    if (hit !== undefined) return hit.profile
+    const mark = this.cache.mark()
+    const { rows } = await this.pool.query<CacheableRow>(`SELECT ${CACHED_COLUMNS} FROM users WHERE id = $1`, [id])
+    if (rows[0] === undefined) return undefined
+    const user = cached(rows[0])
+    this.cache.keep(mark, user)
+    return user.profile
   }
 
   /** The WeChat identity of a user, or undefined for an unknown user or one without WeChat. */
@@ -91,6 +116,7 @@ export class Users {
        WHERE id = $1 RETURNING ${COLUMNS}`,
       [id, patch.nickname !== undefined, patch.nickname ?? null, patch.avatarUrl !== undefined, patch.avatarUrl ?? null]
     )
+    this.cache.invalidate(id)
     return rows[0] === undefined ? undefined : toProfile(rows[0])
   }
 
@@ -100,7 +126,7 @@ export class Users {
    * orders that refer to it. Undefined when no user matches (unknown, or an identity already erased).
    */
   async erase (by: { userId: string } | { appid: string, openid: string }, trace?: TraceContext): Promise<{ userId: string, erased: boolean } | undefined> {
-    return await withTransaction(this.pool, async (client) => {
+    const result = await withTransaction(this.pool, async (client) => {
       const { rows } = 'userId' in by
         ? await client.query<{ id: string, deleted_at: Date | null }>('SELECT id, deleted_at FROM users WHERE id = $1 FOR UPDATE', [by.userId])
         : await client.query<{ id: string, deleted_at: Date | null }>('SELECT id, deleted_at FROM users WHERE appid = $1 AND openid = $2 FOR UPDATE', [by.appid, by.openid])
@@ -114,6 +140,8 @@ export class Users {
       await enqueueEvent(client, Events.userDeleted, { userId: row.id, deletedAt }, trace === undefined ? {} : { trace })
       return { userId: row.id, erased: true }
     })
+    if (result !== undefined) this.cache.invalidate(result.userId)
+    return result
   }
 
   /** Users whose id or phone number is `q` (a phone with or without +86), for staff search; at most 20. */
@@ -133,6 +161,7 @@ export class Users {
 
   async setPhone (id: string, phone: string): Promise<UserProfile | undefined> {
     const { rows } = await this.pool.query<UserRow>(`UPDATE users SET phone = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [id, phone])
+    this.cache.invalidate(id)
     return rows[0] === undefined ? undefined : toProfile(rows[0])
   }
 }
