@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { selfSignedCert, testDatabase } from '@wxmp/testing'
 import { simulatorEnv, simulatorKeys } from '@wxmp/wechat-sim/testing'
 import { authTestEnv } from '@wxmp/auth/testing'
-import { CpuMeter, cpuPerRequest, freePort, machineFacts, pidsNamed, ratio, runLoad, startServer, table, type LoadResult, type ServerProcess } from '../harness/index.js'
+import { CpuMeter, cpuPerRequest, productionCpuMs, freePort, machineFacts, pidsNamed, ratio, runLoad, startServer, table, type LoadResult, type ServerProcess } from '../harness/index.js'
 import { startBenchGateway } from '../gateway/start-gateway.js'
 
 const benchDir = fileURLToPath(new URL('../..', import.meta.url))
@@ -28,6 +28,8 @@ export interface LoginBenchResult {
   echo: LoadResult
   login: LoadResult
   loginOverEcho: number
+  /** CPU milliseconds per login of the processes a deployment runs (not the simulator or the load generator). */
+  productionCpuPerLogin: number
   text: string
 }
 
@@ -124,6 +126,7 @@ export async function runLoginBench (o: LoginBenchOptions): Promise<LoginBenchRe
 
     const measured = [{ name: 'gateway -> NATS echo (public)', result: echo }, { name: 'WeChat login (returning user)', result: login }]
     const loginOverEcho = ratio(login, echo)
+    const productionCpuPerLogin = productionCpuMs(loginCpu, login.requests)
     const text = [
       table(measured),
       '',
@@ -131,10 +134,11 @@ export async function runLoginBench (o: LoginBenchOptions): Promise<LoginBenchRe
       cpuPerRequest(measured[1]!.name, loginCpu, login.requests),
       '',
       `logins / echo: ${loginOverEcho.toFixed(2)}   (target: 1,000 logins/s on this machine; measured ${login.rps.toFixed(0)} logins/s)`,
+      `production CPU per login: ${productionCpuPerLogin.toFixed(3)} ms  (target <= 1.5: ${productionCpuPerLogin <= 1.5 ? 'met' : 'missed'}); ${(1000 / Math.max(1e-9, productionCpuPerLogin)).toFixed(0)} logins/s per core`,
       `login answers: ${Object.entries(login.statusCodes).map(([k, v]) => `${k}: ${v}`).join(', ')}`
     ].join('\n')
     log(text)
-    return { machine: facts, echo, login, loginOverEcho, text }
+    return { machine: facts, echo, login, loginOverEcho, productionCpuPerLogin, text }
   } finally {
     for (const s of servers.reverse()) await s.stop().catch(() => {})
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {})
