@@ -1,5 +1,6 @@
 export * from './config.js'
 export * from './logger.js'
+export * from './log-destination.js'
 export * from './trace-context.js'
 export * from './errors.js'
 export * from './error-handler.js'

@@ -2,6 +2,7 @@ import { errors as natsErrors, type MsgHdrs, type NatsConnection } from '@nats-i
 import type { ReplyOf, RequestContract, RequestOf } from '@wxmp/contracts'
 import { Errors, RemoteError, natsCallDuration, natsCalls, type TraceContext } from '@wxmp/core'
 import { decodeJson, encodeJson, outgoingHeaders } from './codec.js'
+import { NoReplyError, Replies } from './replies.js'
 
 export interface RequestOptions {
   /** Milliseconds before the call fails with 504 UPSTREAM_TIMEOUT. */
@@ -18,16 +19,6 @@ export interface Reply<T> {
 }
 
 const SERVICE_ERROR_CODE = 'Nats-Service-Error-Code'
-
-function isNoResponders (err: unknown): boolean {
-  if (err instanceof natsErrors.NoRespondersError) return true
-  if (err instanceof natsErrors.RequestError) return err.isNoResponders() || err.cause instanceof natsErrors.NoRespondersError
-  return false
-}
-
-function isTimeout (err: unknown): boolean {
-  return err instanceof natsErrors.TimeoutError || (err instanceof Error && err.cause instanceof natsErrors.TimeoutError)
-}
 
 const utf8 = new TextEncoder()
 
@@ -60,11 +51,15 @@ export function replyError (status: string, description: string, data: Uint8Arra
  * modes stay distinct: nobody listening -> 503, no answer in time -> 504, the service's own error -> its code.
  */
 export class NatsClient {
+  private readonly replies: Replies
+
   constructor (
-    private readonly nc: NatsConnection,
+    nc: NatsConnection,
     private readonly prefix: string,
     private readonly defaultTimeoutMs: number
-  ) {}
+  ) {
+    this.replies = new Replies(nc)
+  }
 
   /** The full subject on the wire, with this deployment's prefix. */
   subject (name: string): string {
@@ -102,11 +97,11 @@ export class NatsClient {
     const service = subject.split('.')[0] ?? subject
     let msg
     try {
-      msg = await this.nc.request(this.subject(subject), data, { timeout: opts.timeoutMs ?? this.defaultTimeoutMs, headers })
+      msg = await this.replies.request(this.subject(subject), data, opts.timeoutMs ?? this.defaultTimeoutMs, headers)
     } catch (err) {
-      if (isNoResponders(err)) throw new Errors.ServiceUnavailable(service)
-      if (isTimeout(err)) throw new Errors.UpstreamTimeout(service)
-      if (err instanceof natsErrors.ClosedConnectionError || err instanceof natsErrors.DrainingConnectionError) {
+      if (err instanceof NoReplyError && err.why === 'no-responders') throw new Errors.ServiceUnavailable(service)
+      if (err instanceof NoReplyError && err.why === 'timeout') throw new Errors.UpstreamTimeout(service)
+      if (err instanceof NoReplyError || err instanceof natsErrors.ClosedConnectionError || err instanceof natsErrors.DrainingConnectionError) {
         throw new Errors.ServiceUnavailable('messaging')
       }
       throw err

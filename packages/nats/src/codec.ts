@@ -22,23 +22,29 @@ export function outgoingHeaders (ctx: TraceContext | undefined): { headers: MsgH
   const h = natsHeaders()
   if (ctx === undefined) return { headers: h }
   const span = childContext(ctx)
-  h.set(H.traceparent, formatTraceparent(span))
-  if (span.tracestate !== undefined) h.set(H.tracestate, span.tracestate)
-  h.set(H.requestId, span.requestId)
-  if (span.userId !== undefined) h.set(H.userId, span.userId)
-  if (span.sessionId !== undefined) h.set(H.sessionId, span.sessionId)
-  if (span.role !== undefined) h.set(H.role, span.role)
-  if (span.authTime !== undefined) h.set(H.authTime, String(span.authTime))
-  if (span.amr !== undefined && span.amr.length > 0) h.set(H.amr, span.amr.join(','))
+  // append, not set: the headers are new, and set() first searches them for the name to replace.
+  h.append(H.traceparent, formatTraceparent(span))
+  if (span.tracestate !== undefined) h.append(H.tracestate, span.tracestate)
+  h.append(H.requestId, span.requestId)
+  if (span.userId !== undefined) h.append(H.userId, span.userId)
+  if (span.sessionId !== undefined) h.append(H.sessionId, span.sessionId)
+  if (span.role !== undefined) h.append(H.role, span.role)
+  if (span.authTime !== undefined) h.append(H.authTime, String(span.authTime))
+  if (span.amr !== undefined && span.amr.length > 0) h.append(H.amr, span.amr.join(','))
   return { headers: h, span }
 }
 
 /** The handler's context: continues the caller's trace, and carries the user the gateway verified. */
 export function incomingContext (h: MsgHdrs | undefined): TraceContext {
-  const get = (name: string): string | undefined => {
-    const v = h?.get(name)
-    return v === undefined || v === '' ? undefined : v
+  // One pass over the headers: each get() of the client copies and filters the whole key list.
+  const values = new Map<string, string>()
+  if (h !== undefined) {
+    for (const [name, v] of h) {
+      const first = v[0]
+      if (first !== undefined && first !== '' && !values.has(name)) values.set(name, first)
+    }
   }
+  const get = (name: string): string | undefined => values.get(name)
   const ctx = contextFromHeaders(get)
   const userId = get(H.userId)
   const sessionId = get(H.sessionId)

@@ -84,8 +84,8 @@ export class NatsService {
     const log = this.opts.log.child(logBindings(trace))
     const replyHeaders = (): ReturnType<typeof natsHeaders> => {
       const h = natsHeaders()
-      h.set(H.traceparent, formatTraceparent(trace))
-      h.set(H.requestId, trace.requestId)
+      h.append(H.traceparent, formatTraceparent(trace))
+      h.append(H.requestId, trace.requestId)
       return h
     }
     let status = 200

@@ -95,6 +95,11 @@ export class Keyring {
     }
   }
 
+  /** The PEM of `kid` as currently published, without fetching; undefined once auth stops publishing it. */
+  published (kid: string): string | undefined {
+    return this.keys.get(kid)
+  }
+
   /** The PEM of `kid`; an unknown kid triggers a refetch unless one happened within minRefetchMs. */
   async keyFor (kid: unknown): Promise<string> {
     if (typeof kid !== 'string') throw new UnknownKeyError(kid)
