@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs'
-import { BatchedDestination } from './log-destination.js'
+import { BatchedDestination } from '@wxmp/core'
 import type { Config } from './config.js'
 import { clientErrorHandler, frameworkErrors } from './client-errors.js'
 
 /**
  * Where the gateway's log lines go: stdout through an 8 KiB batch instead of one write(2) per line,
  * which at the edge's request rate is a visible share of the CPU. No line waits more than 250 ms for
- * its batch, errors are written at once and the rest on exit (log-destination.ts); pretty output
+ * its batch, errors are written at once and the rest on exit (@wxmp/core's BatchedDestination); pretty output
  * (development) stays unbuffered.
  */
 export function logDestination (config: Pick<Config, 'LOG_PRETTY'>): BatchedDestination | undefined {

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import type { Teardown } from '@wxmp/testing'
-import { BatchedDestination } from '../src/log-destination.js'
+import { BatchedDestination } from '@wxmp/core'
 
 const until = async (check: () => boolean, deadlineMs: number): Promise<boolean> => {
   const end = Date.now() + deadlineMs

@@ -1,1 +1,0 @@
-export { BatchedDestination, type BatchedDestinationOptions } from '@wxmp/core'
